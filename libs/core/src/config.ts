@@ -1,0 +1,123 @@
+import { ConfigError } from './errors';
+
+/**
+ * Config is read once per process from the environment, validated, defaulted and frozen. Every problem is
+ * collected so the operator sees all of them in one start-up failure, not one per restart.
+ */
+type Env = Readonly<Record<string, string | undefined>>;
+
+interface FieldBase<T> {
+  env: string;
+  default?: T;
+  /** Required fields without a default fail start-up when unset. */
+  required?: boolean;
+  doc?: string;
+}
+
+type Parser<T> = (raw: string) => { ok: true; value: T } | { ok: false; problem: string };
+
+export interface Field<T> extends FieldBase<T> {
+  parse: Parser<T>;
+}
+
+const ok = <T>(value: T) => ({ ok: true as const, value });
+const bad = (problem: string) => ({ ok: false as const, problem });
+
+export const cfg = {
+  string(f: FieldBase<string> & { pattern?: RegExp }): Field<string> {
+    return {
+      ...f,
+      parse: (raw) => (f.pattern && !f.pattern.test(raw) ? bad(`must match ${f.pattern}`) : ok(raw)),
+    };
+  },
+  int(f: FieldBase<number> & { min?: number; max?: number }): Field<number> {
+    return {
+      ...f,
+      parse: (raw) => {
+        if (!/^-?\d+$/.test(raw.trim())) return bad('must be an integer');
+        const n = Number(raw);
+        if (!Number.isSafeInteger(n)) return bad('is out of range');
+        if (f.min !== undefined && n < f.min) return bad(`must be >= ${f.min}`);
+        if (f.max !== undefined && n > f.max) return bad(`must be <= ${f.max}`);
+        return ok(n);
+      },
+    };
+  },
+  port(f: FieldBase<number>): Field<number> {
+    return cfg.int({ ...f, min: 0, max: 65535 });
+  },
+  bool(f: FieldBase<boolean>): Field<boolean> {
+    return {
+      ...f,
+      parse: (raw) => {
+        const v = raw.trim().toLowerCase();
+        if (['1', 'true', 'yes', 'on'].includes(v)) return ok(true);
+        if (['0', 'false', 'no', 'off'].includes(v)) return ok(false);
+        return bad('must be true or false');
+      },
+    };
+  },
+  url(f: FieldBase<string> & { protocols?: readonly string[] }): Field<string> {
+    const protocols = f.protocols ?? ['http:', 'https:'];
+    return {
+      ...f,
+      parse: (raw) => {
+        try {
+          const u = new URL(raw);
+          return protocols.includes(u.protocol) ? ok(raw.replace(/\/+$/, '')) : bad(`must use ${protocols.join(' or ')}`);
+        } catch {
+          return bad('must be a URL');
+        }
+      },
+    };
+  },
+  list(f: FieldBase<readonly string[]> & { item?: RegExp; minItems?: number }): Field<readonly string[]> {
+    return {
+      ...f,
+      parse: (raw) => {
+        const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+        if (items.length < (f.minItems ?? 1)) return bad(`needs at least ${f.minItems ?? 1} item(s)`);
+        const wrong = f.item ? items.filter((i) => !f.item!.test(i)) : [];
+        return wrong.length ? bad(`has invalid item(s) ${wrong.join(',')}`) : ok(Object.freeze(items));
+      },
+    };
+  },
+  oneOf<T extends string>(f: FieldBase<T> & { values: readonly T[] }): Field<T> {
+    return {
+      ...f,
+      parse: (raw) => ((f.values as readonly string[]).includes(raw) ? ok(raw as T) : bad(`must be one of ${f.values.join('|')}`)),
+    };
+  },
+};
+
+export type ConfigSpec = Record<string, Field<unknown>>;
+export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
+
+export interface LoadConfigOptions<S extends ConfigSpec> {
+  service: string;
+  spec: S;
+  env?: Env;
+  /** Cross-field rules; return a problem string for impossible combinations. */
+  check?: (config: ConfigOf<S>) => string[];
+}
+
+export function loadConfig<S extends ConfigSpec>(opts: LoadConfigOptions<S>): ConfigOf<S> {
+  const env = opts.env ?? process.env;
+  const out: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, field] of Object.entries(opts.spec)) {
+    const raw = env[field.env];
+    if (raw === undefined || raw === '') {
+      if (field.default !== undefined) out[key] = field.default;
+      else if (field.required) problems.push(`${field.env} is required`);
+      else out[key] = undefined;
+      continue;
+    }
+    const r = field.parse(raw);
+    if (r.ok) out[key] = r.value;
+    else problems.push(`${field.env}=${JSON.stringify(raw)} ${r.problem}`);
+  }
+  if (problems.length === 0 && opts.check) problems.push(...opts.check(out as ConfigOf<S>));
+  if (problems.length) throw new ConfigError(opts.service, problems);
+  return Object.freeze(out) as ConfigOf<S>;
+}

@@ -1,0 +1,108 @@
+import * as avro from 'avsc';
+import {
+  DECIMAL_PRECISION,
+  DECIMAL_SCALE,
+  DecimalError,
+  decodeDecimalBytes,
+  encodeDecimalBytes,
+  isDecimal,
+} from '@k2/decimal';
+
+/**
+ * avsc applies a logicalType only when a class for it is registered AND the attribute sits inside the type
+ * object ({"type":{"type":"bytes","logicalType":"decimal",...}}); otherwise it silently hands out raw bytes.
+ * schema.spec.ts proves both conditions hold for every money and time field.
+ */
+
+/** Avro long as bigint: exact above 2^53 (sequence numbers, ids, far-future µs). */
+export const BigIntLongType = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  toBuffer: (n: bigint) => {
+    const buf = Buffer.allocUnsafe(8);
+    buf.writeBigInt64LE(n);
+    return buf;
+  },
+  fromJSON: (v: unknown) => BigInt(v as string | number),
+  toJSON: (n: bigint) => n.toString(),
+  isValid: (n: unknown) => typeof n === 'bigint' && n >= -(2n ** 63n) && n < 2n ** 63n,
+  compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
+});
+
+export class DecimalLogicalType extends avro.types.LogicalType {
+  readonly precision: number;
+  readonly scale: number;
+
+  constructor(schema: avro.Schema & { precision?: number; scale?: number }, opts?: avro.ForSchemaOptions) {
+    super(schema, opts);
+    this.precision = schema.precision ?? 0;
+    this.scale = schema.scale ?? 0;
+    // K2 has one money type; a schema asking for another would be decoded wrongly, so refuse it.
+    if (this.precision !== DECIMAL_PRECISION || this.scale !== DECIMAL_SCALE) {
+      throw new Error(`only decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE}) is supported, got decimal(${this.precision},${this.scale})`);
+    }
+  }
+
+  override _fromValue(buf: Buffer): string {
+    return decodeDecimalBytes(buf);
+  }
+
+  override _toValue(val: unknown): Buffer {
+    if (typeof val !== 'string' || !isDecimal(val)) {
+      throw new DecimalError('decimal', val, `is not a canonical Decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE}); parse it with parseDecimal first`);
+    }
+    return encodeDecimalBytes(val);
+  }
+
+  override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
+    if (type instanceof DecimalLogicalType && type.precision === this.precision && type.scale === this.scale) {
+      return (v) => v;
+    }
+    return undefined;
+  }
+
+  override _export(schema: avro.Schema): void {
+    const attrs = schema as unknown as Record<string, unknown>;
+    attrs['precision'] = this.precision;
+    attrs['scale'] = this.scale;
+  }
+}
+
+/**
+ * timestamp-micros: the value is a bigint of µs since epoch (Date has only ms). The underlying long is read as
+ * a JS number, exact up to 2^53 µs (year 2255); anything beyond is refused rather than rounded.
+ */
+export class TimestampMicrosLogicalType extends avro.types.LogicalType {
+  override _fromValue(v: number): bigint {
+    return BigInt(v);
+  }
+
+  override _toValue(v: unknown): number {
+    if (typeof v !== 'bigint') throw new TypeError(`timestamp-micros must be a bigint of microseconds, got ${typeof v}`);
+    if (v > MAX_SAFE || v < -MAX_SAFE) throw new RangeError(`timestamp-micros ${v} is outside the exact range`);
+    return Number(v);
+  }
+
+  override _resolve(type: avro.Type): ((v: unknown) => unknown) | undefined {
+    if (type instanceof TimestampMicrosLogicalType) return (v) => v;
+    if (avro.Type.isType(type, 'long')) return (v) => BigInt(v as number);
+    return undefined;
+  }
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+export const K2_LOGICAL_TYPES = {
+  decimal: DecimalLogicalType,
+  'timestamp-micros': TimestampMicrosLogicalType,
+} as const;
+
+/** Parses any V2-family schema with K2's logical types and bigint longs. */
+export function avroTypeForSchema(schema: avro.Schema | string): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, {
+    logicalTypes: K2_LOGICAL_TYPES as unknown as Record<string, new (s: avro.Schema, o?: avro.ForSchemaOptions) => avro.types.LogicalType>,
+    registry: { long: BigIntLongType },
+    wrapUnions: false,
+    // Without this avsc silently falls back to the raw underlying type when a logical type rejects its schema.
+    assertLogicalTypes: true,
+  });
+}
