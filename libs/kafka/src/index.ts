@@ -1,1 +1,5 @@
-export {};
+export * from './topics';
+export * from './errors';
+export * from './producer';
+export * from './consumer';
+export * from './admin';

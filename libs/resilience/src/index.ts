@@ -1,1 +1,2 @@
-export {};
+export * from './circuit-breaker';
+export * from './degradation';

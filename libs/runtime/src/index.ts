@@ -1,1 +1,5 @@
-export {};
+export * from './config';
+export * from './metrics';
+export * from './readiness';
+export * from './http';
+export * from './service';

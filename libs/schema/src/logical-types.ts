@@ -96,13 +96,29 @@ export const K2_LOGICAL_TYPES = {
   'timestamp-micros': TimestampMicrosLogicalType,
 } as const;
 
-/** Parses any V2-family schema with K2's logical types and bigint longs. */
-export function avroTypeForSchema(schema: avro.Schema | string): avro.Type {
-  return avro.Type.forSchema(schema as avro.Schema, {
+/**
+ * avsc options giving K2's logical types and bigint longs. A typeHook (not `registry`) swaps in the bigint long
+ * because avsc adds every named type to the registry object it is given, so one shared registry breaks the
+ * second schema parsed with it. Fresh object per call for the same reason.
+ */
+export function k2AvroOptions(): Partial<avro.ForSchemaOptions> {
+  return {
     logicalTypes: K2_LOGICAL_TYPES as unknown as Record<string, new (s: avro.Schema, o?: avro.ForSchemaOptions) => avro.types.LogicalType>,
-    registry: { long: BigIntLongType },
+    typeHook: (schema: avro.Schema) => {
+      if (schema === 'long') return BigIntLongType;
+      if (typeof schema === 'object' && !Array.isArray(schema)) {
+        const o = schema as { type?: unknown; logicalType?: unknown };
+        if (o.type === 'long' && o.logicalType === undefined) return BigIntLongType;
+      }
+      return undefined;
+    },
     wrapUnions: false,
     // Without this avsc silently falls back to the raw underlying type when a logical type rejects its schema.
     assertLogicalTypes: true,
-  });
+  };
+}
+
+/** Parses any V2-family schema with K2's logical types and bigint longs. */
+export function avroTypeForSchema(schema: avro.Schema | string): avro.Type {
+  return avro.Type.forSchema(schema as avro.Schema, k2AvroOptions());
 }

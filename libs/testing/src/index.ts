@@ -1,1 +1,3 @@
-export {};
+export * from './infra';
+export * from './wait';
+export * from './v2-samples';

@@ -1,0 +1,55 @@
+import { ConfigError } from '@k2/core';
+import { loadAsxBatchLoaderConfig } from './config';
+
+describe('asx-batch-loader config', () => {
+  it('runs with no env at all: nothing to load, exit after the batch', () => {
+    expect(loadAsxBatchLoaderConfig({}, [])).toEqual({
+      metricsPort: 9403,
+      metricsHost: '0.0.0.0',
+      logLevel: 'info',
+      shutdownTimeoutMs: 25_000,
+      kafkaBrokers: ['127.0.0.1:9092'],
+      schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+      input: undefined,
+      stayAlive: false,
+      s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
+    });
+  });
+
+  it('reads local and s3 inputs, MinIO settings and staying alive', () => {
+    expect(loadAsxBatchLoaderConfig({ ASX_INPUT: 'data/asx/*.csv', ASX_STAY_ALIVE: 'true' }, [])).toMatchObject({
+      input: { kind: 'local', path: 'data/asx/*.csv' },
+      stayAlive: true,
+    });
+    const c = loadAsxBatchLoaderConfig(
+      { ASX_INPUT: 's3://k2-raw/asx/2024-01-*.csv', S3_ENDPOINT: 'http://127.0.0.1:9000', S3_ACCESS_KEY: 'minio', S3_SECRET_KEY: 'secret', KAFKA_BROKERS: 'broker:29092' },
+      ['--serve'],
+    );
+    expect(c).toMatchObject({
+      input: { kind: 's3', bucket: 'k2-raw', key: 'asx/2024-01-*.csv' },
+      stayAlive: true,
+      kafkaBrokers: ['broker:29092'],
+      s3: { endpoint: 'http://127.0.0.1:9000', accessKeyId: 'minio', secretAccessKey: 'secret', forcePathStyle: true },
+    });
+    expect(loadAsxBatchLoaderConfig({ ASX_INPUT: 's3://bucket' }, []).input).toEqual({ kind: 's3', bucket: 'bucket', key: '' });
+  });
+
+  it.each([
+    [{ ASX_INPUT: 'https://example.com/asx.csv' }, [], 'ASX_INPUT="https://example.com/asx.csv" must be a local path or glob, or s3://bucket/prefix'],
+    [{ ASX_INPUT: 's3:///no-bucket' }, [], 'ASX_INPUT="s3:///no-bucket" must be a local path or glob, or s3://bucket/prefix'],
+    [{ S3_ACCESS_KEY: 'minio' }, [], 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
+    [{}, ['--server'], 'unknown argument(s) --server; the only one is --serve'],
+  ])('rejects %j %j', (env, argv, problem) => {
+    expect(problems(env, argv)).toEqual([problem]);
+  });
+});
+
+function problems(env: NodeJS.ProcessEnv, argv: string[]): readonly string[] {
+  try {
+    loadAsxBatchLoaderConfig(env, argv);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('config was accepted');
+}

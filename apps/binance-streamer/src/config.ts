@@ -1,0 +1,44 @@
+import { cfg, loadConfig, type ConfigOf } from '@k2/core';
+import { runtimeConfigSpec } from '@k2/runtime';
+
+export const SERVICE = 'binance-streamer';
+
+const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
+
+/**
+ * Defaults target Binance spot production and the local stack, so `node dist/apps/binance-streamer/main.js`
+ * runs with no env at all; every endpoint can be overridden (testnet, a recorded-replay server, a proxy).
+ * BINANCE_WS_URLS is a list so the streamer can fail over between the documented hosts
+ * (wss://stream.binance.com:9443 and :443, https://developers.binance.com/docs/binance-spot-api-docs/web-socket-streams).
+ */
+export const spec = {
+  ...runtimeConfigSpec({ metricsPort: 9401 }),
+  kafkaBrokers: cfg.list({ env: 'KAFKA_BROKERS', default: ['127.0.0.1:9092'], item: BROKER }),
+  schemaRegistryUrl: cfg.url({ env: 'SCHEMA_REGISTRY_URL', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  wsUrls: cfg.list({ env: 'BINANCE_WS_URLS', default: ['wss://stream.binance.com:9443'], item: /^wss?:\/\/\S+$/ }),
+  restUrl: cfg.url({ env: 'BINANCE_REST_URL', default: 'https://api.binance.com' }),
+  /** Binance spot symbols as the API spells them (upper case, no separator). */
+  symbols: cfg.list({ env: 'BINANCE_SYMBOLS', default: ['BTCUSDT', 'ETHUSDT', 'BNBUSDT'], item: /^[A-Z0-9]{2,20}$/ }),
+  /** `trade` = one event per trade (raw), `aggTrade` = trades aggregated per taker order and price. */
+  stream: cfg.oneOf<'trade' | 'aggTrade'>({ env: 'BINANCE_STREAM', default: 'trade', values: ['trade', 'aggTrade'] }),
+};
+
+export type BinanceStreamerConfig = ConfigOf<typeof spec>;
+
+export function loadBinanceStreamerConfig(env: NodeJS.ProcessEnv = process.env): BinanceStreamerConfig {
+  return loadConfig({
+    service: SERVICE,
+    spec,
+    env,
+    check: (c) => [...duplicates('BINANCE_SYMBOLS', c.symbols), ...unparsable('BINANCE_WS_URLS', c.wsUrls)],
+  });
+}
+
+function duplicates(env: string, items: readonly string[]): string[] {
+  const dup = items.filter((s, i) => items.indexOf(s) !== i);
+  return dup.length ? [`${env} lists ${[...new Set(dup)].join(',')} more than once`] : [];
+}
+
+function unparsable(env: string, urls: readonly string[]): string[] {
+  return urls.filter((u) => !URL.canParse(u)).map((u) => `${env} has an invalid URL ${u}`);
+}

@@ -1,0 +1,68 @@
+import { ConfigError } from '@k2/core';
+import { loadIcebergWriterConfig } from './config';
+
+const cwd = '/srv/k2';
+
+describe('iceberg-writer config', () => {
+  it('runs with no env at all against a local SQLite catalog and file warehouse', () => {
+    expect(loadIcebergWriterConfig({}, cwd)).toEqual({
+      metricsPort: 9404,
+      metricsHost: '0.0.0.0',
+      logLevel: 'info',
+      shutdownTimeoutMs: 25_000,
+      kafkaBrokers: ['127.0.0.1:9092'],
+      schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
+      catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
+      s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
+      commit: { intervalMs: 10_000, maxRows: 500_000, maxBytes: 134_217_728 },
+    });
+  });
+
+  it('takes a REST catalog, an S3 warehouse on MinIO and commit limits from env', () => {
+    const c = loadIcebergWriterConfig(
+      {
+        ICEBERG_CATALOG: 'rest',
+        ICEBERG_REST_URI: 'http://127.0.0.1:8181',
+        ICEBERG_WAREHOUSE: 's3://k2-lake/warehouse',
+        S3_ENDPOINT: 'http://127.0.0.1:9000',
+        S3_ACCESS_KEY: 'minio',
+        S3_SECRET_KEY: 'minio123',
+        S3_REGION: 'eu-west-1',
+        WRITER_COMMIT_INTERVAL_MS: '2000',
+        WRITER_COMMIT_MAX_ROWS: '1000',
+        WRITER_COMMIT_MAX_BYTES: '1048576',
+      },
+      cwd,
+    );
+    expect(c.catalog).toEqual({ type: 'rest', uri: 'http://127.0.0.1:8181', warehouse: 's3://k2-lake/warehouse' });
+    expect(c.s3).toEqual({ endpoint: 'http://127.0.0.1:9000', region: 'eu-west-1', accessKeyId: 'minio', secretAccessKey: 'minio123', forcePathStyle: true });
+    expect(c.commit).toEqual({ intervalMs: 2000, maxRows: 1000, maxBytes: 1_048_576 });
+  });
+
+  it('allows an s3:// warehouse with neither endpoint nor keys (AWS default chain)', () => {
+    const c = loadIcebergWriterConfig({ ICEBERG_WAREHOUSE: 's3://bucket/wh', S3_FORCE_PATH_STYLE: 'false' }, cwd);
+    expect(c.catalog.warehouse).toBe('s3://bucket/wh');
+    expect(c.s3).toMatchObject({ endpoint: undefined, accessKeyId: undefined, forcePathStyle: false });
+  });
+
+  it.each([
+    [{ ICEBERG_CATALOG: 'rest' }, 'ICEBERG_CATALOG=rest requires ICEBERG_REST_URI (e.g. http://127.0.0.1:8181)'],
+    [{ ICEBERG_REST_URI: 'http://127.0.0.1:8181' }, 'ICEBERG_REST_URI is set but ICEBERG_CATALOG=sql; set ICEBERG_CATALOG=rest or unset ICEBERG_REST_URI'],
+    [{ ICEBERG_CATALOG: 'rest', ICEBERG_REST_URI: 'http://x', ICEBERG_CATALOG_URI: 'jdbc:sqlite:file:/tmp/c.db' }, 'ICEBERG_CATALOG_URI is only used by ICEBERG_CATALOG=sql; the REST catalog is ICEBERG_REST_URI'],
+    [{ S3_ACCESS_KEY: 'minio' }, 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
+    [{ ICEBERG_WAREHOUSE: '/tmp/warehouse' }, 'ICEBERG_WAREHOUSE="/tmp/warehouse" must match /^(file|s3a?):\\/\\/\\S+$/'],
+    [{ WRITER_COMMIT_INTERVAL_MS: '10' }, 'WRITER_COMMIT_INTERVAL_MS="10" must be >= 100'],
+  ])('rejects %j', (env, problem) => {
+    expect(problems(env)).toEqual([problem]);
+  });
+});
+
+function problems(env: NodeJS.ProcessEnv): readonly string[] {
+  try {
+    loadIcebergWriterConfig(env, cwd);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  throw new Error('config was accepted');
+}

@@ -1,0 +1,171 @@
+import Kafka from 'node-rdkafka';
+import type { Logger } from '@k2/core';
+import { kafkaError } from './errors';
+
+export interface ConsumerOptions {
+  brokers: string;
+  groupId: string;
+  clientId: string;
+  /** Topic names, or RegExps (librdkafka regex subscription; new matching topics are picked up). */
+  topics: Array<string | RegExp>;
+  logger?: Logger;
+  /** Where a group with no committed offset starts. */
+  fromBeginning?: boolean;
+  /** Called after partitions are assigned (e.g. to seek to offsets stored elsewhere) and before they are revoked. */
+  onAssign?: (assignments: TopicPartition[]) => void | Promise<void>;
+  onRevoke?: (assignments: TopicPartition[]) => void | Promise<void>;
+  extra?: Record<string, string | number | boolean>;
+}
+
+export interface TopicPartition {
+  topic: string;
+  partition: number;
+}
+
+export interface TopicPartitionOffset extends TopicPartition {
+  /** The NEXT offset to read (Kafka's commit convention: last processed + 1). */
+  offset: number;
+}
+
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: number;
+  key: Buffer | null;
+  value: Buffer | null;
+  timestamp: number | undefined;
+  size: number;
+}
+
+/**
+ * node-rdkafka consumer with manual commits only: neither offsets nor their storage advance automatically, so
+ * an offset is committed only after the caller has made the data durable (non-negotiable 4).
+ */
+export class K2Consumer {
+  private constructor(
+    private readonly consumer: Kafka.KafkaConsumer,
+    private readonly logger?: Logger,
+  ) {}
+
+  static async connect(o: ConsumerOptions, connectTimeoutMs = 30000): Promise<K2Consumer> {
+    let self: K2Consumer | undefined;
+    const consumer = new Kafka.KafkaConsumer(
+      {
+        ...(o.extra ?? {}),
+        'metadata.broker.list': o.brokers,
+        'group.id': o.groupId,
+        'client.id': o.clientId,
+        'enable.auto.commit': false,
+        'enable.auto.offset.store': false,
+        'enable.partition.eof': false,
+        'socket.keepalive.enable': true,
+        rebalance_cb: (err: Kafka.LibrdKafkaError, assignments: Kafka.Assignment[]) => {
+          const tps = assignments.map((a) => ({ topic: a.topic, partition: a.partition }));
+          if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+            consumer.assign(assignments);
+            o.logger?.info('kafka partitions assigned', { assignments: tps });
+            void Promise.resolve(o.onAssign?.(tps)).catch((e) => o.logger?.error('onAssign failed', { error: String(e) }));
+          } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+            void Promise.resolve(o.onRevoke?.(tps)).catch((e) => o.logger?.error('onRevoke failed', { error: String(e) }));
+            consumer.unassign();
+            o.logger?.info('kafka partitions revoked', { assignments: tps });
+          } else {
+            o.logger?.error('kafka rebalance error', { error: err.message });
+          }
+        },
+      } as Kafka.ConsumerGlobalConfig,
+      { 'auto.offset.reset': o.fromBeginning === false ? 'latest' : 'earliest' },
+    );
+    consumer.on('event.error', (err) => self?.logger?.warn('kafka consumer error', { error: err.message, code: err.code }));
+    await new Promise<void>((resolve, reject) =>
+      consumer.connect({ timeout: connectTimeoutMs }, (err) => (err ? reject(kafkaError(err, 'consumer connect')) : resolve())),
+    );
+    self = new K2Consumer(consumer, o.logger);
+    consumer.setDefaultConsumeTimeout(500);
+    consumer.subscribe(o.topics as Kafka.SubscribeTopicList);
+    return self;
+  }
+
+  /** Up to `max` messages; an empty array after the consume timeout when nothing arrived. */
+  consume(max = 1000): Promise<ConsumedMessage[]> {
+    return new Promise((resolve, reject) =>
+      this.consumer.consume(max, (err, messages) => {
+        if (err) reject(kafkaError(err, 'consume'));
+        else
+          resolve(
+            messages.map((m) => ({
+              topic: m.topic,
+              partition: m.partition,
+              offset: m.offset,
+              key: (m.key as Buffer | null | undefined) ?? null,
+              value: m.value ?? null,
+              timestamp: m.timestamp,
+              size: m.size,
+            })),
+          );
+      }),
+    );
+  }
+
+  /** Synchronously commits the given next-offsets to the group coordinator. */
+  commit(offsets: TopicPartitionOffset[]): void {
+    if (offsets.length === 0) return;
+    try {
+      this.consumer.commitSync(offsets);
+    } catch (err) {
+      throw kafkaError(err, 'commit', { offsets });
+    }
+  }
+
+  /** Next offsets of the last processed messages per partition. */
+  static nextOffsets(messages: ConsumedMessage[]): TopicPartitionOffset[] {
+    const m = new Map<string, TopicPartitionOffset>();
+    for (const msg of messages) {
+      const k = `${msg.topic}\u0000${msg.partition}`;
+      const cur = m.get(k);
+      if (!cur || msg.offset + 1 > cur.offset) m.set(k, { topic: msg.topic, partition: msg.partition, offset: msg.offset + 1 });
+    }
+    return [...m.values()];
+  }
+
+  seek(tpo: TopicPartitionOffset, timeoutMs = 5000): Promise<void> {
+    return new Promise((resolve, reject) =>
+      this.consumer.seek(tpo, timeoutMs, (err) => (err ? reject(kafkaError(err, 'seek', { ...tpo })) : resolve())),
+    );
+  }
+
+  committed(partitions: TopicPartition[], timeoutMs = 5000): Promise<TopicPartitionOffset[]> {
+    return new Promise((resolve, reject) =>
+      this.consumer.committed(partitions, timeoutMs, (err, tps) =>
+        err ? reject(kafkaError(err, 'committed')) : resolve(tps.map((t) => ({ topic: t.topic, partition: t.partition, offset: t.offset ?? -1 }))),
+      ),
+    );
+  }
+
+  assignments(): TopicPartition[] {
+    return this.consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
+  }
+
+  /** High watermark per partition, for lag metrics. */
+  watermarks(topic: string, partition: number, timeoutMs = 5000): Promise<{ low: number; high: number }> {
+    return new Promise((resolve, reject) =>
+      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
+        err ? reject(kafkaError(err, 'watermarks', { topic, partition })) : resolve({ low: o.lowOffset, high: o.highOffset }),
+      ),
+    );
+  }
+
+  isConnected(): boolean {
+    return this.consumer.isConnected();
+  }
+
+  async disconnect(): Promise<void> {
+    if (!this.consumer.isConnected()) return;
+    try {
+      this.consumer.unsubscribe();
+    } catch (err) {
+      this.logger?.warn('kafka unsubscribe failed', { error: String(err) });
+    }
+    await new Promise<void>((resolve) => this.consumer.disconnect(() => resolve()));
+  }
+}

@@ -1,0 +1,180 @@
+import Kafka from 'node-rdkafka';
+import type { Logger } from '@k2/core';
+import { ErrorCode, TransientError } from '@k2/core';
+import { kafkaError } from './errors';
+
+export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
+
+export interface ProducerOptions {
+  brokers: string;
+  clientId: string;
+  logger?: Logger;
+  compression?: Compression;
+  /** Wait this long to fill a batch (latency vs. throughput). */
+  lingerMs?: number;
+  batchNumMessages?: number;
+  /** librdkafka gives up on a message after this long (`message.timeout.ms`) and reports it failed. */
+  deliveryTimeoutMs?: number;
+  /** Max messages queued in librdkafka before send() waits. */
+  queueMaxMessages?: number;
+  /** Extra librdkafka settings (`CONFIGURATION.md` names); cannot turn idempotence or acks off. */
+  extra?: Record<string, string | number | boolean>;
+}
+
+export interface OutgoingMessage {
+  topic: string;
+  value: Buffer;
+  key?: string | Buffer | null;
+  partition?: number;
+  headers?: Array<Record<string, string | Buffer>>;
+  /** Kafka message timestamp, ms. */
+  timestamp?: number;
+}
+
+export interface DeliveryReport {
+  topic: string;
+  partition: number;
+  offset: number;
+}
+
+interface Pending {
+  resolve: (r: DeliveryReport) => void;
+  reject: (e: Error) => void;
+}
+
+/**
+ * node-rdkafka producer with the settings K2 relies on for "no loss, no duplicates": idempotence on (which
+ * implies acks=all, bounded in-flight and retries without reordering), delivery reports for every message, and
+ * a flush on shutdown. `send` resolves only when the broker has acknowledged the message.
+ */
+export class K2Producer {
+  private readonly pending = new Set<Pending>();
+  private closed = false;
+  private fatal: unknown;
+
+  private constructor(
+    private readonly producer: Kafka.Producer,
+    private readonly logger?: Logger,
+  ) {}
+
+  static librdkafkaConfig(o: ProducerOptions): Kafka.ProducerGlobalConfig {
+    return {
+      ...(o.extra ?? {}),
+      'metadata.broker.list': o.brokers,
+      'client.id': o.clientId,
+      'enable.idempotence': true,
+      acks: -1,
+      dr_cb: true,
+      'compression.codec': o.compression ?? 'zstd',
+      'linger.ms': o.lingerMs ?? 5,
+      'batch.num.messages': o.batchNumMessages ?? 10000,
+      'message.timeout.ms': o.deliveryTimeoutMs ?? 300000,
+      'queue.buffering.max.messages': o.queueMaxMessages ?? 500000,
+      'socket.keepalive.enable': true,
+    } as Kafka.ProducerGlobalConfig;
+  }
+
+  static async connect(o: ProducerOptions, connectTimeoutMs = 30000): Promise<K2Producer> {
+    const producer = new Kafka.Producer(K2Producer.librdkafkaConfig(o), {});
+    const self = new K2Producer(producer, o.logger);
+    producer.on('delivery-report', (err, report) => self.onDelivery(err, report));
+    producer.on('event.error', (err) => self.onError(err));
+    await new Promise<void>((resolve, reject) => {
+      producer.connect({ timeout: connectTimeoutMs }, (err) => (err ? reject(kafkaError(err, 'connect')) : resolve()));
+    });
+    // Delivery reports are only emitted when librdkafka is polled.
+    producer.setPollInterval(10);
+    return self;
+  }
+
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  isConnected(): boolean {
+    return !this.closed && !this.fatal && this.producer.isConnected();
+  }
+
+  /** Resolves with partition/offset once acknowledged by all in-sync replicas; rejects with a K2Error. */
+  send(msg: OutgoingMessage): Promise<DeliveryReport> {
+    if (this.closed) return Promise.reject(new TransientError(ErrorCode.SHUTTING_DOWN, 'producer is closed'));
+    if (this.fatal) return Promise.reject(kafkaError(this.fatal, 'producer is in a fatal state'));
+    return new Promise<DeliveryReport>((resolve, reject) => {
+      const p: Pending = { resolve, reject };
+      this.pending.add(p);
+      this.enqueue(msg, p, Date.now());
+    });
+  }
+
+  private enqueue(msg: OutgoingMessage, p: Pending, started: number): void {
+    try {
+      this.producer.produce(
+        msg.topic,
+        msg.partition ?? null,
+        msg.value,
+        msg.key ?? null,
+        msg.timestamp ?? null,
+        p,
+        msg.headers as Kafka.MessageHeader[] | undefined,
+      );
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      // Local queue full: librdkafka frees space as deliveries complete, so wait a little and try again.
+      if (code === Kafka.CODES.ERRORS.ERR__QUEUE_FULL && Date.now() - started < 60000 && !this.closed) {
+        setTimeout(() => this.enqueue(msg, p, started), 2);
+        return;
+      }
+      this.pending.delete(p);
+      p.reject(kafkaError(err, `produce to ${msg.topic}`, { topic: msg.topic }));
+    }
+  }
+
+  private onDelivery(err: Kafka.LibrdKafkaError | null, report: Kafka.DeliveryReport): void {
+    const p = report.opaque as Pending | undefined;
+    if (!p) return;
+    this.pending.delete(p);
+    if (err) p.reject(kafkaError(err, `delivery to ${report.topic}`, { topic: report.topic, partition: report.partition }));
+    else p.resolve({ topic: report.topic, partition: report.partition, offset: report.offset });
+  }
+
+  private onError(err: Kafka.LibrdKafkaError): void {
+    if ((err as { isFatal?: boolean }).isFatal) {
+      // A fatal idempotence error means ordering/exactly-once can no longer be guaranteed: stop accepting.
+      this.fatal = err;
+      this.logger?.error('kafka producer fatal error', { error: err.message, code: err.code });
+    } else {
+      this.logger?.warn('kafka producer error', { error: err.message, code: err.code });
+    }
+  }
+
+  /** Waits until every queued message has a delivery report (or the timeout passes). */
+  async flush(timeoutMs = 30000): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.producer.flush(timeoutMs, (err) => (err ? reject(kafkaError(err, 'flush')) : resolve())),
+    );
+    // Delivery callbacks for the flushed messages run on the next poll.
+    const deadline = Date.now() + Math.min(timeoutMs, 5000);
+    while (this.pending.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  }
+
+  /** Flushes, then disconnects. Messages still unacknowledged are rejected so callers never hang. */
+  async disconnect(timeoutMs = 30000): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (this.producer.isConnected()) await this.flush(timeoutMs);
+    } finally {
+      this.closed = true;
+      for (const p of this.pending) p.reject(new TransientError(ErrorCode.SHUTTING_DOWN, 'producer closed before delivery'));
+      this.pending.clear();
+      this.producer.setPollInterval(0);
+      await new Promise<void>((resolve) => this.producer.disconnect(timeoutMs, () => resolve()));
+    }
+  }
+
+  /** Broker metadata round trip: the readiness probe for producing services. */
+  async ping(timeoutMs = 5000): Promise<void> {
+    await new Promise<void>((resolve, reject) =>
+      this.producer.getMetadata({ timeout: timeoutMs }, (err) => (err ? reject(kafkaError(err, 'metadata')) : resolve())),
+    );
+  }
+}

@@ -1,0 +1,70 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** Endpoints of the local infrastructure started by tools/infra/infra.sh (same env overrides as the script). */
+export interface InfraEndpoints {
+  kafkaBrokers: string;
+  registryUrl: string;
+  icebergRestUri: string;
+  s3Endpoint: string;
+  s3AccessKey: string;
+  s3SecretKey: string;
+  python: string;
+  dataDir: string;
+}
+
+export function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'nx.json'))) {
+    const up = resolve(dir, '..');
+    if (up === dir) throw new Error('cannot find the workspace root (nx.json)');
+    dir = up;
+  }
+  return dir;
+}
+
+export function infraEndpoints(env: NodeJS.ProcessEnv = process.env): InfraEndpoints {
+  const dataDir = env['K2_DATA_DIR'] ?? join(repoRoot(), '.data');
+  return {
+    kafkaBrokers: env['KAFKA_BROKERS'] ?? `127.0.0.1:${env['K2_KAFKA_PORT'] ?? 9092}`,
+    registryUrl: env['SCHEMA_REGISTRY_URL'] ?? `http://127.0.0.1:${env['K2_REGISTRY_PORT'] ?? 8081}/apis/ccompat/v7`,
+    icebergRestUri: env['ICEBERG_REST_URI'] ?? `http://127.0.0.1:${env['K2_ICEBERG_REST_PORT'] ?? 8181}`,
+    s3Endpoint: env['S3_ENDPOINT'] ?? `http://127.0.0.1:${env['K2_S3_PORT'] ?? 9000}`,
+    s3AccessKey: env['S3_ACCESS_KEY'] ?? env['K2_S3_ACCESS_KEY'] ?? 'k2access',
+    s3SecretKey: env['S3_SECRET_KEY'] ?? env['K2_S3_SECRET_KEY'] ?? 'k2secret12345',
+    python: env['PYICEBERG_PYTHON'] ?? join(dataDir, 'venv', 'bin', 'python'),
+    dataDir,
+  };
+}
+
+function infraScript(): string {
+  return join(repoRoot(), 'tools', 'infra', 'infra.sh');
+}
+
+export function infraHealthy(): boolean {
+  return spawnSync('bash', [infraScript(), 'status'], { stdio: 'ignore' }).status === 0;
+}
+
+/** Starts the real infrastructure (idempotent); returns true when this call started it. */
+export function infraUp(): boolean {
+  if (infraHealthy()) return false;
+  execFileSync('bash', [infraScript(), 'up'], { stdio: 'inherit' });
+  return true;
+}
+
+export function infraDown(...components: string[]): void {
+  execFileSync('bash', [infraScript(), 'down', ...components], { stdio: 'inherit' });
+}
+
+/** Runs a Python snippet in the project venv (PyIceberg, fastavro) with JSON in and out. */
+export function runPython<T = unknown>(script: string, input: unknown, timeoutMs = 120000): T {
+  const { python } = infraEndpoints();
+  const r = spawnSync(python, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`python failed (${r.status}): ${r.stderr || r.error?.message}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+export function uniqueSuffix(): string {
+  return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
+}
