@@ -96,6 +96,8 @@ export function unscaledToDecimal(unscaled: bigint): Decimal {
  * (Avro 1.11 spec, "Decimal"). Java's BigInteger.toByteArray() produces the same bytes.
  */
 export function encodeDecimalBytes(d: Decimal | string): Buffer {
+  const fast = smallUnscaled(d);
+  if (fast !== undefined) return smallToTwosComplement(fast);
   const unscaled = decimalToUnscaled(d);
   if (unscaled > MAX_UNSCALED || unscaled < -MAX_UNSCALED) {
     throw new DecimalError('decimal', d, `does not fit Decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE})`);
@@ -104,7 +106,47 @@ export function encodeDecimalBytes(d: Decimal | string): Buffer {
 }
 
 export function decodeDecimalBytes(buf: Uint8Array): Decimal {
+  if (buf.length > 0 && buf.length <= 6) {
+    // Up to 48 bits: exact as a JS number, and much cheaper than BigInt parsing and formatting.
+    const v = Buffer.from(buf.buffer, buf.byteOffset, buf.length).readIntBE(0, buf.length);
+    const abs = v < 0 ? -v : v;
+    const intPart = Math.floor(abs / 1e8);
+    const frac = String(abs - intPart * 1e8);
+    return `${v < 0 ? '-' : ''}${intPart}.${'00000000'.slice(frac.length)}${frac}` as Decimal;
+  }
   return unscaledToDecimal(twosComplementToUnscaled(buf));
+}
+
+const SMALL_LIMIT = 2 ** 47;
+
+/**
+ * Fast path for the hot serde loop: a canonical decimal whose unscaled value is below 2^47 (prices under
+ * 1,407,374.88...) is computed with exact integer arithmetic on doubles instead of BigInt. Else undefined.
+ */
+function smallUnscaled(d: string): number | undefined {
+  const dot = d.length - 1 - DECIMAL_SCALE;
+  if (dot < 1 || d.charCodeAt(dot) !== 46 /* . */) return undefined;
+  const neg = d.charCodeAt(0) === 45; /* - */
+  const start = neg ? 1 : 0;
+  if (dot - start > 7 || dot === start) return undefined;
+  let v = 0;
+  for (let i = start; i < d.length; i++) {
+    if (i === dot) continue;
+    const c = d.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return undefined;
+    v = v * 10 + c;
+  }
+  if (v >= SMALL_LIMIT) return undefined;
+  return neg ? -v : v;
+}
+
+function smallToTwosComplement(v: number): Buffer {
+  // Smallest byte count whose signed range holds v: the same bytes the BigInt path writes.
+  let n = 1;
+  while (n < 6 && (v >= 2 ** (8 * n - 1) || v < -(2 ** (8 * n - 1)))) n++;
+  const buf = Buffer.allocUnsafe(n);
+  buf.writeIntBE(v, 0, n);
+  return buf;
 }
 
 export function unscaledToTwosComplement(v: bigint): Buffer {

@@ -48,7 +48,6 @@ export class K2Consumer {
   ) {}
 
   static async connect(o: ConsumerOptions, connectTimeoutMs = 30000): Promise<K2Consumer> {
-    let self: K2Consumer | undefined;
     const consumer = new Kafka.KafkaConsumer(
       {
         ...(o.extra ?? {}),
@@ -76,11 +75,11 @@ export class K2Consumer {
       } as Kafka.ConsumerGlobalConfig,
       { 'auto.offset.reset': o.fromBeginning === false ? 'latest' : 'earliest' },
     );
-    consumer.on('event.error', (err) => self?.logger?.warn('kafka consumer error', { error: err.message, code: err.code }));
+    consumer.on('event.error', (err) => o.logger?.warn('kafka consumer error', { error: err.message, code: err.code }));
     await new Promise<void>((resolve, reject) =>
       consumer.connect({ timeout: connectTimeoutMs }, (err) => (err ? reject(kafkaError(err, 'consumer connect')) : resolve())),
     );
-    self = new K2Consumer(consumer, o.logger);
+    const self = new K2Consumer(consumer, o.logger);
     consumer.setDefaultConsumeTimeout(500);
     consumer.subscribe(o.topics as Kafka.SubscribeTopicList);
     return self;

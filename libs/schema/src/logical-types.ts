@@ -14,13 +14,15 @@ import {
  * schema.spec.ts proves both conditions hold for every money and time field.
  */
 
+const LONG_SCRATCH = Buffer.alloc(8);
+
 /** Avro long as bigint: exact above 2^53 (sequence numbers, ids, far-future µs). */
 export const BigIntLongType = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  // avsc packs these 8 bytes into its own buffer at once, so one scratch buffer serves every write.
   toBuffer: (n: bigint) => {
-    const buf = Buffer.allocUnsafe(8);
-    buf.writeBigInt64LE(n);
-    return buf;
+    LONG_SCRATCH.writeBigInt64LE(n);
+    return LONG_SCRATCH;
   },
   fromJSON: (v: unknown) => BigInt(v as string | number),
   toJSON: (n: bigint) => n.toString(),

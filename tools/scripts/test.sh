@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# npm test: unit tests, type checks and lint for every project, then the integration tests against the real
+# local infrastructure (started here when it is not running, and stopped again afterwards).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+export NX_DAEMON=false NX_NO_CLOUD=true
+npx nx run-many -t build lint test --outputStyle=stream
+started=0
+if ! bash tools/infra/infra.sh status >/dev/null 2>&1; then
+  bash tools/infra/infra.sh up
+  started=1
+fi
+cleanup() { if [[ $started == 1 && ${K2_KEEP_INFRA:-false} != true ]]; then bash tools/infra/infra.sh down; fi; }
+trap cleanup EXIT
+npx nx run-many -t integration --parallel=1 --outputStyle=stream
