@@ -9,15 +9,9 @@ name=$(node -p "require('./$dir/project.json').name")
 cat > "$dir/jest.integration.config.ts" <<TS
 export default {
   displayName: '$name:integration',
-  preset: '$up/jest.preset.js',
-  testMatch: ['<rootDir>/src/**/*.itest.ts'],
-  globalSetup: '<rootDir>/$up/libs/testing/src/global-setup.ts',
-  globalTeardown: '<rootDir>/$up/libs/testing/src/global-teardown.ts',
-  testTimeout: 180000,
-  maxWorkers: 1,
+  preset: '$up/jest.integration.preset.js',
 };
-TS
-node -e "
+TSnode -e "
 const fs=require('fs');const p='$dir/project.json';const j=JSON.parse(fs.readFileSync(p,'utf8'));
 j.targets.integration={executor:'@nx/jest:jest',options:{jestConfig:'{projectRoot}/jest.integration.config.ts',runInBand:true}};
 fs.writeFileSync(p, JSON.stringify(j,null,2)+'\n');"

@@ -1,25 +1,12 @@
-import { cfg, loadConfig, type Field } from '@k2/core';
+import { cfg, loadConfig, optional } from '@k2/core';
+import { kafkaClientConfigSpec } from '@k2/kafka';
+import { resolveS3Config, s3ConfigProblems, s3ConfigSpec, type S3Config } from '@k2/storage';
 import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
 
 export const SERVICE = 'asx-batch-loader';
 
-const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
-
 /** A local file, directory or glob, or an object-store prefix (which may end in a glob). */
 export type AsxInput = { readonly kind: 'local'; readonly path: string } | { readonly kind: 's3'; readonly bucket: string; readonly key: string };
-
-/**
- * Credentials are optional: without S3_ACCESS_KEY/S3_SECRET_KEY the AWS SDK's default provider chain applies
- * (env, profile, instance/pod role). Path-style addressing defaults to on when S3_ENDPOINT points at a
- * non-AWS store such as MinIO, which typically serves buckets under the path rather than as subdomains.
- */
-export interface S3Config {
-  readonly endpoint: string | undefined;
-  readonly region: string;
-  readonly accessKeyId: string | undefined;
-  readonly secretAccessKey: string | undefined;
-  readonly forcePathStyle: boolean;
-}
 
 /**
  * A batch job: it loads ASX_INPUT once and exits 0. Without ASX_INPUT there is nothing to load, so it validates
@@ -34,20 +21,12 @@ export interface AsxBatchLoaderConfig extends RuntimeConfig {
   readonly s3: S3Config;
 }
 
-// A field without a default reads as undefined when unset; this makes the type say so.
-const optional = <T>(f: Field<T>): Field<T | undefined> => f;
-
 const spec = {
   ...runtimeConfigSpec({ metricsPort: 9403 }),
-  kafkaBrokers: cfg.list({ env: 'KAFKA_BROKERS', default: ['127.0.0.1:9092'], item: BROKER }),
-  schemaRegistryUrl: cfg.url({ env: 'SCHEMA_REGISTRY_URL', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  ...kafkaClientConfigSpec(),
   input: optional(cfg.string({ env: 'ASX_INPUT' })),
   stayAlive: cfg.bool({ env: 'ASX_STAY_ALIVE', default: false }),
-  s3Endpoint: optional(cfg.url({ env: 'S3_ENDPOINT' })),
-  s3AccessKey: optional(cfg.string({ env: 'S3_ACCESS_KEY' })),
-  s3SecretKey: optional(cfg.string({ env: 'S3_SECRET_KEY' })),
-  s3Region: cfg.string({ env: 'S3_REGION', default: 'us-east-1', pattern: /^[a-z0-9-]+$/ }),
-  s3ForcePathStyle: optional(cfg.bool({ env: 'S3_FORCE_PATH_STYLE' })),
+  ...s3ConfigSpec(),
 };
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
@@ -65,7 +44,7 @@ export function loadAsxBatchLoaderConfig(env: NodeJS.ProcessEnv = process.env, a
       if (c.input !== undefined && SCHEME.test(c.input) && !S3_URL.test(c.input)) {
         problems.push(`ASX_INPUT=${JSON.stringify(c.input)} must be a local path or glob, or s3://bucket/prefix`);
       }
-      if (!c.s3AccessKey !== !c.s3SecretKey) problems.push('S3_ACCESS_KEY and S3_SECRET_KEY must be set together');
+      problems.push(...s3ConfigProblems(c));
       return problems;
     },
   });
@@ -82,12 +61,6 @@ export function loadAsxBatchLoaderConfig(env: NodeJS.ProcessEnv = process.env, a
         ? undefined
         : Object.freeze(s3 ? { kind: 's3' as const, bucket: s3[1] ?? '', key: s3[2] ?? '' } : { kind: 'local' as const, path: c.input }),
     stayAlive: c.stayAlive || argv.includes('--serve'),
-    s3: Object.freeze({
-      endpoint: c.s3Endpoint,
-      region: c.s3Region,
-      accessKeyId: c.s3AccessKey,
-      secretAccessKey: c.s3SecretKey,
-      forcePathStyle: c.s3ForcePathStyle ?? c.s3Endpoint !== undefined,
-    }),
+    s3: resolveS3Config(c),
   });
 }

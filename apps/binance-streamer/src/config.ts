@@ -1,9 +1,8 @@
-import { cfg, loadConfig, type ConfigOf } from '@k2/core';
+import { cfg, duplicateItems, invalidUrls, loadConfig, type ConfigOf } from '@k2/core';
+import { kafkaClientConfigSpec } from '@k2/kafka';
 import { runtimeConfigSpec } from '@k2/runtime';
 
 export const SERVICE = 'binance-streamer';
-
-const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
 
 /**
  * Defaults target Binance spot production and the local stack, so `node dist/apps/binance-streamer/main.js`
@@ -13,8 +12,7 @@ const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
  */
 export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9401 }),
-  kafkaBrokers: cfg.list({ env: 'KAFKA_BROKERS', default: ['127.0.0.1:9092'], item: BROKER }),
-  schemaRegistryUrl: cfg.url({ env: 'SCHEMA_REGISTRY_URL', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  ...kafkaClientConfigSpec(),
   wsUrls: cfg.list({ env: 'BINANCE_WS_URLS', default: ['wss://stream.binance.com:9443'], item: /^wss?:\/\/\S+$/ }),
   restUrl: cfg.url({ env: 'BINANCE_REST_URL', default: 'https://api.binance.com' }),
   /** Binance spot symbols as the API spells them (upper case, no separator). */
@@ -30,15 +28,6 @@ export function loadBinanceStreamerConfig(env: NodeJS.ProcessEnv = process.env):
     service: SERVICE,
     spec,
     env,
-    check: (c) => [...duplicates('BINANCE_SYMBOLS', c.symbols), ...unparsable('BINANCE_WS_URLS', c.wsUrls)],
+    check: (c) => [...duplicateItems('BINANCE_SYMBOLS', c.symbols), ...invalidUrls('BINANCE_WS_URLS', c.wsUrls)],
   });
-}
-
-function duplicates(env: string, items: readonly string[]): string[] {
-  const dup = items.filter((s, i) => items.indexOf(s) !== i);
-  return dup.length ? [`${env} lists ${[...new Set(dup)].join(',')} more than once`] : [];
-}
-
-function unparsable(env: string, urls: readonly string[]): string[] {
-  return urls.filter((u) => !URL.canParse(u)).map((u) => `${env} has an invalid URL ${u}`);
 }

@@ -1,9 +1,8 @@
-import { cfg, loadConfig, type ConfigOf } from '@k2/core';
+import { cfg, duplicateItems, invalidUrls, loadConfig, type ConfigOf } from '@k2/core';
+import { kafkaClientConfigSpec } from '@k2/kafka';
 import { runtimeConfigSpec } from '@k2/runtime';
 
 export const SERVICE = 'kraken-streamer';
-
-const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
 
 /**
  * Defaults target Kraken's public WebSocket API v2 (https://docs.kraken.com/api/docs/websocket-v2/trade) and the
@@ -12,8 +11,7 @@ const BROKER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/;
  */
 export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9402 }),
-  kafkaBrokers: cfg.list({ env: 'KAFKA_BROKERS', default: ['127.0.0.1:9092'], item: BROKER }),
-  schemaRegistryUrl: cfg.url({ env: 'SCHEMA_REGISTRY_URL', default: 'http://127.0.0.1:8081/apis/ccompat/v7' }),
+  ...kafkaClientConfigSpec(),
   wsUrls: cfg.list({ env: 'KRAKEN_WS_URLS', default: ['wss://ws.kraken.com/v2'], item: /^wss?:\/\/\S+$/ }),
   restUrl: cfg.url({ env: 'KRAKEN_REST_URL', default: 'https://api.kraken.com' }),
   /** WebSocket v2 symbols: BASE/QUOTE with ISO-style codes, e.g. BTC/USD (not the REST pair name XBTUSD). */
@@ -27,15 +25,6 @@ export function loadKrakenStreamerConfig(env: NodeJS.ProcessEnv = process.env): 
     service: SERVICE,
     spec,
     env,
-    check: (c) => [...duplicates('KRAKEN_SYMBOLS', c.symbols), ...unparsable('KRAKEN_WS_URLS', c.wsUrls)],
+    check: (c) => [...duplicateItems('KRAKEN_SYMBOLS', c.symbols), ...invalidUrls('KRAKEN_WS_URLS', c.wsUrls)],
   });
-}
-
-function duplicates(env: string, items: readonly string[]): string[] {
-  const dup = items.filter((s, i) => items.indexOf(s) !== i);
-  return dup.length ? [`${env} lists ${[...new Set(dup)].join(',')} more than once`] : [];
-}
-
-function unparsable(env: string, urls: readonly string[]): string[] {
-  return urls.filter((u) => !URL.canParse(u)).map((u) => `${env} has an invalid URL ${u}`);
 }

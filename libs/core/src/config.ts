@@ -90,6 +90,22 @@ export const cfg = {
   },
 };
 
+/** A field without a default reads as undefined when unset; wrapping it makes the type say so. */
+export function optional<T>(f: Field<T>): Field<T | undefined> {
+  return f;
+}
+
+/** Problem line for a list variable that names an item twice (symbols, endpoints). */
+export function duplicateItems(env: string, items: readonly string[]): string[] {
+  const dup = items.filter((s, i) => items.indexOf(s) !== i);
+  return dup.length ? [`${env} lists ${[...new Set(dup)].join(',')} more than once`] : [];
+}
+
+/** Problem lines for list items that match a URL-ish pattern yet do not parse as URLs. */
+export function invalidUrls(env: string, urls: readonly string[]): string[] {
+  return urls.filter((u) => !URL.canParse(u)).map((u) => `${env} has an invalid URL ${u}`);
+}
+
 export type ConfigSpec = Record<string, Field<unknown>>;
 export type ConfigOf<S extends ConfigSpec> = { readonly [K in keyof S]: S[K] extends Field<infer T> ? T : never };
 

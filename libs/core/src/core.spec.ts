@@ -1,4 +1,16 @@
-import { cfg, ConfigError, ErrorCode, isRetriable, K2Error, loadConfig, toK2Error, TransientError, ValidationError } from './index';
+import {
+  cfg,
+  ConfigError,
+  duplicateItems,
+  ErrorCode,
+  invalidUrls,
+  isRetriable,
+  K2Error,
+  loadConfig,
+  toK2Error,
+  TransientError,
+  ValidationError,
+} from './index';
 
 describe('error hierarchy', () => {
   it('carries a stable code, the retriable flag and the cause chain', () => {
@@ -71,5 +83,13 @@ describe('loadConfig', () => {
         check: (c) => (c.dryRun && c.stream === 'aggTrade' ? ['DRY_RUN cannot be combined with STREAM=aggTrade'] : []),
       }),
     ).toThrow('DRY_RUN cannot be combined with STREAM=aggTrade');
+  });
+});
+
+describe('config list checks', () => {
+  it('names duplicated items once each and URLs that do not parse', () => {
+    expect(duplicateItems('SYMBOLS', ['A', 'B', 'A', 'A'])).toEqual(['SYMBOLS lists A more than once']);
+    expect(duplicateItems('SYMBOLS', ['A', 'B'])).toEqual([]);
+    expect(invalidUrls('WS_URLS', ['wss://ok.example:9443', 'wss://bad host'])).toEqual(['WS_URLS has an invalid URL wss://bad host']);
   });
 });

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './producer';
 export * from './consumer';
 export * from './admin';
+export * from './config';
