@@ -1,1 +1,10 @@
-export {};
+export * from './types';
+export * from './backoff';
+export * from './rate-limiter';
+export * from './sequencer';
+export * from './journal';
+export * from './metrics';
+export * from './publisher';
+export * from './ws-feed';
+export * from './config';
+export * from './streamer';

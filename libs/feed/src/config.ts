@@ -1,0 +1,47 @@
+import { cfg, optional } from '@k2/core';
+
+/**
+ * Tuning shared by both streamers (FEED_*), on top of each exchange's endpoints and symbols. Defaults follow the
+ * issue: backoff from 5 s doubling to 60 s, and the journal sized for a long Kafka outage at live rates.
+ */
+export function feedConfigSpec(exchange: string) {
+  return {
+    backoffInitialMs: cfg.int({ env: 'FEED_BACKOFF_INITIAL_MS', default: 5000, min: 0 }),
+    backoffMaxMs: cfg.int({ env: 'FEED_BACKOFF_MAX_MS', default: 60_000, min: 0 }),
+    /** A connection alive this long is healthy: when it drops, reconnect at once. */
+    stableAfterMs: cfg.int({ env: 'FEED_STABLE_AFTER_MS', default: 30_000, min: 0 }),
+    /** Silence that marks a connection dead; default per exchange (Binance pings every 20 s, Kraken heartbeats every 1 s). */
+    staleTimeoutMs: optional(cfg.int({ env: 'FEED_STALE_TIMEOUT_MS', min: 100 })),
+    /** Rotate connections at this age; default per exchange (Binance: just under 24 h). */
+    maxConnectionAgeMs: optional(cfg.int({ env: 'FEED_MAX_CONNECTION_AGE_MS', min: 1000 })),
+    journalDir: cfg.string({ env: 'FEED_JOURNAL_DIR', default: `.data/journal/${exchange}` }),
+    journalMaxBytes: cfg.int({ env: 'FEED_JOURNAL_MAX_BYTES', default: 512 * 1024 * 1024, min: 1024 }),
+    /** Quotes are optional data: FEED_QUOTES=false streams trades only. */
+    quotes: cfg.bool({ env: 'FEED_QUOTES', default: true }),
+    /** librdkafka message.timeout.ms: after this a delivery counts as failed and the trade goes to the journal. */
+    deliveryTimeoutMs: cfg.int({ env: 'KAFKA_DELIVERY_TIMEOUT_MS', default: 15_000, min: 1000 }),
+    lingerMs: cfg.int({ env: 'KAFKA_LINGER_MS', default: 5, min: 0 }),
+    breakerResetMs: cfg.int({ env: 'FEED_BREAKER_RESET_MS', default: 5000, min: 100 }),
+    /** Read the tail of the trades topic at start so a restart backfills from the last trade it published. */
+    resumeFromKafka: cfg.bool({ env: 'FEED_RESUME_FROM_KAFKA', default: true }),
+  };
+}
+
+export interface FeedConfig {
+  readonly backoffInitialMs: number;
+  readonly backoffMaxMs: number;
+  readonly stableAfterMs: number;
+  readonly staleTimeoutMs: number | undefined;
+  readonly maxConnectionAgeMs: number | undefined;
+  readonly journalDir: string;
+  readonly journalMaxBytes: number;
+  readonly quotes: boolean;
+  readonly deliveryTimeoutMs: number;
+  readonly lingerMs: number;
+  readonly breakerResetMs: number;
+  readonly resumeFromKafka: boolean;
+}
+
+export function feedConfigProblems(c: FeedConfig): string[] {
+  return c.backoffMaxMs < c.backoffInitialMs ? [`FEED_BACKOFF_MAX_MS (${c.backoffMaxMs}) must be >= FEED_BACKOFF_INITIAL_MS (${c.backoffInitialMs})`] : [];
+}

@@ -1,0 +1,294 @@
+import { isRetriable, toK2Error, type Logger } from '@k2/core';
+import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
+import { dlqTopic } from '@k2/kafka';
+import { createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
+import type { QuoteV2, TradeV2 } from '@k2/schema';
+import type { DiskJournal, JournalEntry } from './journal';
+import type { FeedMetrics } from './metrics';
+import type { TradeSink } from './sequencer';
+import type { FeedQuote, FeedTrade } from './types';
+
+/** The producer surface the publisher needs; `K2Producer` satisfies it. */
+export interface FeedProducer {
+  send(msg: OutgoingMessage): Promise<DeliveryReport>;
+  readonly inFlight: number;
+}
+
+export interface FeedEncoders {
+  trade(record: TradeV2): Buffer;
+  quote(record: QuoteV2): Buffer;
+}
+
+export interface PublisherOptions {
+  exchange: string;
+  producer: FeedProducer;
+  encode: FeedEncoders;
+  topics: { readonly trades: string; readonly quotes: string };
+  journal: DiskJournal;
+  metrics: FeedMetrics;
+  logger: Logger;
+  degradation: DegradationController;
+  /** How long the produce breaker stays open before a trial. Default 5000 ms. */
+  breakerResetMs?: number;
+  /** Producer in-flight counts at which quotes are shed (SOFT) and trades spill to the journal (SPILL). */
+  inFlightSoft?: number;
+  inFlightSpill?: number;
+  /** Called when the journal is full (stop reading the exchange) and when it has room again. */
+  onHalt?: () => void;
+  onResume?: () => void;
+  /** µs clock for platform_sequence; injectable for tests. */
+  nowMicros?: () => bigint;
+}
+
+export interface DlqRecord {
+  readonly reason: string;
+  readonly code: string;
+  readonly raw: string;
+  readonly exchange: string;
+  readonly received_at_us: string;
+  readonly [k: string]: string;
+}
+
+/**
+ * Everything between a mapped record and a Kafka acknowledgement: platform_sequence, Avro encoding, the produce
+ * circuit breaker, quote shedding, the trade journal while Kafka is unavailable and its in-order replay, and the
+ * dead-letter topic for bad input. Trades are never dropped here: a trade is either acknowledged by Kafka, in the
+ * journal, or refused (`publishTrade` → false) so that the sequencer does not consume its id and REST backfill
+ * fetches it later.
+ */
+export class FeedPublisher implements TradeSink {
+  private readonly breaker: CircuitBreaker<[OutgoingMessage], DeliveryReport>;
+  private readonly seqs = new Map<string, bigint>();
+  private readonly latency: { trades: { observe(v: number): void }; quotes: { observe(v: number): void } };
+  private readonly published: { trades: { inc(n?: number): void }; quotes: { inc(n?: number): void } };
+  private readonly nowMicros: () => bigint;
+  private replaying: Promise<void> | undefined;
+  private halted = false;
+  private stopped = false;
+  private outstanding = 0;
+
+  constructor(private readonly o: PublisherOptions) {
+    this.nowMicros = o.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
+    this.breaker = createCircuitBreaker((m: OutgoingMessage) => o.producer.send(m), {
+      name: `${o.exchange}-kafka-producer`,
+      // librdkafka's message.timeout.ms bounds every delivery; a second timer per message would only cost.
+      timeout: false,
+      resetTimeout: o.breakerResetMs ?? 5000,
+      volumeThreshold: 3,
+    });
+    o.degradation.watchBreaker(this.breaker);
+    o.degradation.addSignal({
+      name: 'producer-in-flight',
+      read: () => o.producer.inFlight,
+      thresholds: { soft: o.inFlightSoft ?? 100_000, spill: o.inFlightSpill ?? 400_000 },
+    });
+    o.degradation.addSignal({
+      name: 'journal-bytes',
+      read: () => o.journal.bytes,
+      thresholds: { halt: o.journal.maxBytes },
+      hysteresis: 0.5,
+    });
+    o.degradation.on('change', ({ level, previous, reason }) => {
+      o.logger.warn('degradation level changed', { exchange: o.exchange, level, previous, reason });
+      if (level >= DegradationLevel.HALT && !this.halted) this.halt();
+      else if (level < DegradationLevel.HALT && this.halted) this.resume();
+    });
+    this.latency = { trades: o.metrics.produceLatency.labels(o.topics.trades), quotes: o.metrics.produceLatency.labels(o.topics.quotes) };
+    this.published = {
+      trades: o.metrics.published.labels(o.exchange, o.topics.trades),
+      quotes: o.metrics.published.labels(o.exchange, o.topics.quotes),
+    };
+    this.updateJournalGauges();
+    if (!o.journal.isEmpty()) {
+      o.logger.warn('journal from a previous run found, replaying it before new data', { exchange: o.exchange, entries: o.journal.size });
+      this.startReplay();
+    }
+  }
+
+  /** Trades go to the journal (in order) while it holds anything, the breaker is not closed, or the producer is saturated. */
+  get spilling(): boolean {
+    return this.replaying !== undefined || !this.o.journal.isEmpty() || this.o.degradation.shouldSpill();
+  }
+
+  get isHalted(): boolean {
+    return this.halted;
+  }
+
+  /** Sends still waiting for an acknowledgement. */
+  get pending(): number {
+    return this.outstanding;
+  }
+
+  publishTrade(t: FeedTrade): boolean {
+    if (this.halted || this.stopped) return false;
+    const record: TradeV2 = { ...t.record, platform_sequence: this.nextSequence(t.symbol) };
+    const value = this.o.encode.trade(record);
+    const entry: JournalEntry = { topic: this.o.topics.trades, key: t.symbol, value };
+    if (this.spilling) {
+      if (!this.o.journal.append(entry)) {
+        this.halt();
+        return false;
+      }
+      this.startReplay();
+      return true;
+    }
+    this.sendDirect(entry, true);
+    return true;
+  }
+
+  /** Quotes are superseded within milliseconds, so under pressure they are shed (counted), never journaled. */
+  publishQuote(q: FeedQuote): void {
+    if (this.halted || this.stopped || this.spilling || this.o.degradation.shouldShed('quotes')) {
+      this.o.metrics.shed.labels(this.o.exchange, this.o.topics.quotes).inc();
+      return;
+    }
+    const record: QuoteV2 = { ...q.record, platform_sequence: this.nextSequence(`q:${q.symbol}`) };
+    this.sendDirect({ topic: this.o.topics.quotes, key: q.symbol, value: this.o.encode.quote(record) }, false);
+  }
+
+  /** Bad input: raw text and reason to `<topic>.dlq` (JSON, not Avro: it did not fit the schema). */
+  deadLetter(baseTopic: string, raw: string, err: unknown, context: Record<string, string> = {}): void {
+    const e = toK2Error(err);
+    const topic = dlqTopic(baseTopic);
+    this.o.metrics.dlq.labels(topic, e.code).inc();
+    const record: DlqRecord = {
+      ...context,
+      reason: e.message,
+      code: e.code,
+      raw,
+      exchange: this.o.exchange,
+      received_at_us: this.nowMicros().toString(),
+    };
+    this.o.logger.warn('message sent to dead-letter topic', { topic, exchange: this.o.exchange, code: e.code, reason: e.message, ...context });
+    this.o.producer.send({ topic, key: context['symbol'] ?? null, value: Buffer.from(JSON.stringify(record)) }).catch((sendErr) => {
+      // The DLQ is best effort while Kafka is down; the reason is in the log line above.
+      this.o.logger.error('dead-letter produce failed', { topic, error: toK2Error(sendErr).toJSON() });
+    });
+  }
+
+  /** Stops accepting, flushes the journal buffer and waits for outstanding sends (bounded). */
+  async close(timeoutMs = 20_000): Promise<void> {
+    this.stopped = true;
+    const deadline = Date.now() + timeoutMs;
+    while (this.outstanding > 0 && Date.now() < deadline) await sleep(20);
+    this.o.journal.close();
+    this.breaker.shutdown();
+  }
+
+  private sendDirect(entry: JournalEntry, isTrade: boolean): void {
+    const started = process.hrtime.bigint();
+    this.outstanding++;
+    this.breaker.fire({ topic: entry.topic, key: entry.key, value: entry.value }).then(
+      () => {
+        this.outstanding--;
+        const kind = isTrade ? 'trades' : 'quotes';
+        this.latency[kind].observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.published[kind].inc();
+      },
+      (err) => {
+        this.outstanding--;
+        this.onSendFailed(entry, isTrade, err);
+      },
+    );
+  }
+
+  private onSendFailed(entry: JournalEntry, isTrade: boolean, err: unknown): void {
+    const e = toK2Error(err);
+    if (!isTrade) {
+      this.o.metrics.shed.labels(this.o.exchange, entry.topic).inc();
+      return;
+    }
+    if (!isRetriable(e)) {
+      this.o.metrics.errors.labels('produce_rejected').inc();
+      this.deadLetter(entry.topic, entry.value.toString('base64'), e, { symbol: entry.key, encoding: 'avro-base64' });
+      return;
+    }
+    this.o.metrics.errors.labels('produce_failed').inc();
+    // Already accepted upstream, so it must be kept even beyond the journal's soft limit (bounded by the
+    // producer queue); the journal then being full halts input.
+    if (!this.o.journal.append(entry)) {
+      this.o.journal.append(entry, true);
+      this.halt();
+    }
+    this.startReplay();
+  }
+
+  private startReplay(): void {
+    this.updateJournalGauges();
+    if (this.replaying || this.stopped) return;
+    this.replaying = this.replay()
+      .catch((err) => {
+        this.o.logger.error('journal replay failed', { exchange: this.o.exchange, error: toK2Error(err).toJSON() });
+      })
+      .finally(() => {
+        this.replaying = undefined;
+        this.updateJournalGauges();
+        if (!this.o.journal.isEmpty() && !this.stopped) setTimeout(() => this.startReplay(), 500).unref?.();
+      });
+  }
+
+  /** Oldest segment first; a segment is deleted only when every entry in it is acknowledged. */
+  private async replay(): Promise<void> {
+    while (!this.stopped) {
+      if (this.o.journal.isEmpty()) {
+        this.o.degradation.evaluate();
+        if (this.halted && !this.o.degradation.shouldHalt()) this.resume();
+        return;
+      }
+      if (this.breaker.state === 'open') {
+        await sleep(250);
+        continue;
+      }
+      const seg = this.o.journal.oldest();
+      if (!seg) return;
+      const results = await Promise.allSettled(seg.entries.map((e) => this.breaker.fire({ topic: e.topic, key: e.key, value: e.value })));
+      const failed = seg.entries.filter((_, i) => results[i]?.status === 'rejected');
+      const done = seg.entries.length - failed.length;
+      if (failed.length === 0) seg.remove();
+      else seg.retain(failed);
+      if (done > 0) {
+        this.o.metrics.journalReplayed.labels(this.o.exchange).inc(done);
+        this.published.trades.inc(done);
+        this.o.logger.info('journal segment replayed', { exchange: this.o.exchange, segment: seg.name, replayed: done, remaining: failed.length });
+      }
+      this.updateJournalGauges();
+      if (failed.length > 0) await sleep(500);
+    }
+  }
+
+  private halt(): void {
+    if (this.halted) return;
+    this.halted = true;
+    this.o.logger.error('journal full: input halted until Kafka catches up; REST backfill will close the gap', {
+      exchange: this.o.exchange,
+      journal_bytes: this.o.journal.bytes,
+    });
+    this.o.onHalt?.();
+  }
+
+  private resume(): void {
+    if (!this.halted) return;
+    this.halted = false;
+    this.o.logger.info('journal has room again: input resumed', { exchange: this.o.exchange, journal_bytes: this.o.journal.bytes });
+    this.o.onResume?.();
+  }
+
+  private updateJournalGauges(): void {
+    this.o.metrics.journalBytes.labels(this.o.exchange).set(this.o.journal.bytes);
+    this.o.metrics.journalEntries.labels(this.o.exchange).set(this.o.journal.size);
+  }
+
+  /**
+   * platform_sequence: per symbol, strictly increasing for the life of the data, not just the process: it starts
+   * from the current time in µs, so a restarted streamer continues above what it wrote before.
+   */
+  private nextSequence(key: string): bigint {
+    const now = this.nowMicros();
+    const prev = this.seqs.get(key);
+    const next = prev === undefined || prev < now ? now : prev + 1n;
+    this.seqs.set(key, next);
+    return next;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

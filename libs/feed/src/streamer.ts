@@ -1,0 +1,198 @@
+import { toK2Error, type Logger } from '@k2/core';
+import { dlqTopic, ensureTopics, K2Producer, readTopicTail } from '@k2/kafka';
+import { DegradationController, DegradationLevel } from '@k2/resilience';
+import type { QuoteV2, TradeV2 } from '@k2/schema';
+import { AvroSerde } from '@k2/serde';
+import type { Readiness } from '@k2/runtime';
+import type { Registry } from 'prom-client';
+import type { FeedConfig } from './config';
+import { DiskJournal } from './journal';
+import { FeedMetrics } from './metrics';
+import { FeedPublisher, type FeedProducer } from './publisher';
+import { TradeSequencer } from './sequencer';
+import type { ExchangeAdapter } from './types';
+import { WebSocketFeed } from './ws-feed';
+
+export interface StreamerOptions {
+  service: string;
+  adapter: ExchangeAdapter;
+  /** WebSocket base endpoints in failover order. */
+  urls: readonly string[];
+  kafkaBrokers: readonly string[];
+  schemaRegistryUrl: string;
+  feed: FeedConfig;
+  logger: Logger;
+  registry: Registry;
+  readiness?: Readiness;
+  /** Injected for the benchmark; defaults to a K2Producer on kafkaBrokers. */
+  producer?: FeedProducer & { disconnect(): Promise<void> };
+}
+
+/**
+ * One exchange streamer: WebSocket feed → exchange decoder → trade sequencer (gap backfill, dedup) → publisher
+ * (Kafka with breaker, journal and DLQ). The apps only load config and call this.
+ */
+export class Streamer {
+  readonly metrics: FeedMetrics;
+  readonly degradation: DegradationController;
+  private feed!: WebSocketFeed;
+  private publisher!: FeedPublisher;
+  private sequencer!: TradeSequencer;
+  private producer!: FeedProducer & { disconnect(): Promise<void> };
+  private readonly received: { trade: { inc(n?: number): void }; quote: { inc(n?: number): void }; control: { inc(): void }; invalid: { inc(): void } };
+
+  constructor(private readonly o: StreamerOptions) {
+    this.metrics = new FeedMetrics(o.registry, o.adapter.exchange);
+    this.degradation = new DegradationController({ service: o.service, component: 'producer', registry: o.registry, recoveryDelayMs: 2000 });
+    const m = this.metrics.messagesReceived;
+    this.received = { trade: m.labels('trade'), quote: m.labels('quote'), control: m.labels('control'), invalid: m.labels('invalid') };
+  }
+
+  get connected(): boolean {
+    return this.feed?.connected ?? false;
+  }
+
+  /** Exposed for tests and the benchmark. */
+  get state() {
+    return { publisher: this.publisher, sequencer: this.sequencer, feed: this.feed };
+  }
+
+  async start(): Promise<void> {
+    const { adapter, feed: fc, logger } = this.o;
+    const brokers = this.o.kafkaBrokers.join(',');
+    const topics = adapter.topics;
+    await ensureTopics(brokers, [{ topic: topics.trades }, { topic: topics.quotes }, { topic: dlqTopic(topics.trades), partitions: 1 }, { topic: dlqTopic(topics.quotes), partitions: 1 }]);
+    const serde = new AvroSerde({ registryUrl: this.o.schemaRegistryUrl });
+    const tradeSchema = await serde.registerV2(topics.trades, 'trades');
+    const quoteSchema = await serde.registerV2(topics.quotes, 'quotes');
+    this.producer =
+      this.o.producer ??
+      (await K2Producer.connect({
+        brokers,
+        clientId: this.o.service,
+        logger,
+        lingerMs: fc.lingerMs,
+        deliveryTimeoutMs: fc.deliveryTimeoutMs,
+      }));
+    const journal = new DiskJournal({ dir: fc.journalDir, maxBytes: fc.journalMaxBytes });
+    this.publisher = new FeedPublisher({
+      exchange: adapter.exchange,
+      producer: this.producer,
+      encode: {
+        trade: (r: TradeV2) => serde.encode<'trades'>(tradeSchema, r),
+        quote: (r: QuoteV2) => serde.encode<'quotes'>(quoteSchema, r),
+      },
+      topics,
+      journal,
+      metrics: this.metrics,
+      logger,
+      degradation: this.degradation,
+      breakerResetMs: fc.breakerResetMs,
+      onHalt: () => this.feed?.pause(),
+      onResume: () => this.feed?.resume(),
+    });
+    this.sequencer = new TradeSequencer({
+      sink: this.publisher,
+      backfill: adapter.backfill,
+      metrics: this.metrics,
+      logger,
+      exchange: adapter.exchange,
+      deferBackfill: () => this.degradation.level >= DegradationLevel.GRACEFUL && this.degradation.level < DegradationLevel.SPILL,
+    });
+    if (fc.resumeFromKafka) await this.seedFromKafka(brokers, serde);
+    this.degradation.start(500);
+
+    this.feed = new WebSocketFeed({
+      transport: adapter.transport,
+      urls: this.o.urls,
+      logger,
+      metrics: this.metrics,
+      backoff: { initialMs: fc.backoffInitialMs, maxMs: fc.backoffMaxMs },
+      stableAfterMs: fc.stableAfterMs,
+      staleTimeoutMs: fc.staleTimeoutMs,
+      maxConnectionAgeMs: fc.maxConnectionAgeMs,
+      onFrame: (raw, receivedAtMicros) => this.onFrame(raw, receivedAtMicros),
+      onConnected: (info) => {
+        if (info.reconnect) this.sequencer.onReconnected();
+      },
+    });
+    this.o.readiness?.add({ name: `${adapter.exchange}-feed`, check: () => assert(this.feed.connected, `not connected to ${adapter.exchange}`) });
+    this.o.readiness?.add({ name: 'journal', check: () => assert(!this.publisher.isHalted, 'journal full, input halted') });
+    this.feed.start();
+  }
+
+  async stop(): Promise<void> {
+    this.feed?.stop();
+    this.sequencer?.stop();
+    this.degradation.stop();
+    await this.publisher?.close();
+    await this.producer?.disconnect();
+    this.degradation.close();
+  }
+
+  private onFrame(raw: string, receivedAtMicros: bigint): void {
+    const { adapter, logger } = this.o;
+    let ev;
+    try {
+      ev = adapter.decode(raw, { receivedAtMicros });
+    } catch (err) {
+      this.received.invalid.inc();
+      this.metrics.errors.labels('invalid_message').inc();
+      const kind = /ticker|bookTicker/i.test(raw.slice(0, 200)) ? 'quotes' : 'trades';
+      this.publisher.deadLetter(adapter.topics[kind], raw, err);
+      return;
+    }
+    switch (ev.type) {
+      case 'trades':
+        this.received.trade.inc(ev.trades.length);
+        for (const t of ev.trades) this.sequencer.onTrade(t);
+        return;
+      case 'quotes':
+        this.received.quote.inc(ev.quotes.length);
+        if (this.o.feed.quotes) for (const q of ev.quotes) this.publisher.publishQuote(q);
+        return;
+      case 'control':
+        this.received.control.inc();
+        return;
+      case 'exchange-error':
+        this.received.control.inc();
+        this.metrics.errors.labels('exchange_error').inc();
+        logger.warn('exchange reported an error', { exchange: adapter.exchange, detail: ev.detail });
+        return;
+      case 'rotate':
+        this.received.control.inc();
+        this.feed.rotate('server_shutdown');
+        return;
+    }
+  }
+
+  /** The last trade id per symbol at the tail of the trades topic (what a previous run published). */
+  private async seedFromKafka(brokers: string, serde: AvroSerde): Promise<void> {
+    const { adapter, logger } = this.o;
+    try {
+      const tail = await readTopicTail(brokers, adapter.topics.trades, 2000);
+      const exchange = adapter.exchange.toUpperCase();
+      let seeded = 0;
+      for (const m of tail) {
+        if (!m.value) continue;
+        const r = await serde.decode<TradeV2>(m.value);
+        if (r.exchange !== exchange || r.source_sequence === null) continue;
+        const before = this.sequencer.lastId(r.symbol);
+        this.sequencer.seed(r.symbol, r.source_sequence, r.timestamp);
+        if (before === undefined) seeded++;
+      }
+      logger.info('resuming after the last published trades', {
+        exchange: adapter.exchange,
+        symbols: Object.fromEntries(adapter.symbols.map((s) => [s, this.sequencer.lastId(s)?.toString() ?? null])),
+        seeded,
+      });
+    } catch (err) {
+      logger.warn('could not read the trades topic tail; starting without resume points', { exchange: adapter.exchange, error: toK2Error(err).toJSON() });
+    }
+  }
+}
+
+function assert(ok: boolean, reason: string): true {
+  if (!ok) throw new Error(reason);
+  return true;
+}
