@@ -1,0 +1,156 @@
+import type { AddressInfo } from 'node:net';
+import { Registry } from 'prom-client';
+import WebSocket, { WebSocketServer } from 'ws';
+import { createLogger } from '@k2/core';
+import { waitFor } from '@k2/testing';
+import { FeedMetrics } from './metrics';
+import type { FeedTransport } from './types';
+import { WebSocketFeed, type ConnectedInfo } from './ws-feed';
+
+// A loopback server standing in for an exchange endpoint: it records what clients send and lets the test drop,
+// silence or refuse them. Exchange protocol details are tested against the exchange simulator elsewhere.
+class Endpoint {
+  readonly server: WebSocketServer;
+  readonly received: string[] = [];
+  readonly clients = new Set<WebSocket>();
+  connections = 0;
+  constructor() {
+    this.server = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    this.server.on('connection', (ws) => {
+      this.connections++;
+      this.clients.add(ws);
+      ws.on('message', (m) => this.received.push(m.toString()));
+      ws.on('close', () => this.clients.delete(ws));
+    });
+  }
+  get url(): string {
+    return `ws://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  broadcast(text: string): void {
+    for (const c of this.clients) c.send(text);
+  }
+  async close(): Promise<void> {
+    for (const c of this.clients) c.terminate();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+const transport = (over: Partial<FeedTransport> = {}): FeedTransport => ({
+  exchange: 'binance',
+  connectUrl: (base) => `${base}/stream?timeUnit=MICROSECOND`,
+  subscribeMessages: () => ['{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}'],
+  maxMessagesPerSecond: 5,
+  staleTimeoutMs: 60_000,
+  ...over,
+});
+
+function feedFor(urls: string[], over: Partial<FeedTransport> = {}, extra: Partial<ConstructorParameters<typeof WebSocketFeed>[0]> = {}) {
+  const frames: string[] = [];
+  const connected: ConnectedInfo[] = [];
+  const registry = new Registry();
+  const metrics = new FeedMetrics(registry, 'binance');
+  const feed = new WebSocketFeed({
+    transport: transport(over),
+    urls,
+    logger: createLogger({ service: 'test', level: 'error' }),
+    metrics,
+    backoff: { initialMs: 50, maxMs: 200 },
+    stableAfterMs: 0,
+    onFrame: (raw) => frames.push(raw),
+    onConnected: (i) => connected.push(i),
+    ...extra,
+  });
+  return { feed, frames, connected, registry };
+}
+
+describe('WebSocketFeed', () => {
+  const endpoints: Endpoint[] = [];
+  const feeds: WebSocketFeed[] = [];
+  const endpoint = async () => {
+    const e = new Endpoint();
+    endpoints.push(e);
+    await new Promise((r) => e.server.once('listening', r));
+    return e;
+  };
+  afterEach(async () => {
+    for (const f of feeds.splice(0)) f.stop();
+    await Promise.all(endpoints.splice(0).map((e) => e.close()));
+  });
+
+  it('subscribes on open, delivers frames and reports the connection in metrics', async () => {
+    const ex = await endpoint();
+    const { feed, frames, registry } = feedFor([ex.url]);
+    feeds.push(feed);
+    feed.start();
+    await waitFor('subscribe', () => ex.received.length === 1 || undefined);
+    expect(ex.received[0]).toBe('{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}');
+    ex.broadcast('{"result":null,"id":1}');
+    await waitFor('frame', () => frames.length === 1 || undefined);
+    expect(feed.connected).toBe(true);
+    expect(await registry.getSingleMetricAsString('k2_binance_connection_status')).toContain(`k2_binance_connection_status{endpoint="${ex.url}"} 1`);
+  });
+
+  it('reconnects after a drop and says it was a reconnect', async () => {
+    const ex = await endpoint();
+    const { feed, connected } = feedFor([ex.url]);
+    feeds.push(feed);
+    feed.start();
+    await waitFor('first connection', () => connected.length === 1 || undefined);
+    for (const c of ex.clients) c.terminate();
+    await waitFor('second connection', () => connected.length === 2 || undefined);
+    expect(connected.map((c) => c.reconnect)).toEqual([false, true]);
+    expect(ex.received).toHaveLength(2);
+  });
+
+  it('treats a silent connection as dead, but not one that only receives pings', async () => {
+    const ex = await endpoint();
+    const { feed, connected } = feedFor([ex.url], { staleTimeoutMs: 300 });
+    feeds.push(feed);
+    feed.start();
+    await waitFor('connected', () => connected.length === 1 || undefined);
+    // Pings alone keep a quiet symbol's connection alive (Binance sends one every 20 s).
+    const pinger = setInterval(() => ex.clients.forEach((c) => c.ping('keepalive')), 100);
+    await new Promise((r) => setTimeout(r, 900));
+    clearInterval(pinger);
+    expect(connected).toHaveLength(1);
+    await waitFor('stale reconnect', () => connected.length === 2 || undefined, 5000);
+  });
+
+  it('fails over to the next endpoint when the first refuses connections', async () => {
+    const good = await endpoint();
+    const { feed, connected } = feedFor(['ws://127.0.0.1:1', good.url]);
+    feeds.push(feed);
+    feed.start();
+    await waitFor('failover', () => connected.length === 1 || undefined, 5000);
+    expect(connected[0]?.url).toBe(good.url);
+    expect(feed.currentUrl).toBe(good.url);
+  });
+
+  it('rotates by opening the replacement before closing the old connection', async () => {
+    const ex = await endpoint();
+    const { feed, connected } = feedFor([ex.url], {}, { rotationOverlapMs: 100 });
+    feeds.push(feed);
+    feed.start();
+    await waitFor('connected', () => connected.length === 1 || undefined);
+    feed.rotate('server_shutdown');
+    await waitFor('replacement open', () => ex.clients.size === 2 || undefined);
+    expect(connected[1]).toMatchObject({ rotation: true, reconnect: false });
+    ex.broadcast('{"e":"trade"}');
+    await waitFor('old closed', () => ex.clients.size === 1 || undefined);
+    expect(feed.connected).toBe(true);
+  });
+
+  it('stays disconnected while paused and reconnects on resume', async () => {
+    const ex = await endpoint();
+    const { feed, connected } = feedFor([ex.url]);
+    feeds.push(feed);
+    feed.start();
+    await waitFor('connected', () => connected.length === 1 || undefined);
+    feed.pause();
+    await waitFor('closed', () => ex.clients.size === 0 || undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(ex.connections).toBe(1);
+    feed.resume();
+    await waitFor('reconnected', () => connected.length === 2 || undefined);
+  });
+});
