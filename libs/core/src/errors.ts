@@ -18,6 +18,8 @@ export const ErrorCode = {
   CIRCUIT_OPEN: 'K2_CIRCUIT_OPEN',
   TIMEOUT: 'K2_TIMEOUT',
   SHUTTING_DOWN: 'K2_SHUTTING_DOWN',
+  EXCHANGE_UNAVAILABLE: 'K2_EXCHANGE_UNAVAILABLE',
+  EXCHANGE_REJECTED: 'K2_EXCHANGE_REJECTED',
   INTERNAL: 'K2_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
