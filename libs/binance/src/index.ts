@@ -1,1 +1,5 @@
-export {};
+export * from './types';
+export * from './symbols';
+export * from './mapper';
+export * from './rest-mapper';
+export * from './transport';

@@ -8,3 +8,4 @@ export * from './publisher';
 export * from './ws-feed';
 export * from './config';
 export * from './streamer';
+export * from './rest';
