@@ -1,5 +1,6 @@
 import { cfg, duplicateItems, invalidUrls, loadConfig, type ConfigOf } from '@k2/core';
 import { kafkaClientConfigSpec } from '@k2/kafka';
+import { feedConfigProblems, feedConfigSpec } from '@k2/feed';
 import { runtimeConfigSpec } from '@k2/runtime';
 
 export const SERVICE = 'binance-streamer';
@@ -13,6 +14,7 @@ export const SERVICE = 'binance-streamer';
 export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9401 }),
   ...kafkaClientConfigSpec(),
+  ...feedConfigSpec('binance'),
   wsUrls: cfg.list({ env: 'BINANCE_WS_URLS', default: ['wss://stream.binance.com:9443'], item: /^wss?:\/\/\S+$/ }),
   restUrl: cfg.url({ env: 'BINANCE_REST_URL', default: 'https://api.binance.com' }),
   /** Binance spot symbols as the API spells them (upper case, no separator). */
@@ -28,6 +30,6 @@ export function loadBinanceStreamerConfig(env: NodeJS.ProcessEnv = process.env):
     service: SERVICE,
     spec,
     env,
-    check: (c) => [...duplicateItems('BINANCE_SYMBOLS', c.symbols), ...invalidUrls('BINANCE_WS_URLS', c.wsUrls)],
+    check: (c) => [...feedConfigProblems(c), ...duplicateItems('BINANCE_SYMBOLS', c.symbols), ...invalidUrls('BINANCE_WS_URLS', c.wsUrls)],
   });
 }

@@ -1,15 +1,24 @@
+import { binanceAdapter } from '@k2/binance';
+import { Streamer } from '@k2/feed';
 import { runService } from '@k2/runtime';
 import { loadBinanceStreamerConfig, SERVICE } from './config';
 
 void runService({
   name: SERVICE,
   config: () => loadBinanceStreamerConfig(),
-  start: ({ config, logger }) => {
-    logger.info('exchange connection not wired yet; serving health and metrics only', {
-      exchange: 'binance',
-      stream: config.stream,
-      symbols: config.symbols,
-      wsUrls: config.wsUrls,
+  start: async ({ config, logger, registry, readiness, onShutdown }) => {
+    const streamer = new Streamer({
+      service: SERVICE,
+      adapter: binanceAdapter({ symbols: config.symbols, stream: config.stream, quotes: config.quotes, restUrl: config.restUrl }),
+      urls: config.wsUrls,
+      kafkaBrokers: config.kafkaBrokers,
+      schemaRegistryUrl: config.schemaRegistryUrl,
+      feed: config,
+      logger,
+      registry,
+      readiness,
     });
+    onShutdown('streamer', () => streamer.stop());
+    await streamer.start();
   },
 });

@@ -1,5 +1,6 @@
 import { cfg, duplicateItems, invalidUrls, loadConfig, type ConfigOf } from '@k2/core';
 import { kafkaClientConfigSpec } from '@k2/kafka';
+import { feedConfigProblems, feedConfigSpec } from '@k2/feed';
 import { runtimeConfigSpec } from '@k2/runtime';
 
 export const SERVICE = 'kraken-streamer';
@@ -12,6 +13,7 @@ export const SERVICE = 'kraken-streamer';
 export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9402 }),
   ...kafkaClientConfigSpec(),
+  ...feedConfigSpec('kraken'),
   wsUrls: cfg.list({ env: 'KRAKEN_WS_URLS', default: ['wss://ws.kraken.com/v2'], item: /^wss?:\/\/\S+$/ }),
   restUrl: cfg.url({ env: 'KRAKEN_REST_URL', default: 'https://api.kraken.com' }),
   /** WebSocket v2 symbols: BASE/QUOTE with ISO-style codes, e.g. BTC/USD (not the REST pair name XBTUSD). */
@@ -25,6 +27,6 @@ export function loadKrakenStreamerConfig(env: NodeJS.ProcessEnv = process.env): 
     service: SERVICE,
     spec,
     env,
-    check: (c) => [...duplicateItems('KRAKEN_SYMBOLS', c.symbols), ...invalidUrls('KRAKEN_WS_URLS', c.wsUrls)],
+    check: (c) => [...feedConfigProblems(c), ...duplicateItems('KRAKEN_SYMBOLS', c.symbols), ...invalidUrls('KRAKEN_WS_URLS', c.wsUrls)],
   });
 }
