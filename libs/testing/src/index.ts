@@ -1,3 +1,4 @@
 export * from './infra';
 export * from './wait';
 export * from './v2-samples';
+export * from './kafka-read';

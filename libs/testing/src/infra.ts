@@ -68,3 +68,8 @@ export function runPython<T = unknown>(script: string, input: unknown, timeoutMs
 export function uniqueSuffix(): string {
   return `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`;
 }
+
+/** Starts only the named components (e.g. Kafka again after a test stopped it). */
+export function infraStart(...components: string[]): void {
+  execFileSync('bash', [infraScript(), 'up', ...components], { stdio: 'inherit' });
+}
