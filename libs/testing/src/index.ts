@@ -2,3 +2,4 @@ export * from './infra';
 export * from './wait';
 export * from './v2-samples';
 export * from './kafka-read';
+export * from './service-process';
