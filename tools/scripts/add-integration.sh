@@ -11,7 +11,8 @@ export default {
   displayName: '$name:integration',
   preset: '$up/jest.integration.preset.js',
 };
-TSnode -e "
+TS
+node -e "
 const fs=require('fs');const p='$dir/project.json';const j=JSON.parse(fs.readFileSync(p,'utf8'));
 j.targets.integration={executor:'@nx/jest:jest',options:{jestConfig:'{projectRoot}/jest.integration.config.ts',runInBand:true}};
 fs.writeFileSync(p, JSON.stringify(j,null,2)+'\n');"
