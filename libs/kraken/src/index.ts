@@ -1,1 +1,4 @@
-export {};
+export * from './types';
+export * from './symbols';
+export * from './mapper';
+export * from './rest-mapper';

@@ -1,0 +1,136 @@
+import {
+  ErrorCode,
+  isLosslessNumber,
+  K2Error,
+  parseLosslessJson,
+  stringifyLossless,
+  ValidationError,
+  type LosslessJson,
+  type LosslessNumber,
+  type LosslessObject,
+} from '@k2/core';
+import { parseDecimal, type Decimal, type DecimalKind } from '@k2/decimal';
+import { microsFromIso } from '@k2/schema';
+
+/**
+ * Field readers over the lossless parse tree (numbers are LosslessNumber, never JS numbers). Every failure is a
+ * ValidationError naming the field and the offending value as written on the wire.
+ */
+
+export type Obj = LosslessObject;
+
+export function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
+}
+
+export function show(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (isLosslessNumber(v)) return v.value;
+  if (typeof v === 'string') return JSON.stringify(v);
+  const text = stringifyLossless(v);
+  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
+}
+
+export function invalid(field: string, value: unknown, reason: string): ValidationError {
+  return new ValidationError(`${field}: ${show(value)} ${reason}`, { context: { field, value: show(value) } });
+}
+
+export function parseMessage(raw: string, what: string): LosslessJson {
+  try {
+    return parseLosslessJson(raw);
+  } catch (e) {
+    if (e instanceof K2Error) throw new ValidationError(`${what}: ${e.message}`, { code: ErrorCode.JSON_INVALID, cause: e, context: e.context });
+    throw e;
+  }
+}
+
+export function str(o: Obj, key: string, field: string): string {
+  const v = o[key];
+  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be a string');
+  return v;
+}
+
+export function optStr(o: Obj, key: string, field: string): string | undefined {
+  const v = o[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw invalid(field, v, 'must be a string');
+  return v;
+}
+
+export function num(o: Obj, key: string, field: string): LosslessNumber {
+  const v = o[key];
+  if (!isLosslessNumber(v)) throw invalid(field, v, v === undefined ? 'is required' : 'must be a JSON number');
+  return v;
+}
+
+/** A non-negative integer as exact digits (trade_id, connection_id). */
+export function uintText(o: Obj, key: string, field: string): string {
+  const v = num(o, key, field).value;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) throw invalid(field, o[key], 'must be a non-negative integer');
+  }
+  return v;
+}
+
+/** Optional client request id (req_id): an integer that fits a JS number exactly. */
+export function optReqId(o: Obj): number | undefined {
+  const v = o['req_id'];
+  if (v === undefined || v === null) return undefined;
+  const n = isLosslessNumber(v) && v.isInteger() ? Number(v.value) : NaN;
+  if (!Number.isSafeInteger(n)) throw invalid('req_id', v, 'must be an integer within ±2^53');
+  return n;
+}
+
+export function bool(o: Obj, key: string, field: string): boolean {
+  const v = o[key];
+  if (typeof v !== 'boolean') throw invalid(field, v, v === undefined ? 'is required' : 'must be true or false');
+  return v;
+}
+
+/** RFC 3339 text → µs since epoch, exact; sub-microsecond digits other than zeros are refused (microsFromIso). */
+export function isoMicros(o: Obj, key: string, field: string): bigint {
+  const v = str(o, key, field);
+  try {
+    return microsFromIso(v);
+  } catch (e) {
+    throw invalid(field, v, `is not an RFC 3339 timestamp with at most µs precision (${e instanceof Error ? e.message : String(e)})`);
+  }
+}
+
+const ZERO = '0.00000000';
+
+/** A trade price or quantity from a JSON number's source text: > 0, Decimal(18,8), never rounded. */
+export function positiveDecimal(o: Obj, key: string, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
+  const v = o[key];
+  if (!isLosslessNumber(v)) throw invalid(field, v, v === undefined ? 'is required' : 'must be a JSON number');
+  const d = parseDecimal(field, v.value, kind);
+  if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
+  return d;
+}
+
+/** A decimal given as text (REST rows: "30243.40000"). */
+export function positiveDecimalText(v: unknown, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
+  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be decimal text');
+  const d = parseDecimal(field, v, kind);
+  if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
+  return d;
+}
+
+/** One side of a top of book: price > 0 with size >= 0, or the empty side 0 / 0. */
+export function bookSide(o: Obj, priceKey: string, sizeKey: string): [Decimal, Decimal] {
+  const pv = num(o, priceKey, priceKey);
+  const sv = num(o, sizeKey, sizeKey);
+  const price = parseDecimal(priceKey, pv.value, 'price');
+  const size = parseDecimal(sizeKey, sv.value, 'size');
+  if (price === ZERO && size !== ZERO) throw invalid(priceKey, pv, `must be greater than zero when ${sizeKey} is ${sv.value}`);
+  return [price, size];
+}
+
+/** Adds "<what>: " before the message of a mapping error, keeping its code and the original as the cause. */
+export function withPrefix(what: string, e: unknown): never {
+  if (e instanceof K2Error) {
+    throw new ValidationError(`${what}: ${e.message}`, { code: e.code, cause: e, context: e.context });
+  }
+  throw e;
+}
