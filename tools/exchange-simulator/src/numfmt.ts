@@ -1,0 +1,80 @@
+/**
+ * Prices and quantities are held as integer units of 1e-8 (exact in a double up to 2^53, i.e. 90 million
+ * whole units) and written to the wire from those integers, never through floating-point formatting, so
+ * the simulator controls every digit the streamers have to preserve.
+ */
+export const SCALE = 100000000;
+
+function frac8(frac: number): string {
+  return (frac + SCALE).toString().slice(1);
+}
+
+/** Binance style: always 8 decimals ("30243.40000000"). */
+export function fixed8(units: number): string {
+  const int = Math.floor(units / SCALE);
+  return `${int}.${frac8(units - int * SCALE)}`;
+}
+
+/** Minimal decimal text ("30243.4", "0.00000001", "100"); valid as a JSON number and never in exponent form. */
+export function trimmed(units: number): string {
+  const int = Math.floor(units / SCALE);
+  const frac = units - int * SCALE;
+  if (frac === 0) return `${int}`;
+  let f = frac8(frac);
+  let end = f.length;
+  while (f.charCodeAt(end - 1) === 48) end--;
+  f = f.slice(0, end);
+  return `${int}.${f}`;
+}
+
+/** At least `decimals` decimals, more when the value needs them (Kraken REST pads prices to the pair's precision). */
+export function padded(units: number, decimals: number): string {
+  const int = Math.floor(units / SCALE);
+  const f = frac8(units - int * SCALE);
+  let end = f.length;
+  while (end > decimals && f.charCodeAt(end - 1) === 48) end--;
+  return end === 0 ? `${int}` : `${int}.${f.slice(0, end)}`;
+}
+
+/** Exact decimal text to units; undefined when the text is not a plain non-negative decimal with <= 8 decimals. */
+export function parseUnits(text: string): number | undefined {
+  const m = /^(\d{1,10})(?:\.(\d{1,8})0*)?$/.exec(text);
+  if (!m) return undefined;
+  const units = Number(m[1]) * SCALE + (m[2] ? Number(m[2].padEnd(8, '0')) : 0);
+  return Number.isSafeInteger(units) ? units : undefined;
+}
+
+let cachedSecond = -1;
+let cachedPrefix = '';
+
+/** RFC 3339 with microseconds, as Kraken v2 writes timestamps ("2023-09-25T07:48:36.925533Z"). */
+export function rfc3339Micros(us: number): string {
+  const sec = Math.floor(us / 1e6);
+  if (sec !== cachedSecond) {
+    cachedSecond = sec;
+    cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
+  }
+  return `${cachedPrefix}.${(us - sec * 1e6 + 1e6).toString().slice(1)}Z`;
+}
+
+export function parseRfc3339Micros(text: string): number | undefined {
+  const m = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$/.exec(text);
+  if (!m) return undefined;
+  const ms = Date.parse(`${m[1]}Z`);
+  if (Number.isNaN(ms)) return undefined;
+  return ms * 1000 + (m[2] ? Number(m[2].padEnd(6, '0').slice(0, 6)) : 0);
+}
+
+/** Kraken REST trade time: seconds with the microsecond fraction written out ("1688669597.827736"). */
+export function secondsMicros(us: number): string {
+  const sec = Math.floor(us / 1e6);
+  return `${sec}.${(us - sec * 1e6 + 1e6).toString().slice(1)}`;
+}
+
+/** Float to minimal decimal text with at most `decimals` decimals (ticker statistics, which are floats on Kraken too). */
+export function floatText(v: number, decimals: number): string {
+  if (!Number.isFinite(v)) return '0';
+  let s = v.toFixed(decimals);
+  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
+  return s === '-0' ? '0' : s;
+}
