@@ -1,14 +1,24 @@
+import { Streamer } from '@k2/feed';
+import { krakenAdapter } from '@k2/kraken';
 import { runService } from '@k2/runtime';
 import { loadKrakenStreamerConfig, SERVICE } from './config';
 
 void runService({
   name: SERVICE,
   config: () => loadKrakenStreamerConfig(),
-  start: ({ config, logger }) => {
-    logger.info('exchange connection not wired yet; serving health and metrics only', {
-      exchange: 'kraken',
-      symbols: config.symbols,
-      wsUrls: config.wsUrls,
+  start: async ({ config, logger, registry, readiness, onShutdown }) => {
+    const streamer = new Streamer({
+      service: SERVICE,
+      adapter: krakenAdapter({ symbols: config.symbols, quotes: config.quotes, restUrl: config.restUrl }),
+      urls: config.wsUrls,
+      kafkaBrokers: config.kafkaBrokers,
+      schemaRegistryUrl: config.schemaRegistryUrl,
+      feed: config,
+      logger,
+      registry,
+      readiness,
     });
+    onShutdown('streamer', () => streamer.stop());
+    await streamer.start();
   },
 });

@@ -2,3 +2,4 @@ export * from './types';
 export * from './symbols';
 export * from './mapper';
 export * from './rest-mapper';
+export * from './transport';
