@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mapBinanceMessage, mapBinanceRestAggTrades, mapBinanceRestTrades, type BinanceTimeUnit } from './index';
+import { mapBinanceMessage } from './mapper';
+import { mapBinanceRestAggTrades, mapBinanceRestTrades } from './rest-mapper';
+import type { BinanceTimeUnit } from './types';
 
 /**
  * Every fixture (real payload, src/fixtures/<name>.json) against its golden output (<name>.golden.json, bigints as

@@ -1,6 +1,7 @@
 import { ErrorCode, ValidationError } from '@k2/core';
 import { messageId } from '@k2/schema';
-import { mapBinanceMessage, type BinanceMessage, type MappedQuote, type MappedTrade } from './index';
+import { mapBinanceMessage } from './mapper';
+import type { BinanceMessage, MappedQuote, MappedTrade } from './types';
 
 const ctx = { receivedAtMicros: 1672515782140123n };
 

@@ -1,5 +1,7 @@
 import { ValidationError } from '@k2/core';
-import { mapBinanceMessage, mapBinanceRestAggTrades, mapBinanceRestTrades, type MappedTrade } from './index';
+import { mapBinanceMessage } from './mapper';
+import { mapBinanceRestAggTrades, mapBinanceRestTrades } from './rest-mapper';
+import type { MappedTrade } from './types';
 
 const ctx = { receivedAtMicros: 1700000000000000n };
 

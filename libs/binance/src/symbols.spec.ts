@@ -1,5 +1,5 @@
 import { ValidationError } from '@k2/core';
-import { BINANCE_QUOTE_ASSETS, binanceQuoteAsset, binanceStreamName, binanceSymbolInfo, canonicalBinanceSymbol } from './index';
+import { BINANCE_QUOTE_ASSETS, binanceQuoteAsset, binanceStreamName, binanceSymbolInfo, canonicalBinanceSymbol } from './symbols';
 
 describe('binance symbols', () => {
   it.each([

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mapKrakenMessage, mapKrakenRestTrades } from './index';
+import { mapKrakenMessage } from './mapper';
+import { mapKrakenRestTrades } from './rest-mapper';
 
 /**
  * Every fixture (real payload, src/fixtures/<name>.json) against its golden output (<name>.golden.json, bigints as

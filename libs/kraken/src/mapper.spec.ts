@@ -1,6 +1,7 @@
 import { ErrorCode, ValidationError } from '@k2/core';
 import { messageId } from '@k2/schema';
-import { mapKrakenMessage, type KrakenMessage, type MappedQuote, type MappedTrade } from './index';
+import { mapKrakenMessage } from './mapper';
+import type { KrakenMessage, MappedQuote, MappedTrade } from './types';
 
 const ctx = { receivedAtMicros: 1695628177709001n };
 

@@ -1,5 +1,7 @@
 import { ErrorCode, LosslessNumber, ValidationError } from '@k2/core';
-import { floatSecondsToMicros, mapKrakenMessage, mapKrakenRestTrades, type MappedTrade } from './index';
+import { mapKrakenMessage } from './mapper';
+import { floatSecondsToMicros, mapKrakenRestTrades } from './rest-mapper';
+import type { MappedTrade } from './types';
 
 const ctx = { receivedAtMicros: 1688671970000000n };
 

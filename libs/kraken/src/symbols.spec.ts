@@ -1,5 +1,5 @@
 import { ValidationError } from '@k2/core';
-import { canonicalKrakenSymbol, krakenPair, krakenRestPair } from './index';
+import { canonicalKrakenSymbol, krakenPair, krakenRestPair } from './symbols';
 
 describe('kraken symbols', () => {
   it.each([
