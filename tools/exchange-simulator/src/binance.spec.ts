@@ -1,4 +1,4 @@
-import { WebSocket } from 'ws';
+import type { ClientOptions } from 'ws';
 import { WRONG_TYPE_ID_BASE } from './binance';
 import { type Simulator, startSimulator } from './simulator';
 import { TestClient, getJson, sleep, until } from './test-support';
@@ -54,7 +54,7 @@ describe('Binance simulator', () => {
   let ws: string;
   let rest: string;
   const clients: TestClient[] = [];
-  const open = async (path: string, opts?: ConstructorParameters<typeof WebSocket>[2]): Promise<TestClient> => {
+  const open = async (path: string, opts?: ClientOptions): Promise<TestClient> => {
     const c = await TestClient.open(`${ws}${path}`, opts ?? {});
     clients.push(c);
     return c;

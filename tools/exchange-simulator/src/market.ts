@@ -253,15 +253,16 @@ export class SyntheticSource implements Source {
     const want = Math.min(MAX_TRADES_PER_TICK, Math.floor(this.credit * (u < 0.25 ? 1 : 0.5 + 0.5 * this.arrivals.next())));
     if (want < 1) return;
     const max = m.maxTrades ?? Infinity;
-    const active: SymbolState[] = max === Infinity ? m.symbols : m.symbols.filter((s) => s.tape.count < max);
-    if (active.length === 0) return;
+    const syms = m.symbols;
     let made = 0;
     const span = Math.max(1, nowUs - prevUs);
     while (made < want) {
-      const s = active.length === 1 ? active[0] : active[Math.floor(this.rnd.next() * active.length)];
-      const room = m.maxTrades === undefined ? Infinity : m.maxTrades - s.tape.count;
+      // Pick from the full list and re-pick past symbols at --max-trades: the draws then depend only on the
+      // sequence so far, never on where tick boundaries fell.
+      const s = syms.length === 1 ? syms[0] : syms[Math.floor(this.rnd.next() * syms.length)];
+      const room = max - s.tape.count;
       if (room <= 0) {
-        if (!active.some((a) => m.maxTrades === undefined || a.tape.count < m.maxTrades)) break;
+        if (syms.every((a) => a.tape.count >= max)) break;
         continue;
       }
       // Orders land in time order across the tick interval; per symbol, trade times strictly increase by at

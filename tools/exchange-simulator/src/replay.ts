@@ -11,7 +11,8 @@ import { F_BUYER_MAKER, F_MARKET, F_ORDER_FIRST, F_ORDER_LAST } from './tape';
  *
  *   {"ts":1695628116925,"exchange":"kraken","raw":"{\"channel\":\"trade\",\"type\":\"update\",\"data\":[...]}"}
  *
- * `ts` is the receipt time in epoch milliseconds and sets the replay pace; lines without `raw` (comments,
+ * `ts` is the receipt time in epoch milliseconds and sets the replay pace (per exchange); other fields
+ * (`note`) are ignored; lines without `raw` (comments,
  * `{"comment":"..."}`) and blank lines are skipped. Binance `trade` events (raw or combined) and `bookTicker`
  * updates, and Kraken v2 `trade` snapshot/update and `ticker` messages become the replayed tape and quotes;
  * everything else in the file (status, heartbeats, acks, aggTrade) is ignored because the simulator derives
@@ -64,7 +65,7 @@ export function parseRecording(text: string, aggStartId: number): Recording {
   const events: Record<Exchange, ReplayEvent[]> = { binance: [], kraken: [] };
   const lastId = new Map<string, number>();
   let skipped = 0;
-  let t0: number | undefined;
+  const t0: Partial<Record<Exchange, number>> = {};
   const lines = text.split('\n');
   for (let n = 0; n < lines.length; n++) {
     const line = lines[n].trim();
@@ -77,10 +78,11 @@ export function parseRecording(text: string, aggStartId: number): Recording {
     }
     if (typeof rec.raw !== 'string') continue;
     if (rec.exchange !== 'binance' && rec.exchange !== 'kraken') throw new Error(`replay file line ${n + 1}: exchange must be binance or kraken`);
-    const ts = typeof rec.ts === 'number' ? rec.ts : (t0 ?? 0);
-    t0 ??= ts;
-    const dueMs = ts - t0;
     const ex: Exchange = rec.exchange;
+    // Each exchange is paced from its own first line, so recordings of the two can be concatenated.
+    const ts = typeof rec.ts === 'number' ? rec.ts : (t0[ex] ?? 0);
+    t0[ex] ??= ts;
+    const dueMs = ts - (t0[ex] ?? ts);
     let frame: Record<string, unknown>;
     try {
       frame = JSON.parse(ex === 'kraken' ? quoteKrakenNumbers(rec.raw) : rec.raw) as Record<string, unknown>;
