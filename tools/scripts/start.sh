@@ -9,6 +9,22 @@ bash tools/infra/infra.sh up
 eval "$(bash tools/infra/infra.sh env)"
 npx tsx --tsconfig tsconfig.base.json tools/scripts/bootstrap-topics.ts
 npx nx run-many -t build -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api --outputStyle=stream
+# K2_FEEDS=simulated: the exchange simulator stands in for Binance and Kraken (offline demos, no internet).
+sim_pid=""
+if [[ "${K2_FEEDS:-live}" == "simulated" ]]; then
+  mkdir -p .data/logs
+  npx tsx --tsconfig tsconfig.base.json tools/exchange-simulator/src/main.ts \
+    --binance-port 18765 --kraken-port 18766 --admin-port 18767 --rate "${K2_SIM_RATE:-20}" \
+    > .data/logs/exchange-simulator.out 2> .data/logs/exchange-simulator.log &
+  sim_pid=$!
+  trap '[[ -n "$sim_pid" ]] && kill "$sim_pid" 2>/dev/null || true' EXIT
+  for _ in $(seq 1 100); do grep -q '"ready"' .data/logs/exchange-simulator.out 2>/dev/null && break; sleep 0.2; done
+  export BINANCE_WS_URLS=ws://127.0.0.1:18765 BINANCE_REST_URL=http://127.0.0.1:18765
+  export KRAKEN_WS_URLS=ws://127.0.0.1:18766/v2 KRAKEN_REST_URL=http://127.0.0.1:18766
+  # A fresh simulator restarts its trade ids, so resuming from ids found in Kafka would skip its first trades.
+  export FEED_RESUME_FROM_KAFKA=false
+  echo "exchange simulator running (admin http://127.0.0.1:18767/state)"
+fi
 cat <<TXT
 
 K2 is starting. Endpoints:
@@ -21,5 +37,5 @@ K2 is starting. Endpoints:
 Ctrl-C stops the services; 'npm run infra:down' stops the infrastructure.
 TXT
 export ASX_STAY_ALIVE=${ASX_STAY_ALIVE:-true}
-exec npx nx run-many -t serve -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api \
+npx nx run-many -t serve -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api \
   --parallel=5 --outputStyle=stream

@@ -153,6 +153,7 @@ export class Streamer {
         return;
       case 'control':
         this.received.control.inc();
+        if (ev.notable) logger.info('exchange status', { exchange: adapter.exchange, detail: ev.detail });
         return;
       case 'exchange-error':
         this.received.control.inc();

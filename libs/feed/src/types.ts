@@ -17,7 +17,7 @@ export type FeedEvent =
   | { readonly type: 'trades'; readonly trades: readonly FeedTrade[] }
   | { readonly type: 'quotes'; readonly quotes: readonly FeedQuote[] }
   /** Subscription confirmations, heartbeats, pongs, status: liveness only. */
-  | { readonly type: 'control'; readonly detail?: string }
+  | { readonly type: 'control'; readonly detail?: string; /** Worth a log line (e.g. Kraken's status message). */ readonly notable?: boolean }
   /** The exchange refused something (e.g. an unknown symbol): logged and counted, the connection lives on. */
   | { readonly type: 'exchange-error'; readonly detail: string }
   /** The exchange announced it will close this connection soon (Binance `serverShutdown`): rotate to a new one. */

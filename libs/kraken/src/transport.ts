@@ -88,7 +88,8 @@ export function decodeKrakenFrame(raw: string, ctx: { receivedAtMicros: bigint }
     case 'pong':
       return { type: 'control', detail: 'pong' };
     case 'status':
-      return { type: 'control', detail: `status ${m.system} connection ${m.connectionId}` };
+      // connection_id exceeds 2^53; the mapper keeps its exact digits as text.
+      return { type: 'control', detail: `status ${m.system} connection ${m.connectionId}`, notable: true };
   }
 }
 

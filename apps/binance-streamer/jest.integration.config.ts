@@ -1,0 +1,4 @@
+export default {
+  displayName: 'binance-streamer:integration',
+  preset: '../../jest.integration.preset.js',
+};

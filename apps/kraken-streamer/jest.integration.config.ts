@@ -1,0 +1,4 @@
+export default {
+  displayName: 'kraken-streamer:integration',
+  preset: '../../jest.integration.preset.js',
+};
