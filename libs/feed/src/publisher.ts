@@ -1,7 +1,7 @@
 import { isRetriable, toK2Error, type Logger } from '@k2/core';
 import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
 import { dlqTopic } from '@k2/kafka';
-import { createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
+import { CircuitOpenError, createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
 import type { DiskJournal, JournalEntry } from './journal';
 import type { FeedMetrics } from './metrics';
@@ -40,6 +40,16 @@ export interface PublisherOptions {
   nowMicros?: () => bigint;
 }
 
+interface Outgoing {
+  readonly entry: JournalEntry;
+  readonly isTrade: boolean;
+  readonly started: bigint;
+  /** A journal entry being replayed: on failure it simply stays in its segment. */
+  readonly replay?: boolean;
+  /** Set once Kafka acknowledged it. */
+  ok?: boolean;
+}
+
 export interface DlqRecord {
   readonly reason: string;
   readonly code: string;
@@ -57,7 +67,8 @@ export interface DlqRecord {
  * fetches it later.
  */
 export class FeedPublisher implements TradeSink {
-  private readonly breaker: CircuitBreaker<[OutgoingMessage], DeliveryReport>;
+  private readonly breaker: CircuitBreaker<[readonly Outgoing[]], void>;
+  private batch: Outgoing[] = [];
   private readonly seqs = new Map<string, bigint>();
   private readonly latency: { trades: { observe(v: number): void }; quotes: { observe(v: number): void } };
   private readonly published: { trades: { inc(n?: number): void }; quotes: { inc(n?: number): void } };
@@ -69,7 +80,7 @@ export class FeedPublisher implements TradeSink {
 
   constructor(private readonly o: PublisherOptions) {
     this.nowMicros = o.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
-    this.breaker = createCircuitBreaker((m: OutgoingMessage) => o.producer.send(m), {
+    this.breaker = createCircuitBreaker((batch: readonly Outgoing[]) => this.sendBatch(batch), {
       name: `${o.exchange}-kafka-producer`,
       // librdkafka's message.timeout.ms bounds every delivery; a second timer per message would only cost.
       timeout: false,
@@ -175,21 +186,52 @@ export class FeedPublisher implements TradeSink {
     this.breaker.shutdown();
   }
 
+  /**
+   * Sends are grouped per event-loop turn and go through the breaker as one call: the breaker sees one outcome
+   * per batch (any retriable delivery failure fails the batch), which keeps its per-call cost off the per-trade path.
+   */
   private sendDirect(entry: JournalEntry, isTrade: boolean): void {
-    const started = process.hrtime.bigint();
     this.outstanding++;
-    this.breaker.fire({ topic: entry.topic, key: entry.key, value: entry.value }).then(
-      () => {
+    this.batch.push({ entry, isTrade, started: process.hrtime.bigint() });
+    if (this.batch.length === 1) setImmediate(() => this.flushBatch());
+  }
+
+  private flushBatch(): void {
+    const batch = this.batch;
+    this.batch = [];
+    if (batch.length === 0) return;
+    this.breaker.fire(batch).catch((err) => {
+      if (!(err instanceof CircuitOpenError)) return; // delivery failures were handled per message
+      // The breaker was open: nothing of this batch was sent.
+      for (const b of batch) {
         this.outstanding--;
-        const kind = isTrade ? 'trades' : 'quotes';
-        this.latency[kind].observe(Number(process.hrtime.bigint() - started) / 1e9);
+        this.onSendFailed(b.entry, b.isTrade, err);
+      }
+    });
+  }
+
+  private async sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    const results = await Promise.allSettled(batch.map((b) => this.o.producer.send({ topic: b.entry.topic, key: b.entry.key, value: b.entry.value })));
+    const now = process.hrtime.bigint();
+    let failure: unknown;
+    for (let i = 0; i < batch.length; i++) {
+      const b = batch[i] as Outgoing;
+      const r = results[i] as PromiseSettledResult<DeliveryReport>;
+      const kind = b.isTrade ? 'trades' : 'quotes';
+      if (r.status === 'fulfilled') {
+        b.ok = true;
+        if (b.replay) continue;
+        this.outstanding--;
+        this.latency[kind].observe(Number(now - b.started) / 1e9);
         this.published[kind].inc();
-      },
-      (err) => {
+      } else {
+        if (isRetriable(r.reason)) failure ??= r.reason;
+        if (b.replay) continue;
         this.outstanding--;
-        this.onSendFailed(entry, isTrade, err);
-      },
-    );
+        this.onSendFailed(b.entry, b.isTrade, r.reason);
+      }
+    }
+    if (failure !== undefined) throw failure;
   }
 
   private onSendFailed(entry: JournalEntry, isTrade: boolean, err: unknown): void {
@@ -241,8 +283,10 @@ export class FeedPublisher implements TradeSink {
       }
       const seg = this.o.journal.oldest();
       if (!seg) return;
-      const results = await Promise.allSettled(seg.entries.map((e) => this.breaker.fire({ topic: e.topic, key: e.key, value: e.value })));
-      const failed = seg.entries.filter((_, i) => results[i]?.status === 'rejected');
+      const started = process.hrtime.bigint();
+      const batch: Outgoing[] = seg.entries.map((entry) => ({ entry, isTrade: true, started, replay: true }));
+      await this.breaker.fire(batch).catch(() => undefined);
+      const failed = batch.filter((b) => !b.ok).map((b) => b.entry);
       const done = seg.entries.length - failed.length;
       if (failed.length === 0) seg.remove();
       else seg.retain(failed);
