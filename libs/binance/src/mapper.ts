@@ -139,7 +139,7 @@ function mapAggTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined,
       event_time: intText(ev, 'E', 'E (event time)'),
     };
     const trade = aggTradeRecord(ev, symbol, id, ctx, vendor, exact);
-    if (stream !== undefined) trade.record.vendor_data!['stream'] = stream;
+    if (stream !== undefined) vendor['stream'] = stream; // the record's vendor_data is this object
     return trade;
   } catch (e) {
     return withPrefix(`binance aggTrade ${symbol} a=${id}`, e);

@@ -75,9 +75,9 @@ export function mapBinanceRestAggTrades(raw: string, symbol: string, ctx: MapCon
       if (!isObject(row)) throw invalid(`[${i}]`, row, 'must be a JSON object');
       const exact = () => exactRows()[i] as Json;
       id = idText(row, 'a', 'a (aggregate trade id)', exact);
-      const trade = aggTradeRecord(row, sym, id, ctx, { event_type: 'aggTrade' }, exact);
-      trade.record.vendor_data!['origin'] = 'rest';
-      out[i] = trade;
+      const vendor: VendorData = { event_type: 'aggTrade' };
+      out[i] = aggTradeRecord(row, sym, id, ctx, vendor, exact);
+      vendor['origin'] = 'rest'; // the record's vendor_data is this object
     } catch (e) {
       withPrefix(`binance aggTrades ${sym} [${i}] a=${id}`, e);
     }

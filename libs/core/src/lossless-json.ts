@@ -126,6 +126,9 @@ function isDigit(c: number): boolean {
   return c >= ZERO && c <= NINE;
 }
 
+const KEY_CACHE_SIZE = 256;
+const keyCache: Array<string | undefined> = new Array<string | undefined>(KEY_CACHE_SIZE).fill(undefined);
+
 class Parser {
   i = 0;
   private readonly s: string;
@@ -190,7 +193,7 @@ class Parser {
     }
     for (;;) {
       if (s.charCodeAt(this.i) !== QUOTE) this.fail(this.i, `unexpected ${describe(s, this.i)}; expected a string key`);
-      const key = this.string();
+      const key = this.key();
       this.skipWs();
       if (s.charCodeAt(this.i) !== COLON) this.fail(this.i, `unexpected ${describe(s, this.i)}; expected ':'`);
       this.i++;
@@ -240,6 +243,35 @@ class Parser {
       }
       return this.fail(this.i, `unexpected ${describe(s, this.i)}; expected ',' or ']'`);
     }
+  }
+
+  /**
+   * An object key. Keys repeat from frame to frame ("channel", "price", …); handing V8 the same string instance
+   * again spares it internalising a fresh substring on every property store. The cache is direct-mapped and
+   * bounded (256 short keys); it changes speed only, never results. Escapes and errors take the string() path.
+   */
+  private key(): string {
+    const s = this.s;
+    const n = this.n;
+    const start = this.i + 1;
+    let i = start;
+    let h = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c === QUOTE) break;
+      if (c === BACKSLASH || c < 0x20) return this.string();
+      h = (h * 31 + c) | 0;
+      i++;
+    }
+    if (i >= n) return this.string();
+    const len = i - start;
+    const slot = (h ^ (h >>> 8) ^ len) & (KEY_CACHE_SIZE - 1);
+    this.i = i + 1;
+    const cached = keyCache[slot];
+    if (cached !== undefined && cached.length === len && s.startsWith(cached, start)) return cached;
+    const k = s.slice(start, i);
+    if (len <= 32) keyCache[slot] = k;
+    return k;
   }
 
   private string(): string {

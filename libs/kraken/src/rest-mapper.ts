@@ -37,8 +37,10 @@ export function mapKrakenRestTrades(raw: string, wsSymbol: string, ctx: MapConte
   else throw invalid('result.last', lastValue, lastValue === undefined ? 'is required' : 'must be a non-negative integer');
 
   const keys = Object.keys(result).filter((k) => k !== 'last');
-  if (keys.length !== 1) throw invalid('result', result, `must hold exactly one pair besides "last", found ${keys.length}`);
-  const restPair = keys[0]!;
+  const [restPair] = keys;
+  if (keys.length !== 1 || restPair === undefined) {
+    throw invalid('result', result, `must hold exactly one pair besides "last", found ${keys.length}`);
+  }
   const rows = result[restPair];
   if (!Array.isArray(rows)) throw invalid(`result.${restPair}`, rows, 'must be an array of trades');
 
@@ -106,8 +108,8 @@ export function floatSecondsToMicros(v: unknown, field: string): bigint {
   const text = isLosslessNumber(v) ? v.value : undefined;
   const m = text === undefined ? null : /^([0-9]{1,11})(?:\.([0-9]+))?$/.exec(text);
   if (!m) throw invalid(field, v, v === undefined ? 'is required' : 'must be epoch seconds as a plain non-negative JSON number');
-  const frac = m[2] ?? '';
-  let micros = BigInt(m[1]!) * 1_000_000n + BigInt(frac.slice(0, 6).padEnd(6, '0'));
+  const [, seconds = '0', frac = ''] = m;
+  let micros = BigInt(seconds) * 1_000_000n + BigInt(frac.slice(0, 6).padEnd(6, '0'));
   if (frac.length > 6 && frac.charCodeAt(6) >= 0x35 /* '5' */) micros += 1n;
   return micros;
 }

@@ -38,18 +38,18 @@ function rate(n: number, ns: bigint): number {
 function bench(name: string, frames: string[], parse: (s: string) => unknown): { median: number; best: number; mbps: number } {
   const bytes = frames.reduce((s, f) => s + f.length, 0) / frames.length;
   // Warm-up so the JIT has settled before timing.
-  for (let i = 0; i < 50_000; i++) parse(frames[i % frames.length]!);
+  for (let i = 0; i < 50_000; i++) parse(frames[i % frames.length] as string);
   const rates: number[] = [];
   let sink = 0;
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < N; i++) sink += parse(frames[i % frames.length]!) === null ? 1 : 0;
+    for (let i = 0; i < N; i++) sink += parse(frames[i % frames.length] as string) === null ? 1 : 0;
     rates.push(rate(N, process.hrtime.bigint() - t0));
   }
   if (sink !== 0) throw new Error(`${name}: unexpected null`);
   const sorted = [...rates].sort((a, b) => a - b);
-  const median = sorted[Math.floor(sorted.length / 2)]!;
-  return { median, best: sorted[sorted.length - 1]!, mbps: (median * bytes) / 1e6 };
+  const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+  return { median, best: sorted[sorted.length - 1] ?? 0, mbps: (median * bytes) / 1e6 };
 }
 
 function main(): void {
