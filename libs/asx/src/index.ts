@@ -1,1 +1,16 @@
-export {};
+export * from './errors';
+export * from './time';
+export * from './decimal';
+export * from './ids';
+export * from './csv';
+export * from './lines';
+export * from './mappers';
+export * from './glob';
+export * from './sources';
+export * from './checkpoint';
+export * from './rejects';
+export * from './producer';
+export * from './scan';
+export * from './metrics';
+export * from './progress';
+export * from './loader';
