@@ -1,0 +1,4 @@
+export default {
+  displayName: 'asx-batch-loader:integration',
+  preset: '../../jest.integration.preset.js',
+};
