@@ -3,3 +3,4 @@ export * from './wait';
 export * from './v2-samples';
 export * from './kafka-read';
 export * from './service-process';
+export * from './simulator';
