@@ -37,5 +37,8 @@ K2 is starting. Endpoints:
 Ctrl-C stops the services; 'npm run infra:down' stops the infrastructure.
 TXT
 export ASX_STAY_ALIVE=${ASX_STAY_ALIVE:-true}
+# The bundled ASX sample (data/asx-sample) is loaded on the first start; its checkpoints under .data/asx-loader
+# make later starts skip it, so it is in Kafka exactly once. ASX_INPUT= (empty) loads nothing.
+export ASX_INPUT=${ASX_INPUT-data/asx-sample}
 npx nx run-many -t serve -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api \
   --parallel=5 --outputStyle=stream

@@ -305,6 +305,40 @@ describe('the asx-batch-loader process', () => {
     expect(await readTopic(topicsOf(ex).trades)).toHaveLength(expected.size);
   });
 
+  it('stopped with SIGTERM mid-load: drains, checkpoints, exits 1; the next run completes without duplicates', async () => {
+    const dir = mkdtempSync(path.join(work, 'term-'));
+    cpSync(path.join(SAMPLE, 'reference-data'), path.join(dir, 'reference-data'), { recursive: true });
+    mkdirSync(path.join(dir, 'trades'));
+    const bhp = sampleLines('trades/7078.csv');
+    // Large enough that the reader (at most ~100k rows ahead of the acknowledgements) is mid-file at the signal.
+    const big = [...bhp, ...bhp, ...bhp, ...bhp, ...bhp];
+    writeFileSync(path.join(dir, 'trades/7078.csv'), `${big.join('\r\n')}\r\n`);
+    const ex = `asxterm${uniqueSuffix()}`;
+    const checkpointDir = path.join(dir, 'checkpoints');
+    const env = { ASX_INPUT: path.join(dir, 'trades'), ASX_TOPIC_EXCHANGE: ex, ASX_CHECKPOINT_DIR: checkpointDir, ASX_CHECKPOINT_INTERVAL_MS: '300' };
+    const cpFile = path.join(checkpointDir, 'trades__7078.csv.json');
+    const readCp = () => (existsSync(cpFile) ? (JSON.parse(readFileSync(cpFile, 'utf8')) as FileCheckpoint) : undefined);
+
+    const first = run(env);
+    await waitFor('a checkpoint inside the file', () => ((readCp()?.line ?? 0) >= 50_000 ? true : undefined), 120000, 20);
+    first.child.kill('SIGTERM');
+    expect((await first.exit).code).toBe(1);
+    const stopped = readCp()!;
+    expect(stopped.done).toBe(false);
+    expect(stopped.line).toBeLessThan(big.length);
+    // A graceful stop waits for every acknowledgement before its last checkpoint: nothing is in Kafka beyond it.
+    expect(stopped.counts.produced).toBe(stopped.line);
+    expect(first.output.some((l) => l.includes('"status":"interrupted"'))).toBe(true);
+
+    const second = run(env);
+    expect((await second.exit).code).toBe(0);
+    expect(readCp()).toMatchObject({ done: true, line: big.length, counts: { produced: big.length, alreadyInKafka: 0 } });
+    const ids: string[] = [];
+    for (const m of await readTopic(topicsOf(ex).trades)) ids.push((await serde.decode<TradeV2>(m.value)).message_id);
+    expect(ids).toHaveLength(big.length);
+    expect(new Set(ids).size).toBe(big.length);
+  });
+
   it('exits 2 when more rows than --max-errors are bad, and 0 after a clean dry run that produced nothing', async () => {
     const dir = mkdtempSync(path.join(work, 'maxerr-'));
     cpSync(path.join(SAMPLE, 'reference-data'), path.join(dir, 'reference-data'), { recursive: true });

@@ -72,7 +72,7 @@ describe('AsxLoader dry run (no Kafka needed)', () => {
       ['quotes/7181.csv', 'loaded'],
     ]);
     expect(formatSummary(s)).toContain('ASX load completed (dry run)');
-  });
+  }, 60_000);
 
   it('puts every bad row in the reject file with file, line, raw text and reason, and carries on', async () => {
     const { dir, bad } = dirtyInput();

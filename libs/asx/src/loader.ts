@@ -95,7 +95,7 @@ export interface LoadSummary {
 /** Exit codes of a load: 0 only when every good row was acknowledged by Kafka. */
 export const EXIT_CODES: Record<LoadStatus, number> = { completed: 0, failed: 1, interrupted: 1, max_errors_exceeded: 2 };
 
-const DEFAULT_MAX_IN_FLIGHT = 200_000;
+const DEFAULT_MAX_IN_FLIGHT = 100_000;
 
 interface PendingBatch {
   batch: AckBatch;
@@ -158,7 +158,7 @@ export class AsxLoader {
     };
   }
 
-  /** Broker round trip for /readyz while loading. */
+  /** Broker round trip for /readyz while loading; once the load is over nothing depends on Kafka any more. */
   async ping(): Promise<void> {
     if (this.producer) await this.producer.ping();
   }
@@ -219,6 +219,7 @@ export class AsxLoader {
       progress?.stop();
       this.rejects?.close();
       await this.producer?.disconnect().catch((e) => this.log.warn('producer disconnect failed', { error: toK2Error(e).toJSON() }));
+      this.producer = undefined;
       this.updateMetrics();
     }
     const status: LoadStatus = error ? 'failed' : (this.stopReason ?? 'completed');
@@ -241,6 +242,8 @@ export class AsxLoader {
       topics: this.topics,
       ...(error ? { error: error.toJSON() } : {}),
     };
+    this.metrics?.progress.set(this.totalBytes > 0 ? Math.min(1, this.storedBytes / this.totalBytes) : 1);
+    this.metrics?.rowsPerSecond.set(summary.rowsPerSecond);
     return summary;
   }
 

@@ -108,7 +108,7 @@ describe('TradeMapper on real sample rows (golden outputs)', () => {
     // Independent totals: awk -F, '{n++; v+=$4} END {print n, v}' trades/*.csv
     expect(rows).toBe(91874);
     expect(volume).toBe(37747399n);
-  });
+  }, 60_000);
 
   it.each([
     ['wrong field count', '03/10/2014,10:24:23.348,36.76,8,0,', 'FIELD_COUNT: expected 7 comma-separated fields for a trade row, got 6'],
@@ -194,7 +194,7 @@ describe('QuoteMapper on real sample rows (golden outputs)', () => {
     }
     expect(rows).toBe(60 + 77849 + 549);
     expect(emptySides).toBeGreaterThan(0);
-  });
+  }, 60_000);
 
   it.each([
     ['wrong field count', '03/10/2014,05:43:45.676,37.7,0.0,300', 'FIELD_COUNT: expected 6 comma-separated fields for a quote row, got 5'],

@@ -32,8 +32,8 @@ export class AsxMetrics {
     this.dlq = counter(registry, 'k2_dlq_messages_total', 'Messages sent to a dead-letter topic, by reason code', ['topic', 'code']);
     this.files = counter(registry, 'k2_asx_files_total', 'Input files by outcome: loaded, skipped (already loaded), failed', ['status']);
     this.bytesRead = counter(registry, 'k2_asx_bytes_read_total', 'Stored (possibly compressed) bytes read', []);
-    this.progress = gauge(registry, 'k2_asx_load_progress_ratio', 'Share of the stored input bytes read so far (0..1)', []);
-    this.rowsPerSecond = gauge(registry, 'k2_asx_load_rows_per_second', 'Rows read per second over the last progress interval', []);
+    this.progress = gauge(registry, 'k2_asx_load_progress_ratio', 'Share of the stored input bytes read so far (0..1); 1 once a load has read everything', []);
+    this.rowsPerSecond = gauge(registry, 'k2_asx_load_rows_per_second', 'Rows read per second over the last progress interval; the whole-run average once the load is over', []);
     this.inFlight = gauge(registry, 'k2_asx_inflight_messages', 'Messages handed to Kafka and not yet acknowledged', []);
   }
 }

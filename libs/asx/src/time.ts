@@ -16,8 +16,11 @@ const DAY_MS = 24 * HOUR_MS;
  */
 export class ExchangeClock {
   private readonly fmt: Intl.DateTimeFormat;
-  /** Local day (yyyymmdd) -> offset in ms, or NaN for a transition day. */
+  /** Local day (days since 1970-01-01) -> offset in ms, or NaN for a transition day. */
   private readonly dayOffsets = new Map<number, number>();
+  // Rows come sorted by time, so thousands in a row share a date string: remember the last one parsed.
+  private lastDate = '';
+  private lastDateMs = 0;
 
   constructor(readonly timeZone: string = ASX_TIME_ZONE) {
     this.fmt = new Intl.DateTimeFormat('en-US', {
@@ -72,11 +75,10 @@ export class ExchangeClock {
    */
   localToUtcMs(localMs: number): number {
     const day = Math.floor(localMs / DAY_MS);
-    const key = dayKey(day);
-    let off = this.dayOffsets.get(key);
+    let off = this.dayOffsets.get(day);
     if (off === undefined) {
       off = this.uniformOffset(day * DAY_MS);
-      this.dayOffsets.set(key, off);
+      this.dayOffsets.set(day, off);
     }
     if (!Number.isNaN(off)) return localMs - off;
     return this.exact(localMs);
@@ -106,13 +108,22 @@ export class ExchangeClock {
    * Throws AsxRowError (BAD_DATE, BAD_TIME, NONEXISTENT_LOCAL_TIME).
    */
   micros(date: string, time: string): bigint {
-    const dayMs = parseUsDate(date, 'date');
-    const t = parseTime(time);
-    const utc = this.localToUtcMs(dayMs + t.ms);
+    let dayMs: number;
+    if (date === this.lastDate) {
+      dayMs = this.lastDateMs;
+    } else {
+      dayMs = parseUsDate(date, 'date');
+      this.lastDate = date;
+      this.lastDateMs = dayMs;
+    }
+    const micros = parseTime(time);
+    const sub = micros % 1000;
+    const utc = this.localToUtcMs(dayMs + (micros - sub) / 1000);
     if (Number.isNaN(utc)) {
       throw new AsxRowError('NONEXISTENT_LOCAL_TIME', 'time', `${date} ${time} does not exist in ${this.timeZone} (daylight-saving gap)`);
     }
-    return BigInt(utc) * 1000n + BigInt(t.subMicros);
+    // µs since the epoch stay below 2^53 until the year 2255, so the sum is exact as a double.
+    return BigInt(utc * 1000 + sub);
   }
 
   /** Local midnight of an `MM/DD/YYYY` date, µs UTC: what a date-only field (listing, ex-date) means at the exchange. */
@@ -121,11 +132,6 @@ export class ExchangeClock {
     if (Number.isNaN(utc)) throw new AsxRowError('BAD_DATE', field, `${field} ${date}: local midnight does not exist in ${this.timeZone}`);
     return BigInt(utc) * 1000n;
   }
-}
-
-function dayKey(epochDay: number): number {
-  const d = new Date(epochDay * DAY_MS);
-  return d.getUTCFullYear() * 10000 + (d.getUTCMonth() + 1) * 100 + d.getUTCDate();
 }
 
 function digit(s: string, i: number): number {
@@ -158,8 +164,8 @@ export function parseUsDate(s: string, field = 'date'): number {
   throw new AsxRowError('BAD_DATE', field, `${field} ${JSON.stringify(s)} is not a valid MM/DD/YYYY date`);
 }
 
-/** Strict `HH:MM:SS` with an optional 1-6 digit fraction: ms since local midnight plus the sub-ms µs. */
-export function parseTime(s: string): { ms: number; subMicros: number } {
+/** Strict `HH:MM:SS` with an optional 1-6 digit fraction, to µs since local midnight. */
+export function parseTime(s: string): number {
   const n = s.length;
   if (n >= 8 && s.charCodeAt(2) === 58 && s.charCodeAt(5) === 58 && (n === 8 || (n >= 10 && n <= 15 && s.charCodeAt(8) === 46))) {
     const h = num(s, 0, 2);
@@ -167,8 +173,7 @@ export function parseTime(s: string): { ms: number; subMicros: number } {
     const sec = num(s, 6, 8);
     const frac = n === 8 ? 0 : num(s, 9, n);
     if (h >= 0 && h <= 23 && mi >= 0 && mi <= 59 && sec >= 0 && sec <= 59 && frac >= 0) {
-      const micros = frac * 10 ** (6 - (n === 8 ? 0 : n - 9));
-      return { ms: ((h * 60 + mi) * 60 + sec) * 1000 + Math.floor(micros / 1000), subMicros: micros % 1000 };
+      return ((h * 60 + mi) * 60 + sec) * 1_000_000 + frac * 10 ** (6 - (n === 8 ? 0 : n - 9));
     }
   }
   throw new AsxRowError('BAD_TIME', 'time', `time ${JSON.stringify(s)} is not a valid HH:MM:SS.mmm time`);
