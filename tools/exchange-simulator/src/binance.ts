@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Log } from './log';
 import { type Batch, EV_TRADE, type Market, type SymbolState } from './market';
-import { type ConnBase, ExchangeServer, sendJson } from './net';
+import { type ConnBase, ExchangeServer, queueFrame, sendJson } from './net';
 import { fixed8 } from './numfmt';
 import { F_BUYER_MAKER, F_ORDER_FIRST, F_ORDER_LAST, type Tape } from './tape';
 
@@ -110,6 +110,8 @@ export class BinanceServer extends ExchangeServer<BConn> {
       socket,
       stalledUntil: 0,
       closed: false,
+      out: [],
+      outBytes: 0,
       combined,
       micros: tu !== null && tu.toUpperCase() === 'MICROSECOND',
       streams: new Set(),
@@ -346,12 +348,6 @@ export class BinanceServer extends ExchangeServer<BConn> {
 
   private onBatch(b: Batch): void {
     const now = Date.now();
-    const corked: BConn[] = [];
-    for (const c of this.conns) {
-      if (c.closed || c.stalledUntil > now || c.streams.size === 0) continue;
-      c.socket.cork();
-      corked.push(c);
-    }
     const syms = this.market.symbols;
     for (let i = 0; i < b.n; i++) {
       const si = b.sym[i];
@@ -373,12 +369,17 @@ export class BinanceServer extends ExchangeServer<BConn> {
         this.sendBook(s, subs.bookTicker, b, b.ref[i], now);
       }
     }
-    for (const c of corked) {
-      c.socket.uncork();
+    for (const c of this.conns) {
+      if (c.out.length === 0) continue;
+      this.flushOut(c);
       this.checkBackpressure(c);
     }
   }
 
+  /**
+   * Frame text for each connection flavour is built at most once per event: data in ms or µs, raw or wrapped
+   * in the combined {"stream","data"} envelope.
+   */
   private sendTrade(s: SymbolState, subs: Set<BConn>, seq: number, flags: number, now: number): void {
     const t = s.tape;
     const sym = s.spec.wire;
@@ -390,19 +391,18 @@ export class BinanceServer extends ExchangeServer<BConn> {
     const m = flags & F_BUYER_MAKER ? 'true' : 'false';
     let dMs: string | undefined;
     let dUs: string | undefined;
-    let wMs: string | undefined;
-    let wUs: string | undefined;
+    const wire: Array<string | undefined> = [undefined, undefined, undefined, undefined];
     for (const c of subs) {
       if (c.closed || c.stalledUntil > now) continue;
-      let text: string;
-      if (c.micros) {
-        dUs ??= `{"e":"trade","E":${eUs},"s":"${sym}","t":${id},"p":"${p}","q":"${q}","T":${tUs},"m":${m},"M":true}`;
-        text = c.combined ? (wUs ??= `{"stream":"${this.lower[s.index]}@trade","data":${dUs}}`) : dUs;
-      } else {
-        dMs ??= `{"e":"trade","E":${Math.floor(eUs / 1000)},"s":"${sym}","t":${id},"p":"${p}","q":"${q}","T":${Math.floor(tUs / 1000)},"m":${m},"M":true}`;
-        text = c.combined ? (wMs ??= `{"stream":"${this.lower[s.index]}@trade","data":${dMs}}`) : dMs;
+      const v = (c.combined ? 2 : 0) + (c.micros ? 1 : 0);
+      let w = wire[v];
+      if (w === undefined) {
+        let d: string;
+        if (c.micros) d = dUs ??= `{"e":"trade","E":${eUs},"s":"${sym}","t":${id},"p":"${p}","q":"${q}","T":${tUs},"m":${m},"M":true}`;
+        else d = dMs ??= `{"e":"trade","E":${Math.floor(eUs / 1000)},"s":"${sym}","t":${id},"p":"${p}","q":"${q}","T":${Math.floor(tUs / 1000)},"m":${m},"M":true}`;
+        w = wire[v] = c.combined ? `{"stream":"${this.lower[s.index]}@trade","data":${d}}` : d;
       }
-      c.ws.send(text);
+      if (queueFrame(c, w)) this.flushOut(c);
     }
   }
 
@@ -429,22 +429,28 @@ export class BinanceServer extends ExchangeServer<BConn> {
     const m = t.flagsAt(lastSeq) & F_BUYER_MAKER ? 'true' : 'false';
     let dMs: string | undefined;
     let dUs: string | undefined;
+    const wire: Array<string | undefined> = [undefined, undefined, undefined, undefined];
     for (const c of subs) {
       if (c.closed || c.stalledUntil > now) continue;
-      let d: string;
-      if (c.micros) d = dUs ??= `{"e":"aggTrade","E":${eUs},"s":"${sym}","a":${a},"p":"${p}","q":"${q}","f":${f},"l":${l},"T":${tUs},"m":${m},"M":true}`;
-      else d = dMs ??= `{"e":"aggTrade","E":${Math.floor(eUs / 1000)},"s":"${sym}","a":${a},"p":"${p}","q":"${q}","f":${f},"l":${l},"T":${Math.floor(tUs / 1000)},"m":${m},"M":true}`;
-      c.ws.send(c.combined ? `{"stream":"${this.lower[s.index]}@aggTrade","data":${d}}` : d);
+      const v = (c.combined ? 2 : 0) + (c.micros ? 1 : 0);
+      let w = wire[v];
+      if (w === undefined) {
+        let d: string;
+        if (c.micros) d = dUs ??= `{"e":"aggTrade","E":${eUs},"s":"${sym}","a":${a},"p":"${p}","q":"${q}","f":${f},"l":${l},"T":${tUs},"m":${m},"M":true}`;
+        else d = dMs ??= `{"e":"aggTrade","E":${Math.floor(eUs / 1000)},"s":"${sym}","a":${a},"p":"${p}","q":"${q}","f":${f},"l":${l},"T":${Math.floor(tUs / 1000)},"m":${m},"M":true}`;
+        w = wire[v] = c.combined ? `{"stream":"${this.lower[s.index]}@aggTrade","data":${d}}` : d;
+      }
+      if (queueFrame(c, w)) this.flushOut(c);
     }
   }
 
   /** bookTicker carries no timestamp at all, so the time unit does not change it. */
   private sendBook(s: SymbolState, subs: Set<BConn>, b: Batch, q: number, now: number): void {
     const d = `{"u":${b.updateId[q]},"s":"${s.spec.wire}","b":"${fixed8(b.bid[q])}","B":"${fixed8(b.bidQty[q])}","a":"${fixed8(b.ask[q])}","A":"${fixed8(b.askQty[q])}"}`;
-    let w: string | undefined;
+    let wrapped: string | undefined;
     for (const c of subs) {
       if (c.closed || c.stalledUntil > now) continue;
-      c.ws.send(c.combined ? (w ??= `{"stream":"${this.lower[s.index]}@bookTicker","data":${d}}`) : d);
+      if (queueFrame(c, c.combined ? (wrapped ??= `{"stream":"${this.lower[s.index]}@bookTicker","data":${d}}`) : d)) this.flushOut(c);
     }
   }
 

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import type { Log } from './log';
 import { type Batch, EV_TRADE, type Market, type SymbolState, nowMicros } from './market';
-import { type ConnBase, ExchangeServer, sendJson } from './net';
+import { type ConnBase, ExchangeServer, queueFrame, sendJson } from './net';
 import { floatText, padded, rfc3339Micros, secondsMicros, trimmed } from './numfmt';
 import { krakenCanonical, krakenRestAliases, krakenRestKey } from './symbols';
 import { F_BUYER_MAKER, F_MARKET } from './tape';
@@ -90,7 +90,7 @@ export class KrakenServer extends ExchangeServer<KConn> {
   protected accept(_url: URL, ws: WebSocket, socket: Socket, id: number): KConn {
     // connection_id is a u64 that usually exceeds 2^53: written as raw digits, JSON.parse would round it.
     const cid = (randomBytes(8).readBigUInt64BE() | (1n << 63n)).toString();
-    const c: KConn = { id, ws, socket, stalledUntil: 0, closed: false, connectionId: cid, subs: new Map() };
+    const c: KConn = { id, ws, socket, stalledUntil: 0, closed: false, out: [], outBytes: 0, connectionId: cid, subs: new Map() };
     ws.on('message', (data: Buffer) => this.onMessage(c, data.toString('utf8')));
     this.send(c, `{"channel":"status","type":"update","data":[{"api_version":"v2","connection_id":${cid},"system":"online","version":"2.0.10"}]}`);
     this.log.info('kraken connection opened', { conn: id, connectionId: cid });
@@ -249,12 +249,6 @@ export class KrakenServer extends ExchangeServer<KConn> {
 
   private onBatch(b: Batch): void {
     const now = Date.now();
-    const corked: KConn[] = [];
-    for (const c of this.conns) {
-      if (c.closed || c.stalledUntil > now || c.subs.size === 0) continue;
-      c.socket.cork();
-      corked.push(c);
-    }
     const syms = this.market.symbols;
     // Consecutive trades of one symbol go out as one update message ("Multiple trades may be batched in a
     // single message"); a quote or another symbol's trade closes the run so per-connection order is kept.
@@ -291,14 +285,15 @@ export class KrakenServer extends ExchangeServer<KConn> {
       }
     }
     flush();
-    for (const c of corked) {
-      c.socket.uncork();
+    for (const c of this.conns) {
+      if (c.out.length === 0) continue;
+      this.flushOut(c);
       this.checkBackpressure(c);
     }
   }
 
   private broadcast(set: Set<KConn>, text: string, now: number): void {
-    for (const c of set) if (!c.closed && c.stalledUntil <= now) c.ws.send(text);
+    for (const c of set) if (!c.closed && c.stalledUntil <= now && queueFrame(c, text)) this.flushOut(c);
   }
 
   // ---------------------------------------------------------------- faults

@@ -6,8 +6,11 @@ import { F_BUYER_MAKER, F_MARKET, F_ORDER_FIRST, F_ORDER_LAST, Tape } from './ta
 export const EV_TRADE = 0;
 export const EV_QUOTE = 1;
 
-/** Generation never puts more than this many trades in one tick, so a tick's trades are always still held by the tape. */
-export const MAX_TRADES_PER_TICK = 60000;
+/**
+ * Generation never puts more than this many trades in one tick (100 ms at 200k/s): a tick's trades are then
+ * always still held by the tape, and a late tick does not turn into a flood that makes the next one later.
+ */
+export const MAX_TRADES_PER_TICK = 20000;
 
 /** Best bid/offer after the latest quote event, plus the running statistics Kraken's ticker reports. */
 export interface SymbolState {

@@ -61,6 +61,8 @@ function specFor(name: string, wire: string, base: string, quote: string): Symbo
 /** BTCUSDT -> base BTC, quote USDT (longest known quote suffix). */
 export function binanceSpec(symbol: string): SymbolSpec {
   const name = symbol.toUpperCase();
+  // ASCII only: frames are written as latin1 with byte length = string length (net.ts flushOut).
+  if (!/^[A-Z0-9]{2,20}$/.test(name)) throw new Error(`Binance symbol must be 2-20 letters/digits: ${symbol}`);
   let base = name;
   let quote = 'USDT';
   for (const q of [...QUOTES].sort((a, b) => b.length - a.length)) {

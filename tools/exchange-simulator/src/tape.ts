@@ -40,8 +40,11 @@ export class Tape {
 
   private grow(): void {
     const next = Math.min(this.maxCap, this.cap * 2);
+    // The ring is full when it grows: oldest entries run from `start` to the end, then wrap to 0.
     const move = <T extends Float64Array | Uint32Array | Uint8Array>(src: T, dst: T): T => {
-      for (let i = 0; i < this.size; i++) dst[i] = src[(this.start + i) % this.cap];
+      const head = src.subarray(this.start, this.cap);
+      dst.set(head, 0);
+      dst.set(src.subarray(0, this.start), head.length);
       return dst;
     };
     this.id = move(this.id, new Float64Array(next));
