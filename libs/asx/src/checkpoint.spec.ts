@@ -1,5 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { CheckpointStore, type FileCheckpoint } from './checkpoint';
 import { RejectFile, type RejectRecord } from './rejects';
@@ -82,5 +82,24 @@ describe('RejectFile', () => {
     r3.open(10 ** 9);
     r3.close();
     expect(readFileSync(file).length).toBe(committed * 2);
+  });
+});
+
+describe('CheckpointStore.lock', () => {
+  it('admits one loader per directory and takes over a lock whose process is gone', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'asx-lock-'));
+    const store = new CheckpointStore(dir);
+    const release = store.lock();
+    writeFileSync(path.join(dir, '.lock'), JSON.stringify({ host: hostname(), pid: process.ppid }));
+    expect(() => store.lock()).toThrow(`checkpoint directory ${dir} is in use by another loader (pid ${process.ppid})`);
+    writeFileSync(path.join(dir, '.lock'), JSON.stringify({ host: 'elsewhere', pid: 1 }));
+    expect(() => store.lock()).toThrow(/locked by a loader on host elsewhere/);
+    // A pid that cannot be running (above the kernel's pid_max) stands for a killed loader.
+    writeFileSync(path.join(dir, '.lock'), JSON.stringify({ host: hostname(), pid: 2 ** 30 }));
+    const again = store.lock();
+    expect(JSON.parse(readFileSync(path.join(dir, '.lock'), 'utf8'))).toEqual({ host: hostname(), pid: process.pid });
+    again();
+    release();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
+import { AsxInputError } from './errors';
 
 /** Per-file row counts, cumulative over every run that worked on the file. */
 export interface FileCounts {
@@ -70,6 +72,41 @@ export class CheckpointStore {
     renameSync(tmp, file);
   }
 
+  /**
+   * Claims the directory for this process (`.lock` holding host and pid). Two loaders sharing checkpoints would
+   * overwrite each other's progress; a lock left by a killed loader on this host is taken over, one from another
+   * host (a shared volume) is not, since its owner cannot be checked from here.
+   */
+  lock(): () => void {
+    mkdirSync(this.dir, { recursive: true });
+    const file = path.join(this.dir, '.lock');
+    const me = { host: hostname(), pid: process.pid };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fd = openSync(file, 'wx');
+        writeSync(fd, JSON.stringify(me));
+        closeSync(fd);
+        return () => rmSync(file, { force: true });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      let owner: { host?: string; pid?: number } = {};
+      try {
+        owner = JSON.parse(readFileSync(file, 'utf8')) as typeof owner;
+      } catch {
+        // Torn or empty: its writer died between create and write.
+      }
+      if (owner.host !== undefined && owner.host !== me.host) {
+        throw new AsxInputError(`checkpoint directory ${this.dir} is locked by a loader on host ${owner.host} (pid ${owner.pid}); delete ${file} if none runs`, { lock: file });
+      }
+      if (owner.pid !== undefined && owner.pid !== me.pid && isAlive(owner.pid)) {
+        throw new AsxInputError(`checkpoint directory ${this.dir} is in use by another loader (pid ${owner.pid})`, { lock: file });
+      }
+      rmSync(file, { force: true });
+    }
+    throw new AsxInputError(`cannot lock checkpoint directory ${this.dir}`, { lock: file });
+  }
+
   /** Every checkpoint in the directory (for the reject file's resume length). */
   all(): FileCheckpoint[] {
     let names: string[];
@@ -89,5 +126,14 @@ export class CheckpointStore {
       }
     }
     return out;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

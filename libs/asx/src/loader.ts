@@ -178,7 +178,14 @@ export class AsxLoader {
         { companyIds: missing },
       );
     }
-    const plan = await this.plan(sources);
+    const unlock = this.o.dryRun ? undefined : this.checkpoints.lock();
+    let plan: Awaited<ReturnType<AsxLoader['plan']>>;
+    try {
+      plan = await this.plan(sources);
+    } catch (err) {
+      unlock?.();
+      throw err;
+    }
     this.totalBytes = plan.reduce((n, p) => n + (p.skip ? 0 : p.source.size), 0);
     this.log.info('asx load planned', {
       dryRun: !!this.o.dryRun,
@@ -220,6 +227,7 @@ export class AsxLoader {
       this.rejects?.close();
       await this.producer?.disconnect().catch((e) => this.log.warn('producer disconnect failed', { error: toK2Error(e).toJSON() }));
       this.producer = undefined;
+      unlock?.();
       this.updateMetrics();
     }
     const status: LoadStatus = error ? 'failed' : (this.stopReason ?? 'completed');
