@@ -151,7 +151,7 @@ export async function expectExactlyOnce(r: StreamerRun, timeoutMs = 90000): Prom
     if (twice.length) problems.push(`${s}: ${twice.length} ids more than once, e.g. ${JSON.stringify(twice.slice(0, 3))}`);
     perSymbol[s] = want.length;
   }
-  if (problems.length) throw new Error(problems.join('; '));
+  if (problems.length) throw new Error(`${problems.join('; ')}\n${r.streamer.output.filter((l) => !l.includes('"level":"debug"')).slice(-30).join('\n')}`);
   return { total: Object.values(perSymbol).reduce((a, b) => a + b, 0), perSymbol };
 }
 

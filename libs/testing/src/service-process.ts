@@ -35,9 +35,11 @@ export async function freePort(): Promise<number> {
 export async function startServiceProcess(app: string, env: Record<string, string>, startTimeoutMs = 60000): Promise<ServiceProcess> {
   const root = repoRoot();
   const port = await freePort();
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['--tsconfig', 'tsconfig.base.json', `apps/${app}/src/main.ts`], {
+  // `node --import tsx` runs the service in this very process (the tsx CLI would fork a child), so a SIGKILL
+  // sent by a test really kills the service.
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
     cwd: root,
-    env: { ...process.env, METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1', ...env },
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json'), METRICS_PORT: String(port), METRICS_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];

@@ -133,8 +133,9 @@ function notSimulated(exchange: string): SimulatorEndpoints {
  */
 export async function startSimulatorProcess(args: string[] = [], timeoutMs = 60000): Promise<SimulatorHandle> {
   const root = repoRoot();
-  const child = spawn(join(root, 'node_modules', '.bin', 'tsx'), ['--tsconfig', 'tsconfig.base.json', 'tools/exchange-simulator/src/main.ts', ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'tools/exchange-simulator/src/main.ts', ...args], {
     cwd: root,
+    env: { ...process.env, TSX_TSCONFIG_PATH: join(root, 'tsconfig.base.json') },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
