@@ -52,7 +52,7 @@ export class TradeSequencer {
   private stopped = false;
 
   constructor(private readonly o: SequencerOptions) {
-    this.maxBuffered = o.maxBuffered ?? 200_000;
+    this.maxBuffered = o.maxBuffered ?? 50_000;
     this.maxAttempts = o.maxAttempts ?? 6;
     this.now = o.now ?? (() => BigInt(Date.now()) * 1000n);
   }

@@ -3,7 +3,7 @@
  * process) at full rate: trades/s from WebSocket receipt to Kafka acknowledgement, p50/p99 produce latency and
  * peak RSS, against the real local Kafka + schema registry (started if not running).
  * Goal (streamer issue): >= 100k trades/s per process, RSS <= 300 MB.
- * Env: BENCH_RATE (simulator trades/s, default 200000), BENCH_SECONDS (measured window, default 20),
+ * Env: BENCH_RATE (simulator trades/s, default 100000), BENCH_SECONDS (measured window, default 20),
  * BENCH_SYMBOLS (default BTCUSDT,ETHUSDT,BNBUSDT).
  */
 import * as fs from 'node:fs';
@@ -15,7 +15,7 @@ import { createLogger } from '@k2/core';
 import { Streamer, type FeedConfig } from '@k2/feed';
 import { infraEndpoints, infraUp, startSimulatorProcess } from '@k2/testing';
 
-const RATE = Number(process.env['BENCH_RATE'] ?? 200_000);
+const RATE = Number(process.env['BENCH_RATE'] ?? 100_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const SYMBOLS = (process.env['BENCH_SYMBOLS'] ?? 'BTCUSDT,ETHUSDT,BNBUSDT').split(',');
 
