@@ -75,6 +75,7 @@ describe('asx-batch-loader config', () => {
       sourceTag: '2014-03',
     });
     expect(loadAsxBatchLoaderConfig({ ASX_CHECKPOINT_DIR: '/ckpt' }, []).rejectFile).toBe('/ckpt/rejects.jsonl');
+    expect(loadAsxBatchLoaderConfig({ ASX_CHECKPOINT_DIR: '/ckpt' }, ['--dry-run']).rejectFile).toBe('/ckpt/rejects.dry-run.jsonl');
   });
 
   it.each([

@@ -128,7 +128,8 @@ export function loadAsxBatchLoaderConfig(env: NodeJS.ProcessEnv = process.env, a
     dryRun: c.dryRun,
     maxErrors: c.maxErrors,
     checkpointDir,
-    rejectFile: c.rejectFile ?? path.join(checkpointDir, 'rejects.jsonl'),
+    // A dry run must not overwrite the reject file of the real loads.
+    rejectFile: c.rejectFile ?? path.join(checkpointDir, c.dryRun ? 'rejects.dry-run.jsonl' : 'rejects.jsonl'),
     currency: c.currency,
     companyInfo: c.companyInfo,
     symbols: Object.freeze(Object.fromEntries((c.symbols ?? []).map((s) => s.split('=') as [string, string]))),

@@ -81,7 +81,8 @@ describe('AsxLoader dry run (no Kafka needed)', () => {
     expect(s).toMatchObject({ status: 'completed', exitCode: 0, rowsRead: 232 + 7, rowsRejected: 7 });
     expect(s.rejectedByReason).toEqual({ FIELD_COUNT: 1, BAD_DATE: 1, BAD_PRICE: 2, BAD_VOLUME: 1, BAD_TIME: 1, NONEXISTENT_LOCAL_TIME: 1 });
     expect(s.perSymbol['DVN']).toEqual({ trades: { read: 239, produced: 0, rejected: 7 } });
-    const rejects = readFileSync(path.join(o.checkpointDir, 'rejects.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RejectRecord);
+    expect(s.rejectFile).toBe(path.join(o.checkpointDir, 'rejects.dry-run.jsonl'));
+    const rejects = readFileSync(s.rejectFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as RejectRecord);
     expect(rejects.map((r) => [r.line, r.reason])).toEqual(Object.entries(bad).map(([l, r]) => [Number(l), r]));
     const fileLines = readFileSync(path.join(dir, 'trades/7181.csv'), 'utf8').split('\r\n');
     for (const r of rejects) {

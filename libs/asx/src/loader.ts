@@ -35,7 +35,7 @@ export interface AsxLoadOptions {
   /** Prefix of source identities (see AsxSource.identity). */
   sourceTag?: string;
   checkpointDir: string;
-  /** Default `<checkpointDir>/rejects.jsonl`. */
+  /** Default `<checkpointDir>/rejects.jsonl` (`rejects.dry-run.jsonl` in a dry run). */
   rejectFile?: string;
   /** Abort (non-zero exit) once more rows than this were rejected in this run. Unlimited when undefined. */
   maxErrors?: number;
@@ -148,7 +148,7 @@ export class AsxLoader {
     this.log = o.logger;
     this.metrics = o.registry ? new AsxMetrics(o.registry) : undefined;
     this.checkpoints = new CheckpointStore(path.resolve(o.checkpointDir));
-    this.rejectPath = path.resolve(o.rejectFile ?? path.join(o.checkpointDir, 'rejects.jsonl'));
+    this.rejectPath = path.resolve(o.rejectFile ?? path.join(o.checkpointDir, o.dryRun ? 'rejects.dry-run.jsonl' : 'rejects.jsonl'));
     this.currency = o.currency ?? DEFAULT_CURRENCY;
     const exchange = o.topicExchange ?? 'asx';
     this.topics = {
@@ -293,11 +293,17 @@ export class AsxLoader {
     return out;
   }
 
-  /** The reject file keeps what the checkpoints account for; anything after that is from an interrupted run. */
+  /**
+   * How much of an existing reject file to keep. A load that starts from no checkpoints at all starts the file
+   * afresh; otherwise it keeps what the checkpoints account for (anything after that is from an interrupted run and
+   * will be rejected again), and a file no checkpoint knows is only appended to.
+   */
   private rejectKeepBytes(): number {
-    let keep = 0;
-    for (const cp of this.checkpoints.all()) if (cp.rejectFile === this.rejectPath) keep = Math.max(keep, cp.rejectBytes);
-    return keep;
+    const all = this.checkpoints.all();
+    if (all.length === 0) return 0;
+    const mine = all.filter((cp) => cp.rejectFile === this.rejectPath);
+    if (mine.length === 0) return Number.MAX_SAFE_INTEGER;
+    return Math.max(...mine.map((cp) => cp.rejectBytes));
   }
 
   private async connect(kinds: RecordKind[]): Promise<void> {
