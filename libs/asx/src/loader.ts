@@ -542,7 +542,7 @@ export class AsxLoader {
           const rec = mapper.map(text, lineNo);
           if (rec === null) {
             this.t.noRecord++;
-          } else if (skipIds.has(mapper.idOf(rec))) {
+          } else if (skipIds.size > 0 && skipIds.has(mapper.idOf(rec))) {
             counts.alreadyInKafka++;
             this.t.already++;
           } else if (!kafka) {

@@ -65,7 +65,14 @@ function fieldCount(fields: string[], expected: number, what: string): void {
   }
 }
 
-const CONDITION = /^\d{1,9}$/;
+function isConditionCode(s: string): boolean {
+  if (s.length > 9) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 
 /**
  * Tick Data trades: `MM/DD/YYYY,HH:MM:SS.mmm,price,volume,condition code,exclude flag,filtered price`.
@@ -93,7 +100,7 @@ export class TradeMapper implements RowMapper<TradeV2> {
     const price = rowDecimal('price', f[2], 'price', 'BAD_PRICE');
     const quantity = rowDecimal('volume', f[3], 'quantity', 'BAD_VOLUME');
     const code = f[4];
-    if (code !== '' && !CONDITION.test(code)) {
+    if (code !== '' && !isConditionCode(code)) {
       throw new AsxRowError('BAD_CONDITION', 'condition_code', `condition_code ${JSON.stringify(code)} is not a numeric condition code`);
     }
     const flag = f[5];
