@@ -4,7 +4,7 @@
  * trades/s generated (tape) and delivered (counted by the client), the simulator's CPU and RSS.
  *   ws   client: the `ws` library, one 'message' event per frame (what a Node streamer sees);
  *   raw  client: a bare TCP socket that counts trades in the byte stream, so the client is not the limit.
- * usage: npx nx run exchange-simulator:bench [-- --seconds 5 --rates 100000,200000,400000 --exchange binance|kraken|both --client ws|raw|both]
+ * usage: npx nx run exchange-simulator:bench [-- --seconds 5 --rates 100000,200000,400000 --exchange binance|kraken|both --client ws|raw|both --quotes 0]
  */
 import { spawn } from 'node:child_process';
 import type { Exchange } from './options';
@@ -19,6 +19,8 @@ const seconds = Number(arg('seconds', '5'));
 const rates = arg('rates', '100000,200000,400000').split(',').map(Number);
 const exchanges: Exchange[] = arg('exchange', 'both') === 'both' ? ['binance', 'kraken'] : [arg('exchange', 'binance') as Exchange];
 const clients = arg('client', 'both') === 'both' ? ['ws', 'raw'] : [arg('client', 'ws')];
+// With --quotes > 0 the client also subscribes to bookTicker (Binance) / ticker bbo (Kraken); only trades are counted.
+const quotes = Number(arg('quotes', '0'));
 
 // Both clients count trades by a byte pattern (Binance: one "e":"trade" per frame; Kraken: one "trade_id"
 // per trade in a batched update) and print "<trades> <cpu µs>" four times a second.
@@ -31,7 +33,7 @@ setInterval(() => { const c = process.cpuUsage(); process.stdout.write(trades + 
 if (kind === 'ws') {
   const WebSocket = require('ws');
   const ws = new WebSocket(url, { skipUTF8Validation: true });
-  ws.on('open', () => { if (subscribe) ws.send(subscribe); });
+  ws.on('open', () => { if (subscribe) for (const m of subscribe.split('\\n')) ws.send(m); });
   ws.on('message', (d) => count(d));
   ws.on('close', (code) => { process.stdout.write('closed ' + code + '\\n'); });
 } else {
@@ -43,7 +45,7 @@ if (kind === 'ws') {
   sock.on('data', (d) => {
     if (!upgraded) {
       upgraded = true;
-      if (subscribe) { const p = Buffer.from(subscribe); const mask = Buffer.from([1, 2, 3, 4]); const h = Buffer.from([0x81, 0x80 | 126, p.length >> 8, p.length & 255]); const m = Buffer.from(p.map((b, i) => b ^ mask[i % 4])); sock.write(Buffer.concat([h, mask, m])); }
+      for (const m of subscribe ? subscribe.split('\\n') : []) { const p = Buffer.from(m); const mask = Buffer.from([1, 2, 3, 4]); const h = Buffer.from([0x81, 0x80 | 126, p.length >> 8, p.length & 255]); const masked = Buffer.from(p.map((b, i) => b ^ mask[i % 4])); sock.write(Buffer.concat([h, mask, masked])); }
     }
     // A pattern split across two chunks is found in tail + head.
     count(Buffer.concat([tail, d.subarray(0, pat.length - 1)]));
@@ -60,13 +62,16 @@ interface Sample {
 }
 
 async function run(ex: Exchange, kind: string, rate: number): Promise<string> {
-  const sim = await startSimulator({ exchanges: [ex], rate, quotesPerTrade: 0, logLevel: 'warn', seed: 1 });
+  const sim = await startSimulator({ exchanges: [ex], rate, quotesPerTrade: quotes, logLevel: 'warn', seed: 1 });
   const m = sim.markets[ex];
   if (!m) throw new Error(`no ${ex} market`);
   const symbols = m.symbols.map((s) => s.spec.wire);
-  const url = ex === 'binance' ? `${sim.urls.binance?.ws}/stream?streams=${symbols.map((s) => `${s.toLowerCase()}@trade`).join('/')}` : `${sim.urls.kraken?.ws}`;
+  const streams = symbols.flatMap((s) => (quotes > 0 ? [`${s.toLowerCase()}@trade`, `${s.toLowerCase()}@bookTicker`] : [`${s.toLowerCase()}@trade`]));
+  const url = ex === 'binance' ? `${sim.urls.binance?.ws}/stream?streams=${streams.join('/')}` : `${sim.urls.kraken?.ws}`;
   const pattern = ex === 'binance' ? '"e":"trade"' : '"trade_id"';
-  const subscribe = ex === 'kraken' ? JSON.stringify({ method: 'subscribe', params: { channel: 'trade', symbol: symbols } }) : '';
+  const subs = [{ method: 'subscribe', params: { channel: 'trade', symbol: symbols } }];
+  if (quotes > 0) subs.push({ method: 'subscribe', params: { channel: 'ticker', symbol: symbols, event_trigger: 'bbo' } as never });
+  const subscribe = ex === 'kraken' ? subs.map((m) => JSON.stringify(m)).join('\n') : '';
   const child = spawn(process.execPath, ['-e', CLIENT, kind, url, pattern, subscribe], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
   let last: Sample = { trades: 0, cpuUs: 0 };
   let closed = '';
@@ -108,7 +113,7 @@ async function run(ex: Exchange, kind: string, rate: number): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  console.log(`exchange-simulator bench: ${seconds}s per run, trades only (quotes-per-trade 0), one client in a child process`);
+  console.log(`exchange-simulator bench: ${seconds}s per run, quotes-per-trade ${quotes}${quotes > 0 ? ' (client subscribed to quotes too)' : ''}, one client in a child process; trades counted`);
   console.log(`${'exchange'.padEnd(8)} ${'client'.padEnd(6)} ${'target/s'.padStart(8)} ${'generated/s'.padStart(12)} ${'delivered/s'.padStart(12)} ${'sim cpu'.padStart(8)} ${'client cpu'.padStart(10)} ${'rss MB'.padStart(7)}`);
   for (const ex of exchanges) for (const kind of clients) for (const rate of rates) console.log(await run(ex, kind, rate));
 }

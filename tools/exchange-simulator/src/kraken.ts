@@ -50,6 +50,7 @@ export class KrakenServer extends ExchangeServer<KConn> {
   private gapRemaining = 0;
   private gapSymbol: number | undefined;
   private wrongTypeSeq = 0;
+  private readonly statsCache: Array<{ count: number; text: string }>;
 
   constructor(
     readonly market: Market,
@@ -58,6 +59,7 @@ export class KrakenServer extends ExchangeServer<KConn> {
   ) {
     super(log, cfg.maxBufferedBytes);
     this.subs = market.symbols.map(() => ({ trade: new Set(), tickerBbo: new Set(), tickerTrades: new Set() }));
+    this.statsCache = market.symbols.map(() => ({ count: -1, text: '' }));
     for (const s of market.symbols) {
       this.byName.set(s.spec.name, s);
       for (const a of krakenRestAliases(s.spec.name)) this.restByAlias.set(a, s);
@@ -235,15 +237,25 @@ export class KrakenServer extends ExchangeServer<KConn> {
     return `{"channel":"trade","type":"snapshot","data":[${parts.join(',')}]}`;
   }
 
-  private ticker(s: SymbolState, type: 'snapshot' | 'update', bid: number, bidQty: number, ask: number, askQty: number, timeUs: number): string {
+  /** The trade statistics part of a ticker, rebuilt only when the symbol has traded since (quotes outnumber trades). */
+  private stats(s: SymbolState): string {
+    const c = this.statsCache[s.index];
+    if (c.count === s.tape.count) return c.text;
     const vol = s.volume / 1e8;
     const vwap = s.volume > 0 ? s.notional / s.volume : s.last / 1e8; // notional is price (whole) x qty (units)
     const change = (s.last - s.open) / 1e8;
     const pct = s.open > 0 ? ((s.last - s.open) / s.open) * 100 : 0;
+    c.count = s.tape.count;
+    c.text =
+      `"last":${trimmed(s.last)},"volume":${floatText(vol, 8)},"vwap":${floatText(vwap, 8)},"low":${trimmed(s.low)},"high":${trimmed(s.high)},` +
+      `"change":${floatText(change, 8)},"change_pct":${floatText(pct, 2)}`;
+    return c.text;
+  }
+
+  private ticker(s: SymbolState, type: 'snapshot' | 'update', bid: number, bidQty: number, ask: number, askQty: number, timeUs: number): string {
     return (
       `{"channel":"ticker","type":"${type}","data":[{"symbol":"${s.spec.wire}","bid":${trimmed(bid)},"bid_qty":${trimmed(bidQty)},"ask":${trimmed(ask)},"ask_qty":${trimmed(askQty)},` +
-      `"last":${trimmed(s.last)},"volume":${floatText(vol, 8)},"vwap":${floatText(vwap, 8)},"low":${trimmed(s.low)},"high":${trimmed(s.high)},` +
-      `"change":${floatText(change, 8)},"change_pct":${floatText(pct, 2)},"timestamp":"${rfc3339Micros(timeUs)}"}]}`
+      `${this.stats(s)},"timestamp":"${rfc3339Micros(timeUs)}"}]}`
     );
   }
 

@@ -5,8 +5,21 @@
  */
 export const SCALE = 100000000;
 
+// Zero-padded and trailing-zero-trimmed digit groups: formatting a fraction is two table lookups instead of
+// number-to-string conversions and slicing (these run several times per frame at hundreds of thousands a second).
+const PAD4: string[] = [];
+const TRIM4: string[] = [];
+const PAD3: string[] = [];
+for (let i = 0; i < 10000; i++) {
+  const p = String(i).padStart(4, '0');
+  PAD4.push(p);
+  TRIM4.push(p.replace(/0+$/, ''));
+  if (i < 1000) PAD3.push(String(i).padStart(3, '0'));
+}
+
 function frac8(frac: number): string {
-  return (frac + SCALE).toString().slice(1);
+  const hi = Math.floor(frac / 10000);
+  return PAD4[hi] + PAD4[frac - hi * 10000];
 }
 
 /** Binance style: always 8 decimals ("30243.40000000"). */
@@ -20,11 +33,9 @@ export function trimmed(units: number): string {
   const int = Math.floor(units / SCALE);
   const frac = units - int * SCALE;
   if (frac === 0) return `${int}`;
-  let f = frac8(frac);
-  let end = f.length;
-  while (f.charCodeAt(end - 1) === 48) end--;
-  f = f.slice(0, end);
-  return `${int}.${f}`;
+  const hi = Math.floor(frac / 10000);
+  const lo = frac - hi * 10000;
+  return lo === 0 ? `${int}.${TRIM4[hi]}` : `${int}.${PAD4[hi]}${TRIM4[lo]}`;
 }
 
 /** At least `decimals` decimals, more when the value needs them (Kraken REST pads prices to the pair's precision). */
@@ -54,7 +65,9 @@ export function rfc3339Micros(us: number): string {
     cachedSecond = sec;
     cachedPrefix = new Date(sec * 1000).toISOString().slice(0, 19);
   }
-  return `${cachedPrefix}.${(us - sec * 1e6 + 1e6).toString().slice(1)}Z`;
+  const f = us - sec * 1e6;
+  const ms = Math.floor(f / 1000);
+  return `${cachedPrefix}.${PAD3[ms]}${PAD3[f - ms * 1000]}Z`;
 }
 
 export function parseRfc3339Micros(text: string): number | undefined {
@@ -74,7 +87,12 @@ export function secondsMicros(us: number): string {
 /** Float to minimal decimal text with at most `decimals` decimals (ticker statistics, which are floats on Kraken too). */
 export function floatText(v: number, decimals: number): string {
   if (!Number.isFinite(v)) return '0';
-  let s = v.toFixed(decimals);
-  if (s.includes('.')) s = s.replace(/0+$/, '').replace(/\.$/, '');
-  return s === '-0' ? '0' : s;
+  const s = v.toFixed(decimals);
+  let end = s.length;
+  if (decimals > 0) {
+    while (s.charCodeAt(end - 1) === 48) end--;
+    if (s.charCodeAt(end - 1) === 46) end--;
+  }
+  const out = end === s.length ? s : s.slice(0, end);
+  return out === '-0' ? '0' : out;
 }
