@@ -128,6 +128,7 @@ export class AsxLoader {
   private readonly schemaIds = new Map<RecordKind, number>();
   private rejects: RejectFile | undefined;
   private stopReason: LoadStatus | undefined;
+  private ran = false;
   private readonly keys = new Map<string, Buffer>();
   // Run totals (this run only).
   private storedBytes = 0;
@@ -168,6 +169,9 @@ export class AsxLoader {
    * throw before anything is produced; everything else ends in the returned summary.
    */
   async run(): Promise<LoadSummary> {
+    // Counters, producer and checkpoint state belong to one load.
+    if (this.ran) throw new Error('an AsxLoader runs once; create a new one for another load');
+    this.ran = true;
     const started = Date.now();
     const sources = await resolveSources(this.o.input, { s3: this.o.s3, s3Client: this.o.s3Client, sourceTag: this.o.sourceTag });
     const companies = await this.companies(sources);
