@@ -87,7 +87,7 @@ export interface SimulatorHandle {
   pause(exchange?: SimulatorExchange): Promise<void>;
   resume(exchange?: SimulatorExchange): Promise<void>;
   setRate(rate: number, exchange?: SimulatorExchange): Promise<void>;
-  /** Signals the whole process group (tsx and the node process it starts); default SIGKILL. Resolves on exit. */
+  /** Signals the simulator's process group (default SIGKILL) and resolves once it has exited. */
   kill(signal?: NodeJS.Signals): Promise<void>;
   /** SIGTERM (clean shutdown), SIGKILL after 10 s; resolves on exit. */
   stop(): Promise<void>;
@@ -127,9 +127,13 @@ function notSimulated(exchange: string): SimulatorEndpoints {
 }
 
 /**
- * Starts `tools/exchange-simulator` (tsx, from the repository root) on ephemeral loopback ports with the given
- * CLI arguments and resolves once it has printed its ready line. The process leads its own process group so
- * kill() reaches the node process tsx starts, not only tsx. Set K2_SIMULATOR_LOGS=1 to copy its logs to stderr.
+ * Starts `tools/exchange-simulator` from the repository root on ephemeral loopback ports with the given CLI
+ * arguments and resolves once it has printed its ready line. Set K2_SIMULATOR_LOGS=1 to copy its logs to stderr.
+ *
+ * It runs as `node --import tsx main.ts` with tsx's tsconfig variable, which is what `tsx --tsconfig
+ * tsconfig.base.json main.ts` (npm run simulator) runs, minus the tsx CLI process in front: that process starts
+ * the simulator in a session of its own, so killing it (SIGKILL cannot be relayed) would leave the simulator
+ * running and holding its ports. Here the pid is the simulator's, leading its own process group.
  */
 export async function startSimulatorProcess(args: string[] = [], timeoutMs = 60000): Promise<SimulatorHandle> {
   const root = repoRoot();
@@ -222,7 +226,7 @@ export async function startSimulatorProcess(args: string[] = [], timeoutMs = 600
     kill,
     stop: async () => {
       if (child.exitCode !== null || child.signalCode !== null) return;
-      // tsx relays SIGTERM to the simulator, which closes its sockets and exits 0.
+      // The simulator closes its sockets on SIGTERM and exits 0.
       child.kill('SIGTERM');
       const t = setTimeout(() => killGroup(pid, 'SIGKILL'), 10000);
       await exited;
