@@ -317,11 +317,18 @@ describe('Binance simulator', () => {
       const frames = c.frames.length;
       const pings = c.pings.length;
       c.send({ method: 'LIST_SUBSCRIPTIONS', id: 1 });
+      let ponged = false;
+      c.ws.once('pong', () => (ponged = true));
+      c.ws.ping('are you there');
       await sleep(500);
       expect(c.frames.length).toBe(frames);
+      expect(ponged).toBe(false);
       expect(c.pings.length).toBe(pings);
       expect(c.closeInfo).toBeUndefined();
       await c.waitFrames(frames + 5, 2000);
+      const pong = new Promise<string>((resolve) => c.ws.once('pong', (d: Buffer) => resolve(d.toString())));
+      c.ws.ping('now?');
+      expect(await pong).toBe('now?'); // answered again once the stall is over
       const after = JSON.parse(c.frames[c.frames.length - 1]) as Trade;
       expect(after.e).toBe('trade');
       // Trades generated during the stall are in the tape (REST) but were never sent.

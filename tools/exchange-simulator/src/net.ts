@@ -93,7 +93,8 @@ export function closeServer(server: http.Server): Promise<void> {
  */
 export abstract class ExchangeServer<C extends ConnBase> {
   readonly http: http.Server;
-  protected readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024, clientTracking: false });
+  // Pongs are sent by hand (below) so that a stalled connection does not answer pings either.
+  protected readonly wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, maxPayload: 64 * 1024, clientTracking: false, autoPong: false });
   readonly conns = new Set<C>();
   private rejectUntil = 0;
   private nextConnId = 1;
@@ -137,6 +138,9 @@ export abstract class ExchangeServer<C extends ConnBase> {
       const c = this.accept(url, ws, req.socket, this.nextConnId++);
       this.conns.add(c);
       ws.on('error', () => undefined);
+      ws.on('ping', (data: Buffer) => {
+        if (!c.closed && c.stalledUntil <= Date.now()) ws.pong(data);
+      });
       ws.on('close', (code: number) => {
         c.closed = true;
         this.conns.delete(c);
