@@ -86,6 +86,15 @@ describe('readLines', () => {
     expect((await collect(chunked(exact, 1000))).seen[0]!.slice(1)).toEqual([1, exact.length, false]);
   });
 
+  it('drops a UTF-8 byte order mark at the start of the file only', async () => {
+    const data = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('a,b\r\n\ufeffc\r\n')]);
+    const { seen } = await collect(chunked(data, 2));
+    expect(seen.map((x) => x.slice(0, 3))).toEqual([
+      ['a,b', 1, 8],
+      ['\ufeffc', 2, data.length],
+    ]);
+  });
+
   it('stops when the handler says so', async () => {
     const { seen, result } = await collect(chunked(head, 10), {}, 2);
     expect(seen).toHaveLength(2);

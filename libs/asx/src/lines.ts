@@ -39,7 +39,13 @@ export async function readLines(stream: Readable, onLine: LineHandler, opts: Rea
   let carryLen = 0;
   let keptLen = 0;
 
+  // A UTF-8 byte order mark (Excel exports) is not part of the first field.
+  let atFileStart = offset === 0;
   const finish = (text: string, endOffset: number, overlong: boolean): boolean => {
+    if (atFileStart) {
+      atFileStart = false;
+      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    }
     const go = onLine(text, line, endOffset, overlong) !== false;
     offset = endOffset;
     line++;
