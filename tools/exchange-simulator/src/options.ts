@@ -56,7 +56,7 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   binanceAggStartId: 1700000000,
   history: 1000000,
   maxIncomingPerSecond: 5,
-  maxBufferedBytes: 64 * 1024 * 1024,
+  maxBufferedBytes: 256 * 1024 * 1024,
   tickMs: 10,
   logLevel: 'info',
 };
