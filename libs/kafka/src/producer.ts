@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
-import { ErrorCode, TransientError } from '@k2/core';
+import { ErrorCode, TransientError, type K2Error } from '@k2/core';
 import { kafkaError } from './errors';
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -47,6 +47,27 @@ interface Pending {
  * implies acks=all, bounded in-flight and retries without reordering), delivery reports for every message, and
  * a flush on shutdown. `send` resolves only when the broker has acknowledged the message.
  */
+/**
+ * Delivery reports carry errors that node-rdkafka often rebuilds from message text with no code (-1), e.g. a
+ * message that timed out while every broker was down. A failed delivery is a sink problem — retriable — unless
+ * the broker rejected the record itself (too large, invalid, not authorised): those would fail forever.
+ */
+const PERMANENT_DELIVERY_CODES = new Set<number>([
+  Kafka.CODES.ERRORS.ERR_MSG_SIZE_TOO_LARGE,
+  Kafka.CODES.ERRORS.ERR_INVALID_MSG,
+  Kafka.CODES.ERRORS.ERR_INVALID_MSG_SIZE,
+  Kafka.CODES.ERRORS.ERR_INVALID_RECORD,
+  Kafka.CODES.ERRORS.ERR_RECORD_LIST_TOO_LARGE,
+  Kafka.CODES.ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED,
+]);
+
+function deliveryError(err: Kafka.LibrdKafkaError, report: Kafka.DeliveryReport): K2Error {
+  const context = { topic: report.topic, partition: report.partition };
+  const e = kafkaError(err, `delivery to ${report.topic}`, context);
+  if (e.retriable || PERMANENT_DELIVERY_CODES.has(err.code) || (err as { isFatal?: boolean }).isFatal) return e;
+  return new TransientError(ErrorCode.KAFKA_UNAVAILABLE, e.message, { cause: err, context: e.context });
+}
+
 export class K2Producer {
   private readonly pending = new Set<Pending>();
   private closed = false;
@@ -75,7 +96,9 @@ export class K2Producer {
   }
 
   static async connect(o: ProducerOptions, connectTimeoutMs = 30000): Promise<K2Producer> {
-    const producer = new Kafka.Producer(K2Producer.librdkafkaConfig(o), {});
+    // message.timeout.ms is a topic-level property: librdkafka ignores it in the global config of a producer
+    // created with its own default topic config, so it is set on both.
+    const producer = new Kafka.Producer(K2Producer.librdkafkaConfig(o), { 'message.timeout.ms': o.deliveryTimeoutMs ?? 300000 });
     const self = new K2Producer(producer, o.logger);
     producer.on('delivery-report', (err, report) => self.onDelivery(err, report));
     producer.on('event.error', (err) => self.onError(err));
@@ -133,7 +156,7 @@ export class K2Producer {
     const p = report.opaque as Pending | undefined;
     if (!p) return;
     this.pending.delete(p);
-    if (err) p.reject(kafkaError(err, `delivery to ${report.topic}`, { topic: report.topic, partition: report.partition }));
+    if (err) p.reject(deliveryError(err, report));
     else p.resolve({ topic: report.topic, partition: report.partition, offset: report.offset });
   }
 
