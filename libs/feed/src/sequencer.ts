@@ -36,6 +36,7 @@ interface SymbolState {
   lastTs: bigint;
   running: Promise<void> | undefined;
   buffer: FeedTrade[];
+  loggedAt: number;
 }
 
 /**
@@ -87,12 +88,17 @@ export class TradeSequencer {
       return;
     }
     this.o.metrics.gapDetected(t.symbol, t.tradeId - s.last - 1n);
-    this.o.logger.warn('trade id gap, backfilling from REST', {
-      exchange: this.o.exchange,
-      symbol: t.symbol,
-      last_trade_id: s.last.toString(),
-      received_trade_id: t.tradeId.toString(),
-    });
+    // One line per symbol per 5 s at most: under overload every frame can be a gap, and the metric counts them all.
+    const now = Date.now();
+    if (now - s.loggedAt >= 5000) {
+      s.loggedAt = now;
+      this.o.logger.warn('trade id gap, backfilling from REST', {
+        exchange: this.o.exchange,
+        symbol: t.symbol,
+        last_trade_id: s.last.toString(),
+        received_trade_id: t.tradeId.toString(),
+      });
+    }
     s.buffer.push(t);
     this.startBackfill(t.symbol, s);
   }
@@ -129,7 +135,7 @@ export class TradeSequencer {
   private state(symbol: string): SymbolState {
     let s = this.states.get(symbol);
     if (!s) {
-      s = { last: undefined, lastTs: 0n, running: undefined, buffer: [] };
+      s = { last: undefined, lastTs: 0n, running: undefined, buffer: [], loggedAt: 0 };
       this.states.set(symbol, s);
     }
     return s;
