@@ -13,6 +13,10 @@ import { TradeSequencer } from './sequencer';
 import type { ExchangeAdapter } from './types';
 import { WebSocketFeed } from './ws-feed';
 
+/** Unacknowledged sends at which the feed stops reading, and at which it reads again. */
+const BACKPRESSURE_HIGH = 20_000;
+const BACKPRESSURE_LOW = 5_000;
+
 export interface StreamerOptions {
   service: string;
   adapter: ExchangeAdapter;
@@ -131,6 +135,7 @@ export class Streamer {
   }
 
   private onFrame(raw: string, receivedAtMicros: bigint): void {
+    if (this.publisher.pending > BACKPRESSURE_HIGH && !this.feed.isThrottled) this.startThrottle();
     const { adapter, logger } = this.o;
     let ev;
     try {
@@ -165,6 +170,16 @@ export class Streamer {
         this.feed.rotate('server_shutdown');
         return;
     }
+  }
+
+  private startThrottle(): void {
+    this.feed.throttle(true);
+    const timer = setInterval(() => {
+      if (this.publisher.pending < BACKPRESSURE_LOW || this.publisher.spilling) {
+        clearInterval(timer);
+        this.feed.throttle(false);
+      }
+    }, 5);
   }
 
   /** The last trade id per symbol at the tail of the trades topic (what a previous run published). */

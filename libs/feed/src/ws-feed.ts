@@ -69,6 +69,7 @@ export class WebSocketFeed {
   private paused = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private staleTimer: NodeJS.Timeout | undefined;
+  private throttled = false;
 
   constructor(private readonly o: WebSocketFeedOptions) {
     if (o.urls.length === 0) throw new RangeError('a feed needs at least one endpoint');
@@ -128,6 +129,28 @@ export class WebSocketFeed {
     this.connect(false);
   }
 
+  /**
+   * Backpressure: stop reading frames (TCP flow control pushes back to the exchange) while the sink is behind,
+   * so acknowledgements are not starved of event-loop time by a flood of input. Not a disconnect: the exchange
+   * only drops us if we stay behind for long (Binance: slow-consumer disconnect).
+   */
+  throttle(on: boolean): void {
+    if (on === this.throttled) return;
+    this.throttled = on;
+    for (const c of [this.active, this.replacement]) {
+      if (!c?.open) continue;
+      if (on) c.ws.pause();
+      else {
+        c.lastFrameAt = Date.now();
+        c.ws.resume();
+      }
+    }
+  }
+
+  get isThrottled(): boolean {
+    return this.throttled;
+  }
+
   /** Open a replacement connection, then close the current one once the replacement is receiving. */
   rotate(reason: string): void {
     if (this.stopped || this.paused || this.replacement || !this.active) return;
@@ -164,6 +187,7 @@ export class WebSocketFeed {
 
     ws.on('open', () => {
       c.open = true;
+      if (this.throttled) ws.pause();
       c.lastFrameAt = Date.now();
       this.o.metrics.connectionStatus.labels(base).set(1);
       this.o.logger.info('connected', { exchange: this.t.exchange, endpoint: base, connection: id, rotation });
@@ -270,6 +294,10 @@ export class WebSocketFeed {
     const now = Date.now();
     for (const c of [this.active, this.replacement]) {
       if (!c || !c.open) continue;
+      if (this.throttled) {
+        c.lastFrameAt = now; // silence is ours while reading is paused
+        continue;
+      }
       if (now - c.lastFrameAt > this.staleTimeoutMs) {
         this.o.metrics.reconnects.labels('stale').inc();
         this.o.logger.warn('connection stale, no frame or heartbeat', {
