@@ -7,6 +7,8 @@ export NX_DAEMON=false NX_NO_CLOUD=true
 [[ -d node_modules ]] || npm ci
 bash tools/infra/infra.sh up
 eval "$(bash tools/infra/infra.sh env)"
+# The local stack runs the Iceberg REST catalog; the services default to the embedded SQL catalog otherwise.
+export ICEBERG_CATALOG=${ICEBERG_CATALOG:-rest}
 npx tsx --tsconfig tsconfig.base.json tools/scripts/bootstrap-topics.ts
 npx nx run-many -t build -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api --outputStyle=stream
 # K2_FEEDS=simulated: the exchange simulator stands in for Binance and Kraken (offline demos, no internet).
