@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { parseDecimal, type DecimalKind } from '@k2/decimal';
-import { fastDecimal, rowDecimal } from './decimal';
+import { parseDecimal, parseDecimalExact, type DecimalKind } from '@k2/decimal';
+import { rowDecimal } from './decimal';
 
 const SAMPLE = path.resolve(__dirname, '../../../data/asx-sample');
 
@@ -13,8 +13,8 @@ function outcome(f: () => string): string {
   }
 }
 
-describe('fastDecimal', () => {
-  it('equals parseDecimal on every price, volume and size in the bundled sample', () => {
+describe('parseDecimal on ASX values (fast path vs big.js path)', () => {
+  it('the fast path equals the exact path on every price, volume and size in the bundled sample', () => {
     const values = new Set<string>();
     for (const file of ['trades/7078.csv', 'trades/7181.csv', 'trades/3153.csv', 'quotes/7078.csv', 'quotes/7181.csv']) {
       for (const line of readFileSync(path.join(SAMPLE, file), 'utf8').split(/\r?\n/)) {
@@ -25,11 +25,11 @@ describe('fastDecimal', () => {
     }
     expect(values.size).toBeGreaterThan(500);
     for (const v of values) {
-      for (const kind of ['price', 'size'] as DecimalKind[]) expect(fastDecimal('x', v, kind)).toBe(parseDecimal('x', v, kind));
+      for (const kind of ['price', 'size'] as DecimalKind[]) expect(parseDecimal('x', v, kind)).toBe(parseDecimalExact('x', v, kind));
     }
   });
 
-  it('equals parseDecimal (value or error message) on edge cases and random text', () => {
+  it('the fast path equals the exact path (value or error message) on edge cases and random text', () => {
     const cases = ['0', '0.0', '00', '007', '0.5', '.5', '5.', '1.00000000', '1.000000000', '1.123456789', '9999999999', '10000000000',
       '9999999999.99999999', '-1', '+1', '1e3', '1E-2', '', ' 1', '1 ', '1,5', 'NaN', '0x10', '1.2.3', '36.667', '0.00000001'];
     const rnd = (n: number) => Math.floor(Math.random() * n);
@@ -37,7 +37,7 @@ describe('fastDecimal', () => {
     for (let i = 0; i < 3000; i++) cases.push(Array.from({ length: 1 + rnd(14) }, () => alphabet[rnd(alphabet.length)]).join(''));
     for (const c of cases) {
       for (const kind of ['price', 'quantity', 'size', 'signed'] as DecimalKind[]) {
-        expect([c, kind, outcome(() => fastDecimal('volume', c, kind))]).toEqual([c, kind, outcome(() => parseDecimal('volume', c, kind))]);
+        expect([c, kind, outcome(() => parseDecimal('volume', c, kind))]).toEqual([c, kind, outcome(() => parseDecimalExact('volume', c, kind))]);
       }
     }
   });

@@ -108,7 +108,7 @@ export function intText(o: Json, key: string, field: string): string {
 export function positiveDecimal(o: Json, key: string, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
   const v = o[key];
   if (v === undefined) throw invalid(field, v, 'is required');
-  const d = decimal(field, v, kind);
+  const d = parseDecimal(field, v, kind);
   if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
   return d;
 }
@@ -119,8 +119,8 @@ export function bookSide(o: Json, priceKey: string, sizeKey: string, priceField:
   const sv = o[sizeKey];
   if (pv === undefined) throw invalid(priceField, pv, 'is required');
   if (sv === undefined) throw invalid(sizeField, sv, 'is required');
-  const price = decimal(priceField, pv, 'price');
-  const size = decimal(sizeField, sv, 'size');
+  const price = parseDecimal(priceField, pv, 'price');
+  const size = parseDecimal(sizeField, sv, 'size');
   if (price === ZERO && size !== ZERO) throw invalid(priceField, pv, `must be greater than zero when ${sizeField} is ${show(sv)}`);
   return [price, size];
 }
@@ -135,55 +135,3 @@ export function withPrefix(what: string, e: unknown): never {
   throw e;
 }
 
-const ZEROS = '00000000';
-
-/**
- * parseDecimal with a fast path for what the wire nearly always carries: plain unsigned decimal text such as
- * Binance's "97000.12000000" or Kraken's 0.5117 / 40.0. Its result is exactly parseDecimal's (a differential spec
- * checks it); anything else — signs, exponents, over-precision, too many digits, zero quantities — goes through
- * parseDecimal, which produces the canonical value or the error naming field and value.
- */
-export function decimal(field: string, raw: unknown, kind: DecimalKind): Decimal {
-  if (typeof raw !== 'string') return parseDecimal(field, raw, kind);
-  const n = raw.length;
-  let i = 0;
-  while (i < n && raw.charCodeAt(i) === 0x30) i++;
-  const intStart = i;
-  while (i < n) {
-    const c = raw.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) break;
-    i++;
-  }
-  const intLen = i - intStart;
-  if (i === 0 || intLen > 10) return parseDecimal(field, raw, kind);
-  let frac: string;
-  let fracLen = 0;
-  if (i === n) {
-    frac = ZEROS;
-  } else {
-    if (raw.charCodeAt(i) !== 0x2e) return parseDecimal(field, raw, kind);
-    const fracStart = ++i;
-    while (i < n) {
-      const c = raw.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return parseDecimal(field, raw, kind);
-      i++;
-    }
-    fracLen = n - fracStart;
-    if (fracLen === 0) return parseDecimal(field, raw, kind);
-    if (fracLen === 8) {
-      // Already canonical ("97000.12000000", "0.00100000"): no new string.
-      if (intLen > 0 ? intStart === 0 : intStart === 1) {
-        if (kind === 'quantity' && intLen === 0 && raw.endsWith(ZEROS)) return parseDecimal(field, raw, kind);
-        return raw as Decimal;
-      }
-      frac = raw.slice(fracStart);
-    } else if (fracLen < 8) {
-      frac = raw.slice(fracStart) + ZEROS.slice(fracLen);
-    } else {
-      for (let k = fracStart + 8; k < n; k++) if (raw.charCodeAt(k) !== 0x30) return parseDecimal(field, raw, kind);
-      frac = raw.slice(fracStart, fracStart + 8);
-    }
-  }
-  if (kind === 'quantity' && intLen === 0 && frac === ZEROS) return parseDecimal(field, raw, kind);
-  return `${intLen === 0 ? '0' : raw.slice(intStart, intStart + intLen)}.${frac}` as Decimal;
-}

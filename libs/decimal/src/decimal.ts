@@ -46,6 +46,66 @@ const MAX_ABS_EXPONENT = 64;
  * Decimal(18,8). Rejects rather than rounds: a value with non-zero digits past the 8th decimal is an error.
  */
 export function parseDecimal(field: string, raw: unknown, kind: DecimalKind = 'signed'): Decimal {
+  if (typeof raw === 'string') {
+    const plain = plainCanonical(raw, kind);
+    if (plain !== undefined) return plain;
+  }
+  return parseDecimalExact(field, raw, kind);
+}
+
+const ZEROS = '00000000';
+
+/**
+ * The fast path for what the wire nearly always carries: plain unsigned decimal text such as Binance's
+ * "97000.12000000", Kraken's 0.5117 or ASX's "36.667", whose canonical form needs no big.js object. Returns
+ * undefined for anything else — signs, exponents, over-precision, too many digits, zero quantities — which
+ * parseDecimalExact then canonicalises or rejects with its message. decimal.spec.ts checks both paths agree.
+ */
+function plainCanonical(raw: string, kind: DecimalKind): Decimal | undefined {
+  const n = raw.length;
+  let i = 0;
+  while (i < n && raw.charCodeAt(i) === 0x30) i++;
+  const intStart = i;
+  while (i < n) {
+    const c = raw.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) break;
+    i++;
+  }
+  const intLen = i - intStart;
+  if (i === 0 || intLen > MAX_INTEGER_DIGITS) return undefined;
+  let frac: string;
+  if (i === n) {
+    frac = ZEROS;
+  } else {
+    if (raw.charCodeAt(i) !== 0x2e) return undefined;
+    const fracStart = ++i;
+    while (i < n) {
+      const c = raw.charCodeAt(i);
+      if (c < 0x30 || c > 0x39) return undefined;
+      i++;
+    }
+    const fracLen = n - fracStart;
+    if (fracLen === 0) return undefined;
+    if (fracLen === DECIMAL_SCALE) {
+      // Already canonical ("97000.12000000", "0.00100000"): no new string.
+      if (intLen > 0 ? intStart === 0 : intStart === 1) {
+        if (kind === 'quantity' && intLen === 0 && raw.endsWith(ZEROS)) return undefined;
+        return raw as Decimal;
+      }
+      frac = raw.slice(fracStart);
+    } else if (fracLen < DECIMAL_SCALE) {
+      frac = raw.slice(fracStart) + ZEROS.slice(fracLen);
+    } else {
+      for (let k = fracStart + DECIMAL_SCALE; k < n; k++) if (raw.charCodeAt(k) !== 0x30) return undefined;
+      frac = raw.slice(fracStart, fracStart + DECIMAL_SCALE);
+    }
+  }
+  if (kind === 'quantity' && intLen === 0 && frac === ZEROS) return undefined;
+  return `${intLen === 0 ? '0' : raw.slice(intStart, intStart + intLen)}.${frac}` as Decimal;
+}
+
+/** parseDecimal through big.js for every input: the reference the fast path is tested against. */
+export function parseDecimalExact(field: string, raw: unknown, kind: DecimalKind = 'signed'): Decimal {
   if (typeof raw !== 'string') {
     // A number here means someone already lost precision upstream; refuse it loudly.
     throw new DecimalError(field, raw, `must be decimal text, got ${raw === null ? 'null' : typeof raw}`);

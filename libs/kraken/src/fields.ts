@@ -159,7 +159,7 @@ const ZERO = '0.00000000';
 export function positiveDecimal(o: Obj, key: string, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
   const v = o[key];
   if (!isLosslessNumber(v)) throw invalid(field, v, v === undefined ? 'is required' : 'must be a JSON number');
-  const d = decimal(field, v.value, kind);
+  const d = parseDecimal(field, v.value, kind);
   if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
   return d;
 }
@@ -167,7 +167,7 @@ export function positiveDecimal(o: Obj, key: string, field: string, kind: Extrac
 /** A decimal given as text (REST rows: "30243.40000"). */
 export function positiveDecimalText(v: unknown, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
   if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be decimal text');
-  const d = decimal(field, v, kind);
+  const d = parseDecimal(field, v, kind);
   if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
   return d;
 }
@@ -176,8 +176,8 @@ export function positiveDecimalText(v: unknown, field: string, kind: Extract<Dec
 export function bookSide(o: Obj, priceKey: string, sizeKey: string): [Decimal, Decimal] {
   const pv = num(o, priceKey, priceKey);
   const sv = num(o, sizeKey, sizeKey);
-  const price = decimal(priceKey, pv.value, 'price');
-  const size = decimal(sizeKey, sv.value, 'size');
+  const price = parseDecimal(priceKey, pv.value, 'price');
+  const size = parseDecimal(sizeKey, sv.value, 'size');
   if (price === ZERO && size !== ZERO) throw invalid(priceKey, pv, `must be greater than zero when ${sizeKey} is ${sv.value}`);
   return [price, size];
 }
@@ -190,55 +190,3 @@ export function withPrefix(what: string, e: unknown): never {
   throw e;
 }
 
-const ZEROS = '00000000';
-
-/**
- * parseDecimal with a fast path for what the wire nearly always carries: plain unsigned decimal text such as
- * Binance's "97000.12000000" or Kraken's 0.5117 / 40.0. Its result is exactly parseDecimal's (a differential spec
- * checks it); anything else — signs, exponents, over-precision, too many digits, zero quantities — goes through
- * parseDecimal, which produces the canonical value or the error naming field and value.
- */
-export function decimal(field: string, raw: unknown, kind: DecimalKind): Decimal {
-  if (typeof raw !== 'string') return parseDecimal(field, raw, kind);
-  const n = raw.length;
-  let i = 0;
-  while (i < n && raw.charCodeAt(i) === 0x30) i++;
-  const intStart = i;
-  while (i < n) {
-    const c = raw.charCodeAt(i);
-    if (c < 0x30 || c > 0x39) break;
-    i++;
-  }
-  const intLen = i - intStart;
-  if (i === 0 || intLen > 10) return parseDecimal(field, raw, kind);
-  let frac: string;
-  let fracLen = 0;
-  if (i === n) {
-    frac = ZEROS;
-  } else {
-    if (raw.charCodeAt(i) !== 0x2e) return parseDecimal(field, raw, kind);
-    const fracStart = ++i;
-    while (i < n) {
-      const c = raw.charCodeAt(i);
-      if (c < 0x30 || c > 0x39) return parseDecimal(field, raw, kind);
-      i++;
-    }
-    fracLen = n - fracStart;
-    if (fracLen === 0) return parseDecimal(field, raw, kind);
-    if (fracLen === 8) {
-      // Already canonical ("97000.12000000", "0.00100000"): no new string.
-      if (intLen > 0 ? intStart === 0 : intStart === 1) {
-        if (kind === 'quantity' && intLen === 0 && raw.endsWith(ZEROS)) return parseDecimal(field, raw, kind);
-        return raw as Decimal;
-      }
-      frac = raw.slice(fracStart);
-    } else if (fracLen < 8) {
-      frac = raw.slice(fracStart) + ZEROS.slice(fracLen);
-    } else {
-      for (let k = fracStart + 8; k < n; k++) if (raw.charCodeAt(k) !== 0x30) return parseDecimal(field, raw, kind);
-      frac = raw.slice(fracStart, fracStart + 8);
-    }
-  }
-  if (kind === 'quantity' && intLen === 0 && frac === ZEROS) return parseDecimal(field, raw, kind);
-  return `${intLen === 0 ? '0' : raw.slice(intStart, intStart + intLen)}.${frac}` as Decimal;
-}
