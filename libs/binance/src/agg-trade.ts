@@ -16,22 +16,42 @@ export function aggTradeRecord(ev: Json, symbol: string, id: string, ctx: MapCon
   vendor['first_trade_id'] = idText(ev, 'f', 'f (first trade id)', exact);
   vendor['last_trade_id'] = idText(ev, 'l', 'l (last trade id)', exact);
   vendor['time_unit'] = time.unit;
+  return binanceTrade(ev, { symbol, id, kind: 'aggTrade', micros: time.micros, isBuyerMaker, ctx, vendor, price: ['p', 'p (price)'], quantity: ['q', 'q (quantity)'] });
+}
+
+export interface BinanceTradeParts {
+  symbol: string;
+  id: string;
+  /** Aggregate ids are numbered apart from trade ids, hence their own message-id kind. */
+  kind: 'trade' | 'aggTrade';
+  micros: bigint;
+  isBuyerMaker: boolean;
+  ctx: MapContext;
+  vendor: VendorData;
+  /** [key in the object, field name for errors] */
+  price: [string, string];
+  quantity: [string, string];
+}
+
+/** The TradeV2 every Binance source (@trade, @aggTrade, historicalTrades, aggTrades) maps to. */
+export function binanceTrade(ev: Json, p: BinanceTradeParts): MappedTrade {
   const record: TradeV2 = {
-    message_id: messageId(BINANCE_EXCHANGE, symbol, id, 'aggTrade'),
-    trade_id: id,
-    symbol,
+    message_id: p.kind === 'trade' ? messageId(BINANCE_EXCHANGE, p.symbol, p.id) : messageId(BINANCE_EXCHANGE, p.symbol, p.id, p.kind),
+    trade_id: p.id,
+    symbol: p.symbol,
     exchange: BINANCE_EXCHANGE,
     asset_class: BINANCE_ASSET_CLASS,
-    timestamp: time.micros,
-    price: positiveDecimal(ev, 'p', 'p (price)', 'price'),
-    quantity: positiveDecimal(ev, 'q', 'q (quantity)', 'quantity'),
-    currency: binanceQuoteAsset(symbol),
-    side: isBuyerMaker ? 'SELL' : 'BUY',
+    timestamp: p.micros,
+    price: positiveDecimal(ev, p.price[0], p.price[1], 'price'),
+    quantity: positiveDecimal(ev, p.quantity[0], p.quantity[1], 'quantity'),
+    currency: binanceQuoteAsset(p.symbol),
+    // m=true: the buyer was the maker, so the aggressor sold.
+    side: p.isBuyerMaker ? 'SELL' : 'BUY',
     trade_conditions: [],
-    source_sequence: BigInt(id),
-    ingestion_timestamp: ctx.receivedAtMicros,
+    source_sequence: BigInt(p.id),
+    ingestion_timestamp: p.ctx.receivedAtMicros,
     platform_sequence: null,
-    vendor_data: vendor,
+    vendor_data: p.vendor,
   };
-  return { symbol, tradeId: record.source_sequence as bigint, record };
+  return { symbol: p.symbol, tradeId: record.source_sequence as bigint, record };
 }

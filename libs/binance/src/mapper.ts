@@ -1,5 +1,5 @@
 import { ValidationError } from '@k2/core';
-import { messageId, type QuoteV2, type TradeV2, type VendorData } from '@k2/schema';
+import { messageId, type QuoteV2, type VendorData } from '@k2/schema';
 import {
   bookSide,
   bool,
@@ -11,13 +11,12 @@ import {
   losslessEvent,
   optBool,
   parseFrame,
-  positiveDecimal,
   show,
   str,
   withPrefix,
   type Json,
 } from './fields';
-import { aggTradeRecord } from './agg-trade';
+import { aggTradeRecord, binanceTrade } from './agg-trade';
 import { BINANCE_ASSET_CLASS, BINANCE_EXCHANGE, binanceQuoteAsset, canonicalBinanceSymbol } from './symbols';
 import type { BinanceMessage, MapContext, MappedQuote, MappedTrade } from './types';
 
@@ -106,24 +105,7 @@ function mapTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined, ex
     if (ev['a'] !== undefined) vendor['seller_order_id'] = intText(ev, 'a', 'a (seller order id)');
     vendor['time_unit'] = time.unit;
     if (stream !== undefined) vendor['stream'] = stream;
-    const record: TradeV2 = {
-      message_id: messageId(BINANCE_EXCHANGE, symbol, id),
-      trade_id: id,
-      symbol,
-      exchange: BINANCE_EXCHANGE,
-      asset_class: BINANCE_ASSET_CLASS,
-      timestamp: time.micros,
-      price: positiveDecimal(ev, 'p', 'p (price)', 'price'),
-      quantity: positiveDecimal(ev, 'q', 'q (quantity)', 'quantity'),
-      currency: binanceQuoteAsset(symbol),
-      side: isBuyerMaker ? 'SELL' : 'BUY',
-      trade_conditions: [],
-      source_sequence: BigInt(id),
-      ingestion_timestamp: ctx.receivedAtMicros,
-      platform_sequence: null,
-      vendor_data: vendor,
-    };
-    return { symbol, tradeId: record.source_sequence as bigint, record };
+    return binanceTrade(ev, { symbol, id, kind: 'trade', micros: time.micros, isBuyerMaker, ctx, vendor, price: ['p', 'p (price)'], quantity: ['q', 'q (quantity)'] });
   } catch (e) {
     return withPrefix(`binance trade ${symbol} t=${id}`, e);
   }

@@ -1,8 +1,8 @@
 import { parseLosslessJson, ValidationError, type LosslessJson } from '@k2/core';
-import { messageId, type TradeV2, type VendorData } from '@k2/schema';
-import { bool, epochMicros, idText, invalid, isObject, optBool, parseFrame, positiveDecimal, show, str, withPrefix, type Json } from './fields';
-import { aggTradeRecord } from './agg-trade';
-import { BINANCE_ASSET_CLASS, BINANCE_EXCHANGE, binanceQuoteAsset, canonicalBinanceSymbol } from './symbols';
+import type { VendorData } from '@k2/schema';
+import { bool, epochMicros, idText, invalid, isObject, optBool, parseFrame, show, str, withPrefix, type Json } from './fields';
+import { aggTradeRecord, binanceTrade } from './agg-trade';
+import { binanceQuoteAsset, canonicalBinanceSymbol } from './symbols';
 import type { BinanceTimeUnit, MapContext, MappedTrade } from './types';
 
 /**
@@ -18,7 +18,7 @@ import type { BinanceTimeUnit, MapContext, MappedTrade } from './types';
 /** GET /api/v3/historicalTrades (and /api/v3/trades): [{id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch}]. */
 export function mapBinanceRestTrades(raw: string, symbol: string, ctx: MapContext, timeUnit: BinanceTimeUnit): MappedTrade[] {
   const sym = canonicalBinanceSymbol(symbol);
-  const currency = binanceQuoteAsset(sym);
+  binanceQuoteAsset(sym); // an unknown quote asset is refused before any row
   const rows = restRows(raw, 'historicalTrades', timeUnit);
   const exactRows = losslessRows(raw);
   const out: MappedTrade[] = new Array(rows.length);
@@ -36,24 +36,7 @@ export function mapBinanceRestTrades(raw: string, symbol: string, ctx: MapContex
       if (row['quoteQty'] !== undefined) vendor['quote_qty'] = str(row, 'quoteQty', 'quoteQty');
       vendor['time_unit'] = time.unit;
       vendor['origin'] = 'rest';
-      const record: TradeV2 = {
-        message_id: messageId(BINANCE_EXCHANGE, sym, id),
-        trade_id: id,
-        symbol: sym,
-        exchange: BINANCE_EXCHANGE,
-        asset_class: BINANCE_ASSET_CLASS,
-        timestamp: time.micros,
-        price: positiveDecimal(row, 'price', 'price', 'price'),
-        quantity: positiveDecimal(row, 'qty', 'qty (quantity)', 'quantity'),
-        currency,
-        side: isBuyerMaker ? 'SELL' : 'BUY',
-        trade_conditions: [],
-        source_sequence: BigInt(id),
-        ingestion_timestamp: ctx.receivedAtMicros,
-        platform_sequence: null,
-        vendor_data: vendor,
-      };
-      out[i] = { symbol: sym, tradeId: record.source_sequence as bigint, record };
+      out[i] = binanceTrade(row, { symbol: sym, id, kind: 'trade', micros: time.micros, isBuyerMaker, ctx, vendor, price: ['price', 'price'], quantity: ['qty', 'qty (quantity)'] });
     } catch (e) {
       withPrefix(`binance historicalTrades ${sym} [${i}] id=${id}`, e);
     }
