@@ -20,6 +20,14 @@ export const ErrorCode = {
   SHUTTING_DOWN: 'K2_SHUTTING_DOWN',
   EXCHANGE_UNAVAILABLE: 'K2_EXCHANGE_UNAVAILABLE',
   EXCHANGE_REJECTED: 'K2_EXCHANGE_REJECTED',
+  /** Object store / catalog unreachable (retriable). */
+  STORAGE_UNAVAILABLE: 'K2_STORAGE_UNAVAILABLE',
+  /** Object store / catalog refused the request (not retriable: credentials, missing bucket, bad metadata). */
+  STORAGE_REJECTED: 'K2_STORAGE_REJECTED',
+  /** An optimistic Iceberg commit lost its compare-and-swap: reload the table and retry. */
+  ICEBERG_COMMIT_CONFLICT: 'K2_ICEBERG_COMMIT_CONFLICT',
+  ICEBERG_NOT_FOUND: 'K2_ICEBERG_NOT_FOUND',
+  ICEBERG_INVALID: 'K2_ICEBERG_INVALID',
   INTERNAL: 'K2_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -1,0 +1,4 @@
+export default {
+  displayName: 'iceberg:integration',
+  preset: '../../jest.integration.preset.js',
+};
