@@ -1,1 +1,14 @@
-export {};
+export * from './spec';
+export * from './json';
+export * from './metadata';
+export * from './values';
+export * from './avro-file';
+export * from './manifest';
+export * from './avro-schema';
+export * from './tables';
+export * from './parquet-writer';
+export * from './snapshot';
+export * from './scan';
+export * from './io/file-io';
+export * from './io/local-file-io';
+export * from './catalog/catalog';
