@@ -28,6 +28,8 @@ export default [
             { sourceTag: 'scope:binance-streamer', onlyDependOnLibsWithTags: ['scope:crypto', 'scope:shared'] },
             { sourceTag: 'scope:kraken-streamer', onlyDependOnLibsWithTags: ['scope:crypto', 'scope:shared'] },
             { sourceTag: 'scope:asx-batch-loader', onlyDependOnLibsWithTags: ['scope:asx', 'scope:shared'] },
+            { sourceTag: 'scope:lakehouse', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
+            { sourceTag: 'scope:iceberg-writer', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
           ],
         },
       ],

@@ -1,4 +1,5 @@
-import { cfg, loadConfig } from '@k2/core';
+import os from 'node:os';
+import { cfg, loadConfig, optional } from '@k2/core';
 import { kafkaClientConfigSpec } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
@@ -21,6 +22,18 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   readonly s3: S3Config;
   /** A commit happens when the first of these is reached; each Iceberg commit is one snapshot, so not too often. */
   readonly commit: { readonly intervalMs: number; readonly maxRows: number; readonly maxBytes: number };
+  /** Consumer group; the tables record offsets per group, so two groups each land every record once. */
+  readonly groupId: string;
+  readonly writerId: string;
+  readonly catalogName: string;
+  readonly namespace: readonly string[];
+  /** Events before this instant, or more than maxFutureMs ahead of now, go to the DLQ. */
+  readonly minEventTime: string;
+  readonly maxFutureMs: number;
+  readonly maxDedupIds: number;
+  readonly tmpDir: string | undefined;
+  readonly duckdbThreads: number;
+  readonly duckdbMemoryLimit: string;
 }
 
 const spec = {
@@ -31,6 +44,16 @@ const spec = {
   commitIntervalMs: cfg.int({ env: 'WRITER_COMMIT_INTERVAL_MS', default: 10_000, min: 100 }),
   commitMaxRows: cfg.int({ env: 'WRITER_COMMIT_MAX_ROWS', default: 500_000, min: 1 }),
   commitMaxBytes: cfg.int({ env: 'WRITER_COMMIT_MAX_BYTES', default: 128 * 1024 * 1024, min: 1024 }),
+  groupId: cfg.string({ env: 'WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
+  writerId: optional(cfg.string({ env: 'WRITER_ID', pattern: /^[A-Za-z0-9._-]{1,200}$/ })),
+  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: 'default', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
+  namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
+  minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/ }),
+  maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0 }),
+  maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000 }),
+  tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/ })),
+  duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1 }),
+  duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
 };
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
@@ -43,6 +66,7 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
       const problems: string[] = [];
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
+      if (Number.isNaN(Date.parse(c.minEventTime))) problems.push(`WRITER_MIN_EVENT_TIME="${c.minEventTime}" is not a date`);
       return problems;
     },
   });
@@ -56,5 +80,15 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     catalog: resolveIcebergCatalog(c, cwd),
     s3: resolveS3Config(c),
     commit: Object.freeze({ intervalMs: c.commitIntervalMs, maxRows: c.commitMaxRows, maxBytes: c.commitMaxBytes }),
+    groupId: c.groupId,
+    writerId: c.writerId ?? `${os.hostname()}-${process.pid}`,
+    catalogName: c.catalogName,
+    namespace: Object.freeze(c.namespace.split('.')),
+    minEventTime: c.minEventTime,
+    maxFutureMs: c.maxFutureMs,
+    maxDedupIds: c.maxDedupIds,
+    tmpDir: c.tmpDir,
+    duckdbThreads: c.duckdbThreads,
+    duckdbMemoryLimit: c.duckdbMemoryLimit,
   });
 }

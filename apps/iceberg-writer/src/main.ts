@@ -1,15 +1,58 @@
+import { AvroSerde } from '@k2/serde';
+import { createCatalog, createFileIO, ParquetWriter } from '@k2/iceberg';
+import { K2Producer } from '@k2/kafka';
+import { IcebergSink, runMaintenance } from '@k2/lake-sink';
 import { runService } from '@k2/runtime';
 import { loadIcebergWriterConfig, SERVICE } from './config';
 
+// `iceberg-writer maintain` runs table maintenance once and exits (the Kubernetes CronJob entry point).
+const command = process.argv[2] ?? 'run';
+
 void runService({
-  name: SERVICE,
+  name: command === 'maintain' ? `${SERVICE}-maintenance` : SERVICE,
   config: () => loadIcebergWriterConfig(),
-  start: ({ config, logger }) => {
-    logger.info('consumer and Iceberg commits not wired yet; serving health and metrics only', {
-      catalog: config.catalog.type,
-      catalogUri: config.catalog.uri,
-      warehouse: config.catalog.warehouse,
+  start: async (ctx) => {
+    const { config, logger, registry, readiness, onShutdown } = ctx;
+    const io = createFileIO(config.s3);
+    const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
+    onShutdown('catalog', () => catalog.close());
+    const parquet = await ParquetWriter.create({ tmpDir: config.tmpDir, threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit });
+    onShutdown('duckdb', () => parquet.close());
+    if (command === 'maintain') {
+      const report = await runMaintenance({ catalog, io, parquet, namespace: [...config.namespace], logger, registry });
+      logger.info('maintenance finished', { report });
+      void ctx.shutdown('maintenance finished', 0);
+      return;
+    }
+    const brokers = config.kafkaBrokers.join(',');
+    const dlqProducer = await K2Producer.connect({ brokers, clientId: `${SERVICE}-dlq`, logger });
+    onShutdown('dlq-producer', () => dlqProducer.disconnect());
+    const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
+    const sink = new IcebergSink({
+      brokers,
+      groupId: config.groupId,
+      clientId: `${SERVICE}-${config.writerId}`,
+      writerId: config.writerId,
+      serde,
+      catalog,
+      io,
+      parquet,
+      dlqProducer,
       commit: config.commit,
+      logger,
+      registry,
+      namespace: [...config.namespace],
+      minEventUs: BigInt(Date.parse(config.minEventTime)) * 1000n,
+      maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
+      maxDedupIds: config.maxDedupIds,
     });
+    readiness.add({ name: 'iceberg-commits', check: () => assert(sink.isReady(), 'consuming paused: object store or catalog failing') });
+    onShutdown('sink', () => sink.stop());
+    await sink.start();
+    logger.info('iceberg writer consuming', { group: config.groupId, catalog: config.catalog.type, warehouse: config.catalog.warehouse, commit: config.commit });
   },
 });
+
+function assert(ok: boolean, reason: string): void {
+  if (!ok) throw new Error(reason);
+}

@@ -141,6 +141,28 @@ export class K2Consumer {
     );
   }
 
+  /**
+   * Replaces the whole assignment with explicit start offsets (`offset` = next to read). Used after a rebalance
+   * by consumers whose real position lives outside Kafka (the Iceberg writer's table snapshots): librdkafka
+   * starts fetching exactly there and drops anything prefetched from the old position.
+   */
+  reassign(offsets: TopicPartitionOffset[]): void {
+    try {
+      this.consumer.assign(offsets.map((o) => ({ topic: o.topic, partition: o.partition, offset: o.offset })));
+    } catch (err) {
+      throw kafkaError(err, 'assign', { count: offsets.length });
+    }
+  }
+
+  /** Stops fetching these partitions (consume() keeps the group membership alive meanwhile). */
+  pause(partitions: TopicPartition[]): void {
+    if (partitions.length) this.consumer.pause(partitions);
+  }
+
+  resume(partitions: TopicPartition[]): void {
+    if (partitions.length) this.consumer.resume(partitions);
+  }
+
   assignments(): TopicPartition[] {
     return this.consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
   }

@@ -153,6 +153,13 @@ export class AvroSerde {
     if (!res.ok) throw Object.assign(new Error(`PUT /config/${subject} answered ${res.status}: ${await res.text()}`), { status: res.status });
   }
 
+  /** The avsc Type of a loaded schema id (its `schema()` is the registered Avro schema). */
+  typeOf(schemaId: number): avro.Type {
+    const t = this.types.get(schemaId);
+    if (!t) throw new FatalError(ErrorCode.SERDE_FAILED, `schema id ${schemaId} is not loaded`);
+    return t;
+  }
+
   isLoaded(schemaId: number): boolean {
     return this.types.has(schemaId);
   }

@@ -1,0 +1,4 @@
+export default {
+  displayName: 'lake-sink:integration',
+  preset: '../../jest.integration.preset.js',
+};

@@ -1,0 +1,7 @@
+export * from './offsets';
+export * from './rows';
+export * from './dedup';
+export * from './metrics';
+export * from './table-sink';
+export * from './sink';
+export * from './maintenance';

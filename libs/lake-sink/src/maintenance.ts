@@ -1,0 +1,222 @@
+import fs from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { toK2Error, type Logger } from '@k2/core';
+import {
+  ancestors,
+  commitSnapshot,
+  currentSchema,
+  currentSnapshot,
+  defaultSpec,
+  partitionPathSegment,
+  partitionType,
+  readManifest,
+  readManifestList,
+  liveDataFiles,
+  type Catalog,
+  type DataFile,
+  type FileIO,
+  type LoadedTable,
+  type Long,
+  type ParquetWriter,
+  type TableIdent,
+} from '@k2/iceberg';
+import { Counter, type Registry } from 'prom-client';
+import { OFFSETS_PREFIX } from './offsets';
+
+/**
+ * Table maintenance, run as `iceberg-writer maintain` (a Kubernetes CronJob):
+ *  1. compaction — per partition, small files are rewritten into target-size files in one `replace` snapshot
+ *     (rows unchanged; the Kafka offsets map is carried over so exactly-once resumes still find it);
+ *  2. snapshot expiry — snapshots older than the retention that are not among the newest `retainLast` go;
+ *  3. orphan cleanup — files under the table location that no retained snapshot or metadata file references and
+ *     that are older than `orphanOlderThanMs` (so a commit in flight is never touched) are deleted.
+ */
+export interface MaintenanceOptions {
+  catalog: Catalog;
+  io: FileIO;
+  parquet: ParquetWriter;
+  namespace: string[];
+  logger: Logger;
+  registry?: Registry;
+  tables?: string[];
+  targetFileBytes?: number;
+  /** Files below this size are compaction candidates (default 3/4 of the target). */
+  smallFileBytes?: number;
+  expireOlderThanMs?: number;
+  retainLast?: number;
+  orphanOlderThanMs?: number;
+  now?: () => number;
+}
+
+export interface TableMaintenanceReport {
+  table: string;
+  compactedPartitions: number;
+  filesBefore: number;
+  filesAfter: number;
+  rowsBefore: number;
+  rowsAfter: number;
+  snapshotsExpired: number;
+  orphansDeleted: number;
+}
+
+export async function runMaintenance(o: MaintenanceOptions): Promise<TableMaintenanceReport[]> {
+  const idents = o.tables ? o.tables.map((name) => ({ namespace: o.namespace, name })) : await o.catalog.listTables(o.namespace);
+  const runs = o.registry
+    ? ((o.registry.getSingleMetric('k2_writer_maintenance_runs_total') as Counter<'table' | 'result'> | undefined) ??
+      new Counter({ name: 'k2_writer_maintenance_runs_total', help: 'Table maintenance runs', labelNames: ['table', 'result'], registers: [o.registry] }))
+    : undefined;
+  const reports: TableMaintenanceReport[] = [];
+  for (const ident of idents) {
+    try {
+      const r = await maintainTable(o, ident);
+      reports.push(r);
+      runs?.inc({ table: ident.name, result: 'ok' });
+      o.logger.info('table maintained', { ...r });
+    } catch (e) {
+      runs?.inc({ table: ident.name, result: 'error' });
+      o.logger.error('table maintenance failed', { table: ident.name, error: toK2Error(e).toJSON() });
+      throw e;
+    }
+  }
+  return reports;
+}
+
+async function maintainTable(o: MaintenanceOptions, ident: TableIdent): Promise<TableMaintenanceReport> {
+  const before = await o.catalog.loadTable(ident);
+  const filesBefore = await liveDataFiles(o.io, before);
+  const compacted = await compactTable(o, ident);
+  const afterCompact = await o.catalog.loadTable(ident);
+  const filesAfter = await liveDataFiles(o.io, afterCompact);
+  const snapshotsExpired = await expireSnapshots(o, ident);
+  const orphansDeleted = await deleteOrphans(o, await o.catalog.loadTable(ident));
+  return {
+    table: ident.name,
+    compactedPartitions: compacted,
+    filesBefore: filesBefore.length,
+    filesAfter: filesAfter.length,
+    rowsBefore: filesBefore.reduce((s, e) => s + e['data-file']['record-count'], 0),
+    rowsAfter: filesAfter.reduce((s, e) => s + e['data-file']['record-count'], 0),
+    snapshotsExpired,
+    orphansDeleted,
+  };
+}
+
+/** Returns the number of partitions rewritten. */
+export async function compactTable(o: MaintenanceOptions, ident: TableIdent): Promise<number> {
+  const target = o.targetFileBytes ?? 128 * 1024 * 1024;
+  const small = o.smallFileBytes ?? Math.floor(target * 0.75);
+  let partitions = 0;
+  const result = await commitSnapshot(
+    o.catalog,
+    o.io,
+    ident,
+    async (base) => {
+      const schema = currentSchema(base.metadata);
+      const spec = defaultSpec(base.metadata);
+      const byPartition = new Map<string, DataFile[]>();
+      for (const e of await liveDataFiles(o.io, base)) {
+        const f = e['data-file'];
+        if (f['file-size-in-bytes'] >= small || e.manifest['partition-spec-id'] !== spec['spec-id']) continue;
+        const k = JSON.stringify(f.partition);
+        byPartition.set(k, [...(byPartition.get(k) ?? []), f]);
+      }
+      const groups = [...byPartition.values()].filter((g) => g.length >= 2);
+      if (groups.length === 0) return null;
+      const pt = partitionType(spec, schema);
+      const sortBy = ['symbol', 'timestamp'].filter((c) => schema.fields.some((f) => f.name === c));
+      const added: DataFile[] = [];
+      const deleted = new Set<string>();
+      partitions = 0;
+      for (const files of groups) {
+        // Bins of about the target size (by input bytes; zstd output is similar or smaller).
+        const bins: DataFile[][] = [[]];
+        let size = 0;
+        for (const f of files) {
+          if (size + f['file-size-in-bytes'] > target && bins[bins.length - 1].length) {
+            bins.push([]);
+            size = 0;
+          }
+          bins[bins.length - 1].push(f);
+          size += f['file-size-in-bytes'];
+        }
+        for (const bin of bins.filter((b) => b.length >= 2)) {
+          const locals = await Promise.all(bin.map((f) => o.io.localPath(f['file-path'])));
+          const out = await o.parquet.rewrite(schema, locals, sortBy);
+          const segments = spec.fields.map((pf, i) => partitionPathSegment(pf, pt[i].type, bin[0].partition[pf.name]));
+          const uri = `${base.metadata.location}/data/${segments.join('/')}/${randomUUID()}-compacted.parquet`;
+          try {
+            await o.io.writeFromLocal(uri, out.localPath);
+          } finally {
+            await fs.rm(out.localPath, { force: true });
+          }
+          const inputRows = bin.reduce((s, f) => s + f['record-count'], 0);
+          if (out.recordCount !== inputRows) throw new Error(`compaction of ${bin.length} files read ${out.recordCount} rows, expected ${inputRows}`);
+          added.push({
+            content: 0,
+            'file-path': uri,
+            'file-format': 'PARQUET',
+            partition: { ...bin[0].partition },
+            'record-count': out.recordCount,
+            'file-size-in-bytes': out.fileSizeInBytes,
+            'value-counts': out.valueCounts,
+            'null-value-counts': out.nullValueCounts,
+            'lower-bounds': out.lowerBounds,
+            'upper-bounds': out.upperBounds,
+            'sort-order-id': base.metadata['default-sort-order-id'],
+          });
+          for (const f of bin) deleted.add(f['file-path']);
+        }
+        partitions++;
+      }
+      const parentSummary: Record<string, string> = currentSnapshot(base.metadata)?.summary ?? {};
+      const carried = Object.fromEntries(Object.entries(parentSummary).filter(([k]) => k.startsWith(OFFSETS_PREFIX) || k === 'k2.max-event-time-us'));
+      return { operation: 'replace', added, deleted, summary: { ...carried, 'k2.maintenance': 'compaction' } };
+    },
+    { logger: o.logger },
+  );
+  return result ? partitions : 0;
+}
+
+export async function expireSnapshots(o: MaintenanceOptions, ident: TableIdent): Promise<number> {
+  const now = (o.now ?? Date.now)();
+  const cutoff = now - (o.expireOlderThanMs ?? 5 * 86_400_000);
+  const retainLast = o.retainLast ?? 10;
+  const t = await o.catalog.loadTable(ident);
+  const keep = new Set<Long>();
+  let i = 0;
+  for (const s of ancestors(t.metadata)) if (i++ < retainLast) keep.add(s['snapshot-id']);
+  for (const ref of Object.values(t.metadata.refs ?? {})) keep.add(ref['snapshot-id']);
+  const expire = (t.metadata.snapshots ?? []).filter((s) => !keep.has(s['snapshot-id']) && s['timestamp-ms'] < cutoff).map((s) => s['snapshot-id']);
+  if (expire.length === 0) return 0;
+  const cur = currentSnapshot(t.metadata);
+  await o.catalog.commitTable(
+    ident,
+    [{ type: 'assert-ref-snapshot-id', ref: 'main', 'snapshot-id': cur?.['snapshot-id'] ?? null }],
+    [{ action: 'remove-snapshots', 'snapshot-ids': expire }],
+  );
+  return expire.length;
+}
+
+export async function deleteOrphans(o: MaintenanceOptions, t: LoadedTable): Promise<number> {
+  const now = (o.now ?? Date.now)();
+  const olderThan = o.orphanOlderThanMs ?? 3 * 86_400_000;
+  const referenced = new Set<string>([t.metadataLocation, ...(t.metadata['metadata-log'] ?? []).map((e) => e['metadata-file'])]);
+  for (const s of t.metadata.snapshots ?? []) {
+    referenced.add(s['manifest-list']);
+    for (const m of readManifestList(await o.io.read(s['manifest-list']), s['manifest-list'])) {
+      if (referenced.has(m['manifest-path'])) continue;
+      referenced.add(m['manifest-path']);
+      for (const e of readManifest(await o.io.read(m['manifest-path']), m)) referenced.add(e['data-file']['file-path']);
+    }
+  }
+  const norm = (u: string) => u.replace(/^s3a:/, 's3:').replace(/^file:\/\/\//, 'file:/');
+  const refs = new Set([...referenced].map(norm));
+  let deleted = 0;
+  for await (const f of o.io.list(`${t.metadata.location}/`)) {
+    if (refs.has(norm(f.uri)) || now - f.lastModifiedMs < olderThan) continue;
+    await o.io.delete(f.uri);
+    deleted++;
+  }
+  if (deleted) o.logger.info('orphan files deleted', { table: t.ident.name, deleted });
+  return deleted;
+}

@@ -1,0 +1,40 @@
+import { ancestors, parseIcebergJson, type Snapshot, type TableMetadata } from '@k2/iceberg';
+
+/**
+ * Exactly-once bookkeeping: every commit stores, in its snapshot summary, the next Kafka offset of each
+ * topic-partition the writer's consumer group has landed in this table. The map is cumulative (merged with the
+ * parent's), so the current snapshot alone answers "where do I resume?", and offsets never move backwards even
+ * when a writer that lost a partition in a rebalance commits late.
+ */
+export const OFFSETS_PREFIX = 'k2.kafka.offsets.';
+
+export const offsetsKey = (groupId: string): string => `${OFFSETS_PREFIX}${groupId}`;
+export const tpKey = (topic: string, partition: number): string => `${topic}/${partition}`;
+
+export type OffsetMap = Map<string, number>;
+
+export function parseOffsets(summary: Snapshot['summary'] | undefined, groupId: string): OffsetMap | undefined {
+  const raw = summary?.[offsetsKey(groupId)];
+  if (raw === undefined) return undefined;
+  const obj = parseIcebergJson<Record<string, number>>(raw);
+  return new Map(Object.entries(obj).map(([k, v]) => [k, Number(v)]));
+}
+
+/** Offsets of the newest snapshot that has them (maintenance snapshots may not carry the map). */
+export function tableOffsets(meta: TableMetadata, groupId: string): OffsetMap {
+  for (const s of ancestors(meta)) {
+    const m = parseOffsets(s.summary, groupId);
+    if (m) return m;
+  }
+  return new Map();
+}
+
+export function mergeOffsets(parent: OffsetMap, mine: OffsetMap): OffsetMap {
+  const out = new Map(parent);
+  for (const [k, v] of mine) out.set(k, Math.max(v, out.get(k) ?? -1));
+  return out;
+}
+
+export function serializeOffsets(m: OffsetMap): string {
+  return JSON.stringify(Object.fromEntries([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+}

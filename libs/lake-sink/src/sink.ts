@@ -1,0 +1,410 @@
+import { ErrorCode, K2Error, toK2Error, ValidationError, type Logger } from '@k2/core';
+import { MARKET_NAMESPACE, TABLE_BY_KIND, type AvroField, type Catalog, type FileIO, type ParquetWriter } from '@k2/iceberg';
+import {
+  DATA_TOPIC_PATTERN,
+  dlqTopic,
+  ensureTopics,
+  K2Consumer,
+  parseTopic,
+  type ConsumedMessage,
+  type K2Producer,
+  type TopicPartition,
+  type TopicPartitionOffset,
+} from '@k2/kafka';
+import { readSchemaId, type AvroSerde } from '@k2/serde';
+import type { Registry } from 'prom-client';
+import { SinkMetrics } from './metrics';
+import { tpKey } from './offsets';
+import { partitionKey, partitionOf, type DecodedRecord } from './rows';
+import { TableSink } from './table-sink';
+
+export interface CommitLimits {
+  intervalMs: number;
+  maxRows: number;
+  maxBytes: number;
+}
+
+export interface IcebergSinkOptions {
+  brokers: string;
+  groupId: string;
+  clientId: string;
+  writerId: string;
+  serde: AvroSerde;
+  catalog: Catalog;
+  io: FileIO;
+  parquet: ParquetWriter;
+  dlqProducer: K2Producer;
+  commit: CommitLimits;
+  logger: Logger;
+  registry: Registry;
+  namespace?: string[];
+  /** Event times outside [minEventUs, now + maxFutureUs] are dead-lettered instead of creating absurd partitions. */
+  minEventUs?: bigint;
+  maxFutureUs?: bigint;
+  maxDedupIds?: number;
+  /** Storage/catalog retry backoff while commits fail. */
+  retryInitialMs?: number;
+  retryMaxMs?: number;
+  consumerExtra?: Record<string, string | number | boolean>;
+}
+
+interface PartitionState {
+  /** Next offset we accept; anything lower is a stale re-delivery. */
+  next: number;
+  /** Next offset durable in the table (lag is measured from here). */
+  committed: number;
+  table: TableSink;
+}
+
+const DEFAULT_MIN_EVENT_US = BigInt(Date.UTC(1990, 0, 1)) * 1000n;
+const DAY_US = 86_400_000_000n;
+
+/**
+ * Kafka → Iceberg, exactly once. The position of every partition lives in the tables (snapshot summaries); on
+ * each assignment the sink looks it up and re-assigns the consumer there, so Kafka's committed offsets are only
+ * advisory (committed after Iceberg, for lag tooling). A commit failure keeps the buffer, pauses consumption and
+ * retries with backoff; nothing is acknowledged before it is durable in a snapshot.
+ */
+export class IcebergSink {
+  readonly metrics: SinkMetrics;
+  private consumer: K2Consumer | undefined;
+  private readonly tables = new Map<string, TableSink>();
+  private readonly partitions = new Map<string, PartitionState>();
+  private readonly pendingRevoke = new Set<string>();
+  private assignGeneration = 0;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private failing = false;
+  private retryAt = 0;
+  private retryDelay: number;
+  private pausedTps: TopicPartition[] = [];
+  private readonly dlqTopicsReady = new Set<string>();
+  private lastLagAt = 0;
+  private assigning = 0;
+
+  constructor(private readonly o: IcebergSinkOptions) {
+    this.metrics = new SinkMetrics(o.registry);
+    this.retryDelay = o.retryInitialMs ?? 1000;
+  }
+
+  /** Ready = consuming and the last commit attempt did not fail. */
+  isReady(): boolean {
+    return !!this.consumer?.isConnected() && !this.failing && !this.stopped;
+  }
+
+  get failingNow(): boolean {
+    return this.failing;
+  }
+
+  async start(): Promise<void> {
+    this.consumer = await K2Consumer.connect({
+      brokers: this.o.brokers,
+      groupId: this.o.groupId,
+      clientId: this.o.clientId,
+      topics: [DATA_TOPIC_PATTERN],
+      logger: this.o.logger,
+      fromBeginning: true,
+      onAssign: (tps) => this.onAssign(tps),
+      onRevoke: (tps) => {
+        this.assignGeneration++;
+        for (const tp of tps) {
+          this.pendingRevoke.add(tpKey(tp.topic, tp.partition));
+          this.partitions.delete(tpKey(tp.topic, tp.partition));
+        }
+      },
+      extra: {
+        // New exchanges' topics join the pattern subscription within seconds, not librdkafka's default 5 min.
+        'topic.metadata.refresh.interval.ms': 10_000,
+        'max.poll.interval.ms': 600_000,
+        ...(this.o.consumerExtra ?? {}),
+      },
+    });
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop?.catch(() => undefined);
+    if (!this.failing) {
+      try {
+        await this.flushAll(true);
+      } catch (e) {
+        this.o.logger.error('final flush failed; the data stays in Kafka and is re-read on the next start', { error: toK2Error(e).toJSON() });
+      }
+    }
+    await this.consumer?.disconnect();
+  }
+
+  /** Flush every table now (tests, shutdown). */
+  async flushAll(force = false): Promise<void> {
+    for (const t of this.tables.values()) if (force ? t.hasWork() : t.due(Date.now(), this.o.commit)) await this.flushTable(t);
+  }
+
+  private async onAssign(tps: TopicPartition[]): Promise<void> {
+    const generation = ++this.assignGeneration;
+    this.assigning++;
+    try {
+      for (;;) {
+        try {
+          const offsets: TopicPartitionOffset[] = [];
+          const byTable = new Map<TableSink, TopicPartition[]>();
+          for (const tp of tps) {
+            const t = this.tableFor(tp.topic);
+            if (!t) continue;
+            byTable.set(t, [...(byTable.get(t) ?? []), tp]);
+          }
+          for (const [t, list] of byTable) {
+            const committed = await t.committedOffsets();
+            for (const tp of list) {
+              const next = committed.get(tpKey(tp.topic, tp.partition));
+              // No entry: this group never landed the partition in the table → from the earliest retained offset.
+              offsets.push({ ...tp, offset: next ?? -2 });
+            }
+          }
+          if (generation !== this.assignGeneration) return;
+          this.consumer!.reassign(offsets);
+          for (const o of offsets) {
+            const t = this.tableFor(o.topic)!;
+            this.partitions.set(tpKey(o.topic, o.partition), { next: o.offset < 0 ? 0 : o.offset, committed: o.offset < 0 ? 0 : o.offset, table: t });
+          }
+          this.o.logger.info('partitions positioned from iceberg snapshots', {
+            assignments: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset === -2 ? 'earliest' : o.offset}`),
+          });
+          return;
+        } catch (e) {
+          if (generation !== this.assignGeneration || this.stopped) return;
+          this.o.logger.warn('cannot read table offsets for the new assignment; retrying', { error: toK2Error(e).toJSON() });
+          await sleep(2000);
+        }
+      }
+    } finally {
+      this.assigning--;
+    }
+  }
+
+  private tableFor(topic: string): TableSink | undefined {
+    let kind: string;
+    try {
+      const p = parseTopic(topic);
+      if (p.dlq) return undefined;
+      kind = p.dataType;
+    } catch {
+      return undefined;
+    }
+    let t = this.tables.get(kind);
+    if (!t) {
+      const name = TABLE_BY_KIND[kind as keyof typeof TABLE_BY_KIND];
+      t = new TableSink(kind, { namespace: this.o.namespace ?? MARKET_NAMESPACE, name }, {
+        catalog: this.o.catalog,
+        io: this.o.io,
+        parquet: this.o.parquet,
+        groupId: this.o.groupId,
+        writerId: this.o.writerId,
+        logger: this.o.logger,
+        metrics: this.metrics,
+        avroFields: (id) => this.avroFields(id),
+        maxDedupIds: this.o.maxDedupIds,
+      });
+      this.tables.set(kind, t);
+    }
+    return t;
+  }
+
+  private avroFields(schemaId: number): readonly AvroField[] {
+    const type = this.o.serde.typeOf(schemaId);
+    const schema = type.schema() as { fields?: AvroField[] };
+    return schema.fields ?? [];
+  }
+
+  private async run(): Promise<void> {
+    const c = this.consumer!;
+    while (!this.stopped) {
+      try {
+        this.applyRevokes();
+        const msgs = await c.consume(2000);
+        for (const m of msgs) await this.handle(m);
+        await this.maybeFlush();
+        await this.updateLag();
+      } catch (e) {
+        const err = toK2Error(e);
+        this.o.logger.error('writer loop error', { error: err.toJSON() });
+        await sleep(1000);
+      }
+    }
+  }
+
+  private applyRevokes(): void {
+    if (this.pendingRevoke.size === 0) return;
+    const tps = new Set(this.pendingRevoke);
+    this.pendingRevoke.clear();
+    for (const t of this.tables.values()) t.drop(tps);
+    this.pausedTps = this.pausedTps.filter((tp) => !tps.has(tpKey(tp.topic, tp.partition)));
+  }
+
+  private async handle(m: ConsumedMessage): Promise<void> {
+    const key = tpKey(m.topic, m.partition);
+    const st = this.partitions.get(key);
+    // Not positioned yet (assignment still being resolved) or a stale fetch from before the re-assign.
+    if (!st || m.offset < st.next) return;
+    st.next = m.offset + 1;
+    this.metrics.recordsConsumed.inc({ topic: m.topic });
+    let rec: DecodedRecord;
+    let schemaId: number;
+    try {
+      if (!m.value) throw new ValidationError('empty message value (tombstone) on a data topic', { code: ErrorCode.SERDE_FAILED });
+      schemaId = readSchemaId(m.value);
+      rec = this.o.serde.isLoaded(schemaId) ? this.o.serde.decodeLoaded<DecodedRecord>(m.value) : await this.o.serde.decode<DecodedRecord>(m.value);
+      this.checkEventTime(rec);
+    } catch (e) {
+      const err = toK2Error(e);
+      if (err.retriable) {
+        // Registry unreachable: the message is fine; re-read it once the registry is back.
+        st.next = m.offset;
+        this.consumer!.reassign(this.positions());
+        throw err;
+      }
+      await this.deadLetter(m, err);
+      st.table.note(key, m.offset + 1);
+      return;
+    }
+    const part = partitionOf(rec);
+    const ts = rec['timestamp'];
+    st.table.add({
+      rec,
+      id: String(rec['message_id']),
+      pkey: partitionKey(part),
+      tp: key,
+      offset: m.offset,
+      bytes: m.size,
+      schemaId,
+      eventUs: typeof ts === 'bigint' ? ts : null,
+    });
+  }
+
+  private positions(): TopicPartitionOffset[] {
+    return [...this.partitions.entries()].map(([k, st]) => {
+      const i = k.lastIndexOf('/');
+      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: st.next };
+    });
+  }
+
+  private checkEventTime(rec: DecodedRecord): void {
+    const ts = rec['timestamp'];
+    if (typeof ts !== 'bigint') return;
+    const min = this.o.minEventUs ?? DEFAULT_MIN_EVENT_US;
+    const max = BigInt(Date.now()) * 1000n + (this.o.maxFutureUs ?? DAY_US);
+    if (ts < min || ts > max) {
+      throw new ValidationError(`event timestamp ${ts} µs (${new Date(Number(ts / 1000n)).toISOString()}) is outside the accepted window`, {
+        code: ErrorCode.VALIDATION_FAILED,
+        context: { timestamp: ts.toString() },
+      });
+    }
+  }
+
+  private async deadLetter(m: ConsumedMessage, err: K2Error): Promise<void> {
+    const topic = dlqTopic(m.topic);
+    if (!this.dlqTopicsReady.has(topic)) {
+      await ensureTopics(this.o.brokers, [{ topic }]);
+      this.dlqTopicsReady.add(topic);
+    }
+    const record = {
+      reason: err.message,
+      code: err.code,
+      source_topic: m.topic,
+      source_partition: m.partition,
+      source_offset: m.offset,
+      raw: m.value ? m.value.toString('base64') : null,
+      raw_encoding: 'base64',
+      service: 'iceberg-writer',
+      received_at_us: (BigInt(Date.now()) * 1000n).toString(),
+    };
+    this.o.logger.warn('record sent to dead-letter topic', { topic: m.topic, partition: m.partition, offset: m.offset, code: err.code, reason: err.message });
+    // Awaited: the offset of this message is committed with the next snapshot, so its dead letter must be durable first.
+    await this.o.dlqProducer.send({ topic, key: m.key, value: Buffer.from(JSON.stringify(record)) });
+    this.metrics.dlq.inc({ topic, code: err.code });
+  }
+
+  private async maybeFlush(): Promise<void> {
+    const now = Date.now();
+    for (const t of this.tables.values()) this.metrics.buffered.set({ table: t.ident.name }, t.rows);
+    if (this.failing && now < this.retryAt) return;
+    for (const t of this.tables.values()) {
+      if (this.failing ? t.hasWork() : t.due(now, this.o.commit)) await this.flushTable(t);
+    }
+  }
+
+  private async flushTable(t: TableSink): Promise<void> {
+    try {
+      const r = await t.flush();
+      if (r) {
+        for (const [k, offset] of r.offsets) {
+          const st = this.partitions.get(k);
+          if (st && st.committed < offset) st.committed = offset;
+        }
+        this.consumer?.commit(
+          [...r.offsets].map(([k, offset]) => {
+            const i = k.lastIndexOf('/');
+            return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
+          }).filter((o) => this.partitions.has(tpKey(o.topic, o.partition))),
+        );
+        this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
+      }
+      this.metrics.dedupIndexIds.set({ table: t.ident.name }, t.dedupIds);
+      if (t.maxEventUs !== undefined) this.metrics.freshness.set({ table: t.ident.name }, Math.max(0, Date.now() / 1000 - Number(t.maxEventUs) / 1e6));
+      if (this.failing) this.recovered();
+    } catch (e) {
+      const err = toK2Error(e);
+      this.metrics.commitFailures.inc({ table: t.ident.name, code: err.code });
+      if (!err.retriable && err.code !== ErrorCode.STORAGE_REJECTED && err.code !== ErrorCode.ICEBERG_NOT_FOUND) {
+        this.o.logger.error('iceberg commit failed (not retriable); will keep retrying so no data is skipped', { table: t.ident.name, error: err.toJSON() });
+      } else {
+        this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.retryDelay });
+      }
+      this.failed();
+    }
+  }
+
+  private failed(): void {
+    if (!this.failing) {
+      this.failing = true;
+      this.pausedTps = this.consumer?.assignments() ?? [];
+      this.consumer?.pause(this.pausedTps);
+      this.metrics.paused.set(1);
+    }
+    this.retryAt = Date.now() + this.retryDelay;
+    this.retryDelay = Math.min(this.retryDelay * 2, this.o.retryMaxMs ?? 30_000);
+  }
+
+  private recovered(): void {
+    this.failing = false;
+    this.retryDelay = this.o.retryInitialMs ?? 1000;
+    this.consumer?.resume(this.pausedTps);
+    this.pausedTps = [];
+    this.metrics.paused.set(0);
+    this.o.logger.info('storage recovered; consumption resumed');
+  }
+
+  private async updateLag(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastLagAt < 5000 || !this.consumer) return;
+    this.lastLagAt = now;
+    for (const [k, st] of this.partitions) {
+      const i = k.lastIndexOf('/');
+      const topic = k.slice(0, i);
+      const partition = Number(k.slice(i + 1));
+      try {
+        const { high } = await this.consumer.watermarks(topic, partition, 2000);
+        this.metrics.consumerLag.set({ topic, partition: String(partition) }, Math.max(0, high - st.committed));
+      } catch {
+        // Lag is best effort; the broker may be restarting.
+      }
+    }
+    for (const t of this.tables.values()) {
+      if (t.maxEventUs !== undefined) this.metrics.freshness.set({ table: t.ident.name }, Math.max(0, now / 1000 - Number(t.maxEventUs) / 1e6));
+    }
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
