@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { cfg, loadConfig, optional } from '@k2/core';
-import { kafkaClientConfigSpec } from '@k2/kafka';
+import { DEFAULT_SQL_CATALOG_NAME } from '@k2/iceberg';
+import { DATA_TOPIC_PATTERN, kafkaClientConfigSpec } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -25,6 +26,7 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   /** Consumer group; the tables record offsets per group, so two groups each land every record once. */
   readonly groupId: string;
   readonly writerId: string;
+  /** SQL catalog `catalog_name`; the default is the one the local Iceberg REST fixture uses, so both see one catalog. */
   readonly catalogName: string;
   readonly namespace: readonly string[];
   /** Events before this instant, or more than maxFutureMs ahead of now, go to the DLQ. */
@@ -34,6 +36,8 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   readonly tmpDir: string | undefined;
   readonly duckdbThreads: number;
   readonly duckdbMemoryLimit: string;
+  /** Subscription regex (librdkafka syntax, leading ^); default: every V2 data topic, never a DLQ. */
+  readonly topicPattern: RegExp;
 }
 
 const spec = {
@@ -46,13 +50,14 @@ const spec = {
   commitMaxBytes: cfg.int({ env: 'WRITER_COMMIT_MAX_BYTES', default: 128 * 1024 * 1024, min: 1024 }),
   groupId: cfg.string({ env: 'WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
   writerId: optional(cfg.string({ env: 'WRITER_ID', pattern: /^[A-Za-z0-9._-]{1,200}$/ })),
-  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: 'default', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
+  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: DEFAULT_SQL_CATALOG_NAME, pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
   namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
   minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/ }),
   maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0 }),
   maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000 }),
   tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/ })),
   duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1 }),
+  topicPattern: optional(cfg.string({ env: 'WRITER_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
   duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
 };
 
@@ -66,6 +71,7 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
       const problems: string[] = [];
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
+      if (c.topicPattern && /\.dlq\$?$/.test(c.topicPattern)) problems.push('WRITER_TOPIC_PATTERN must not select dead-letter topics');
       if (Number.isNaN(Date.parse(c.minEventTime))) problems.push(`WRITER_MIN_EVENT_TIME="${c.minEventTime}" is not a date`);
       return problems;
     },
@@ -90,5 +96,6 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     tmpDir: c.tmpDir,
     duckdbThreads: c.duckdbThreads,
     duckdbMemoryLimit: c.duckdbMemoryLimit,
+    topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : DATA_TOPIC_PATTERN,
   });
 }

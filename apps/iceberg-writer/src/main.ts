@@ -45,6 +45,7 @@ void runService({
       minEventUs: BigInt(Date.parse(config.minEventTime)) * 1000n,
       maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
       maxDedupIds: config.maxDedupIds,
+      topics: [config.topicPattern],
     });
     readiness.add({ name: 'iceberg-commits', check: () => assert(sink.isReady(), 'consuming paused: object store or catalog failing') });
     onShutdown('sink', () => sink.stop());

@@ -12,3 +12,8 @@ export * from './scan';
 export * from './io/file-io';
 export * from './io/local-file-io';
 export * from './catalog/catalog';
+export * from './io/s3-file-io';
+export * from './io/resolving-file-io';
+export * from './catalog/sql-catalog';
+export * from './catalog/rest-catalog';
+export * from './catalog/factory';

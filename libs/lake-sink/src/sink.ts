@@ -46,6 +46,8 @@ export interface IcebergSinkOptions {
   retryInitialMs?: number;
   retryMaxMs?: number;
   consumerExtra?: Record<string, string | number | boolean>;
+  /** Subscription; default every V2 data topic (DATA_TOPIC_PATTERN, never a DLQ). */
+  topics?: Array<string | RegExp>;
 }
 
 interface PartitionState {
@@ -101,7 +103,7 @@ export class IcebergSink {
       brokers: this.o.brokers,
       groupId: this.o.groupId,
       clientId: this.o.clientId,
-      topics: [DATA_TOPIC_PATTERN],
+      topics: this.o.topics ?? [DATA_TOPIC_PATTERN],
       logger: this.o.logger,
       fromBeginning: true,
       onAssign: (tps) => this.onAssign(tps),

@@ -1,4 +1,4 @@
 export default {
-  displayName: 'lake-sink:integration',
+  displayName: 'iceberg-writer:integration',
   preset: '../../jest.integration.preset.js',
 };
