@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # K2 local infrastructure without Docker: real Kafka (KRaft), Apicurio Registry
 # (Confluent-compatible API), Iceberg REST catalog, S3-compatible object store
-# (s3proxy) and a PyIceberg virtualenv. Everything binds to 127.0.0.1 and keeps
-# its state under $K2_DATA_DIR (default: <repo>/.data).
+# (s3proxy), PostgreSQL (Iceberg SQL catalog) and a PyIceberg virtualenv.
+# Everything binds to 127.0.0.1 and keeps its state under $K2_DATA_DIR
+# (default: <repo>/.data).
 #
 # Usage: tools/infra/infra.sh <command> [component...]
 #   install [c...]  download/prepare artifacts (jars, venv) without starting
 #   up      [c...]  install if needed, start, wait until healthy
-#   down    [c...]  stop (SIGTERM, then SIGKILL after $K2_INFRA_STOP_TIMEOUT s); data kept
+#   down    [c...]  stop (SIGTERM, then SIGKILL after $K2_INFRA_STOP_TIMEOUT s;
+#                   postgres: SIGINT, then SIGQUIT); data kept
 #   restart [c...]  down + up
 #   status  [c...]  one line per component; exit 0 only if all are healthy
 #   env             print `export` lines for the endpoints
 #   reset   [c...]  down + delete component data (download cache and venv kept)
 #   logs    <c>     print the path of, and tail, a component's log
 #   kafka-cli <Tool> [args...]  run a Kafka CLI tool (see tools/infra/kafka-cli.sh)
-# Components: kafka registry iceberg-rest s3 pyiceberg (default: all)
+# Components: kafka registry iceberg-rest s3 postgres pyiceberg (default: all)
 # See docs/infra.md for details.
 set -euo pipefail
 
@@ -41,11 +43,17 @@ REGISTRY_PORT="${K2_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${K2_REGISTRY_MGMT_PORT:-9001}"
 ICEBERG_REST_PORT="${K2_ICEBERG_REST_PORT:-8181}"
 S3_PORT="${K2_S3_PORT:-9000}"
+PG_PORT="${K2_PG_PORT:-5433}" # not 5432, which a system PostgreSQL may hold
 
 S3_ACCESS_KEY="${K2_S3_ACCESS_KEY:-k2access}"
 S3_SECRET_KEY="${K2_S3_SECRET_KEY:-k2secret12345}"
 S3_REGION="${K2_S3_REGION:-us-east-1}"
 S3_BUCKET="${K2_S3_BUCKET:-k2-warehouse}"
+
+PG_USER="${K2_PG_USER:-k2}"
+PG_PASSWORD="${K2_PG_PASSWORD:-k2secret}"
+PG_DATABASE="${K2_PG_DATABASE:-k2_catalog}"
+PG_SUPERUSER=postgres # bootstrap only, over the unix socket (no TCP password)
 
 KAFKA_HEAP="${K2_KAFKA_HEAP:--Xms256m -Xmx1g}"
 REGISTRY_HEAP="${K2_REGISTRY_HEAP:--Xms64m -Xmx512m}"
@@ -66,6 +74,10 @@ KAFKA_DATA="$K2_DATA_DIR/kafka"
 REGISTRY_DATA="$K2_DATA_DIR/registry"
 ICEBERG_DATA="$K2_DATA_DIR/iceberg"
 S3_DATA="$K2_DATA_DIR/s3"
+PG_DATA="$K2_DATA_DIR/postgres"
+# Owned by the server's OS user, mode 0700: only that user (and root) can use
+# the socket, which is what makes `trust` on it acceptable (see start_postgres).
+PG_SOCKET_DIR="$RUN_DIR/postgres"
 ICEBERG_WAREHOUSE="${K2_ICEBERG_WAREHOUSE:-file://$ICEBERG_DATA/warehouse}"
 
 KAFKA_LIBS="$DIST_DIR/kafka-$KAFKA_VERSION/libs"
@@ -76,7 +88,7 @@ ICEBERG_LAUNCHER_SRC="$SCRIPT_DIR/iceberg-rest/org/apache/iceberg/rest/K2RestCat
 ICEBERG_LAUNCHER_DIR="$DIST_DIR/iceberg-rest-launcher-$ICEBERG_VERSION"
 S3PROXY_JAR="$DIST_DIR/s3proxy-$S3PROXY_VERSION-jar-with-dependencies.jar"
 
-ALL_COMPONENTS=(kafka registry iceberg-rest s3 pyiceberg)
+ALL_COMPONENTS=(kafka registry iceberg-rest s3 postgres pyiceberg)
 # JVM flags for short-lived CLI JVMs (health checks, kafka-cli): start fast.
 CLI_JVM_OPTS=(-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xmx256m -Djava.awt.headless=true)
 
@@ -94,6 +106,7 @@ canonical_component() {
     registry | apicurio | schema-registry) echo registry ;;
     iceberg-rest | iceberg | rest | rest-catalog) echo iceberg-rest ;;
     s3 | s3proxy | object-store) echo s3 ;;
+    postgres | postgresql | pg) echo postgres ;;
     pyiceberg | venv | python) echo pyiceberg ;;
     *) die "unknown component '$1' (expected: ${ALL_COMPONENTS[*]})" ;;
   esac
@@ -121,6 +134,7 @@ endpoint_of() {
     registry) echo "http://$HOST:$REGISTRY_PORT/apis/ccompat/v7" ;;
     iceberg-rest) echo "http://$HOST:$ICEBERG_REST_PORT" ;;
     s3) echo "http://$HOST:$S3_PORT" ;;
+    postgres) echo "postgresql://$HOST:$PG_PORT/$PG_DATABASE" ;;
     pyiceberg) echo "$VENV_DIR/bin/python" ;;
   esac
 }
@@ -131,6 +145,7 @@ port_of() {
     registry) echo "$REGISTRY_PORT" ;;
     iceberg-rest) echo "$ICEBERG_REST_PORT" ;;
     s3) echo "$S3_PORT" ;;
+    postgres) echo "$PG_PORT" ;;
     *) echo "" ;;
   esac
 }
@@ -144,12 +159,42 @@ log_file() { echo "$LOG_DIR/$1.log"; }
 # processes (pid reuse, lost pid files) without matching on broad names.
 markers() { printf '%s\n' "-Dk2.infra.component=$1" "-Dk2.infra.home=$K2_DATA_DIR"; }
 
+# The postmaster carries the same two markers as custom settings
+# (`-c k2.infra_component=postgres`): PostgreSQL accepts any dotted parameter
+# name as a placeholder ("Customized Options" in the runtime config docs), and
+# the postmaster, unlike its children, keeps its original argv.
+pg_marker_args() { printf '%s\n' -c "k2.infra_component=postgres" -c "k2.infra_home=$K2_DATA_DIR"; }
+
+marker_lines() { # <component>: the exact argv elements that identify our process
+  if [ "$1" = postgres ]; then
+    printf '%s\n' "k2.infra_component=postgres" "k2.infra_home=$K2_DATA_DIR"
+  else
+    markers "$1"
+  fi
+}
+
 is_our_pid() { # <component> <pid>
-  local pid="$2" cmdline
+  local pid="$2" cmdline m
   [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
   cmdline="$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-  grep -qxF -- "-Dk2.infra.component=$1" <<<"$cmdline" &&
-    grep -qxF -- "-Dk2.infra.home=$K2_DATA_DIR" <<<"$cmdline"
+  while IFS= read -r m; do
+    grep -qxF -- "$m" <<<"$cmdline" || return 1
+  done < <(marker_lines "$1")
+}
+
+# First line of postmaster.pid: the postmaster's pid (file layout in the
+# PostgreSQL docs, "Database File Layout"; written before any child is forked).
+postmaster_pid() { head -n 1 "$PG_DATA/postmaster.pid" 2>/dev/null || true; }
+
+# Pids whose cwd is the data directory: the postmaster chdirs there and every
+# backend inherits it, so this finds a cluster's processes however they were
+# started (and never matches a zombie, which has no cwd).
+pg_data_users() {
+  local real p
+  real="$(readlink -f "$PG_DATA")"
+  for p in /proc/[0-9]*; do
+    if [ "$(readlink "$p/cwd" 2>/dev/null)" = "$real" ]; then echo "${p#/proc/}"; fi
+  done
 }
 
 # Print the pid of the running component process (empty if not running).
@@ -162,6 +207,20 @@ find_pid() {
       echo "$pid"
       return
     fi
+  fi
+  if [ "$c" = postgres ]; then
+    # No /proc scan: a freshly forked backend still shows the postmaster's argv
+    # (markers included) until it sets its process title, so a scan could pick
+    # a child. postmaster.pid names the postmaster itself.
+    pid="$(postmaster_pid)"
+    if is_our_pid postgres "$pid"; then
+      mkdir -p "$RUN_DIR"
+      echo "$pid" >"$pf"
+      echo "$pid"
+      return
+    fi
+    rm -f "$pf"
+    return
   fi
   # Fallback: the pid file is missing or stale; look for our marker.
   for p in /proc/[0-9]*; do
@@ -272,6 +331,61 @@ install_s3() {
     "$(maven_url org.gaul s3proxy "$S3PROXY_VERSION" jar-with-dependencies jar)" "$S3PROXY_JAR"
 }
 
+# PostgreSQL server binaries: $K2_PG_BIN_DIR, else the newest Debian/Ubuntu
+# /usr/lib/postgresql/<major>/bin, else initdb+postgres on PATH. Empty if none.
+pg_bin_dir() {
+  if [ -n "${K2_PG_BIN_DIR:-}" ]; then
+    if [ -x "$K2_PG_BIN_DIR/postgres" ] && [ -x "$K2_PG_BIN_DIR/initdb" ]; then echo "$K2_PG_BIN_DIR"; fi
+    return 0
+  fi
+  local d best="" p
+  while IFS= read -r d; do
+    [ -x "$d/postgres" ] && [ -x "$d/initdb" ] && best="$d"
+  done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+  if [ -z "$best" ] && p="$(command -v postgres 2>/dev/null)" && [ -x "$(dirname "$p")/initdb" ]; then
+    best="$(dirname "$p")"
+  fi
+  echo "$best"
+}
+
+# The OS user the server runs as: PostgreSQL refuses to run as root
+# ("root execution of the PostgreSQL server is not permitted").
+pg_os_user() {
+  if [ "$(id -u)" -eq 0 ]; then echo "${K2_PG_OS_USER:-postgres}"; else id -un; fi
+}
+
+# Command prefix that runs a program as pg_os_user (empty when not root).
+# setpriv rather than runuser: runuser opens a PAM session and stays behind as a
+# "watching parent" whose argv would also carry our markers and which relays
+# SIGINT (fast shutdown) as SIGTERM (smart shutdown); setpriv switches ids and
+# execs, so the pid we spawn is the postmaster itself.
+pg_user_prefix() {
+  if [ "$(id -u)" -eq 0 ]; then
+    local u
+    u="$(pg_os_user)"
+    printf '%s\n' setpriv "--reuid=$u" "--regid=$u" --init-groups --
+  fi
+}
+
+as_pg_user() {
+  local -a pre
+  mapfile -t pre < <(pg_user_prefix)
+  ${pre[@]+"${pre[@]}"} "$@"
+}
+
+install_postgres() {
+  [ -n "$(pg_bin_dir)" ] && return 0
+  [ -z "${K2_PG_BIN_DIR:-}" ] || die "K2_PG_BIN_DIR=$K2_PG_BIN_DIR has no executable postgres and initdb"
+  if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing PostgreSQL server packages with apt-get"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null ||
+      die "apt-get install postgresql failed"
+  fi
+  [ -n "$(pg_bin_dir)" ] ||
+    die "PostgreSQL server binaries (initdb, postgres) not found: install them (Debian/Ubuntu: sudo apt-get install postgresql) or set K2_PG_BIN_DIR"
+}
+
 install_pyiceberg() {
   local req="$SCRIPT_DIR/requirements.txt" stamp="$VENV_DIR/.k2-requirements.sha256" sum
   sum="$(cat "$req" <(python3 --version 2>&1) | sha256sum | awk '{print $1}')"
@@ -292,6 +406,7 @@ install_component() {
     registry) require_java && install_registry ;;
     iceberg-rest) require_java && install_iceberg_rest ;;
     s3) require_java && install_s3 ;;
+    postgres) install_postgres ;;
     pyiceberg) install_pyiceberg ;;
   esac
 }
@@ -325,6 +440,32 @@ health_s3() {
   [ -n "$code" ] && [ "$code" != 000 ]
 }
 
+# libpq honours PG* variables (PGSERVICE, PGOPTIONS, PGSSLMODE...); keep the
+# caller's ones out. PGPASSWORD is left alone: callers set it for the TCP check
+# (in the environment, so it never shows up in a process's argv).
+pg_client() { # <program> [args...]
+  local prog="$1"
+  shift
+  env -u PGSERVICE -u PGSERVICEFILE -u PGOPTIONS -u PGSSLMODE -u PGHOST -u PGHOSTADDR \
+    -u PGPORT -u PGUSER -u PGDATABASE -u PGTARGETSESSIONATTRS \
+    PGCONNECT_TIMEOUT=3 "$(pg_bin_dir)/$prog" "$@"
+}
+
+pg_accepting() {
+  [ -n "$(pg_bin_dir)" ] || return 1
+  pg_client pg_isready -q -h "$HOST" -p "$PG_PORT" -t 3
+}
+
+# A real query as the application role over loopback TCP with its password,
+# which also proves the bootstrap (role, database, scram auth) is in place.
+health_postgres() {
+  pg_accepting || return 1
+  local out
+  out="$(PGPASSWORD="$PG_PASSWORD" pg_client psql -X -w -q -t -A -h "$HOST" -p "$PG_PORT" \
+    -U "$PG_USER" -d "$PG_DATABASE" -c 'select 1' 2>/dev/null)" || return 1
+  [ "$out" = 1 ]
+}
+
 health_pyiceberg() {
   [ -x "$VENV_DIR/bin/python" ] &&
     "$VENV_DIR/bin/python" -c 'import pyiceberg, pyarrow, fastavro' >/dev/null 2>&1
@@ -336,6 +477,7 @@ is_healthy() {
     registry) health_registry ;;
     iceberg-rest) health_iceberg_rest ;;
     s3) health_s3 ;;
+    postgres) health_postgres ;;
     pyiceberg) health_pyiceberg ;;
   esac
 }
@@ -367,8 +509,12 @@ spawn() {
   sleep 0.2
   if ! is_our_pid "$c" "$pid"; then
     pid="$(find_pid "$c")"
-    [ -n "$pid" ] && echo "$pid" >"$pf"
+    # (an `if`, not `&&`: as the last command a false test would be the
+    # function's status and set -e would end the script without a word when
+    # the process already died; cmd_up reports that with the log tail)
+    if [ -n "$pid" ]; then echo "$pid" >"$pf"; fi
   fi
+  return 0
 }
 
 new_cluster_id() { # 16 random bytes, base64url without padding (Kafka Uuid format)
@@ -508,12 +654,89 @@ EOF
     -jar "$S3PROXY_JAR" --properties "$conf"
 }
 
+major_version_of() { # "postgres (PostgreSQL) 15.18 (Debian ...)" -> 15
+  awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+(\.[0-9]+)*$/) { split($i, v, "."); print v[1]; exit } }'
+}
+
+start_postgres() {
+  local bin u sock lock_pid bin_major data_major
+  bin="$(pg_bin_dir)"
+  [ -n "$bin" ] || die "postgres: server binaries not found (run: infra.sh install postgres)"
+  u="$(pg_os_user)"
+  id "$u" >/dev/null 2>&1 || die "postgres: OS user '$u' does not exist (set K2_PG_OS_USER)"
+  # sun_path holds 108 bytes including the terminating NUL (unix(7)).
+  sock="$PG_SOCKET_DIR/.s.PGSQL.$PG_PORT"
+  [ "${#sock}" -le 107 ] || die "postgres: unix socket path longer than 107 bytes: $sock (use a shorter K2_DATA_DIR)"
+  mkdir -p "$PG_SOCKET_DIR" "$LOG_DIR"
+  if [ "$(id -u)" -eq 0 ]; then chown "$u:" "$PG_SOCKET_DIR"; fi
+  chmod 700 "$PG_SOCKET_DIR"
+  as_pg_user test -w "$PG_SOCKET_DIR" -a -x "$K2_DATA_DIR" ||
+    die "postgres: OS user '$u' cannot reach $K2_DATA_DIR (every parent directory needs o+x)"
+
+  if [ ! -f "$PG_DATA/PG_VERSION" ]; then
+    if [ -e "$PG_DATA" ] && ! rmdir "$PG_DATA" 2>/dev/null; then
+      die "postgres: $PG_DATA exists but is not a PostgreSQL data directory (no PG_VERSION); move it away or run: infra.sh reset postgres"
+    fi
+    # initdb into a side directory and rename, so an interrupted initdb never
+    # leaves a half-initialised data directory behind under the real name.
+    local tmp="$PG_DATA.initdb"
+    rm -rf "$tmp"
+    mkdir -p "$tmp"
+    if [ "$(id -u)" -eq 0 ]; then chown "$u:" "$tmp"; fi
+    chmod 700 "$tmp"
+    log "initialising PostgreSQL data directory $PG_DATA"
+    # trust only on the unix socket, whose directory is 0700 (same guarantee as
+    # peer auth); loopback TCP needs a SCRAM password (pg_hba.conf docs).
+    (cd "$K2_DATA_DIR" && as_pg_user "$bin/initdb" -D "$tmp" -U "$PG_SUPERUSER" -E UTF8 --no-locale \
+      --auth-local=trust --auth-host=scram-sha-256) >"$LOG_DIR/postgres-initdb.log" 2>&1 || {
+      tail -n 30 "$LOG_DIR/postgres-initdb.log" >&2
+      rm -rf "$tmp"
+      die "postgres: initdb failed (log: $LOG_DIR/postgres-initdb.log)"
+    }
+    mv "$tmp" "$PG_DATA"
+  fi
+
+  bin_major="$("$bin/postgres" --version | major_version_of)"
+  data_major="$(cat "$PG_DATA/PG_VERSION")"
+  [ "$bin_major" = "$data_major" ] ||
+    die "postgres: $PG_DATA was created by PostgreSQL $data_major but $bin is $bin_major (set K2_PG_BIN_DIR, pg_upgrade, or infra.sh reset postgres)"
+
+  # After a kill -9 the backends of the old postmaster exit on their own once
+  # they notice its death; starting while they still write would be unsafe.
+  local users deadline=$(($(date +%s) + 5))
+  while users="$(pg_data_users)" && [ -n "$users" ] && [ "$(date +%s)" -lt "$deadline" ]; do
+    sleep 0.2
+  done
+  [ -z "$users" ] ||
+    die "postgres: processes $(tr '\n' ' ' <<<"$users")still run in $PG_DATA (a server not started by infra.sh, or leftovers of a killed one); stop them first"
+  # PostgreSQL refuses to start while the pid in postmaster.pid (or in the
+  # socket's .lock) exists, and after a kill -9 that pid can be an unreaped
+  # zombie or a reused pid. No process runs in the data directory any more, so
+  # such a pid is not a postmaster of it and the lock files are stale.
+  lock_pid="$(postmaster_pid)"
+  if [ -n "$lock_pid" ] && [ -e "/proc/$lock_pid" ]; then
+    log "postgres: removing stale lock files (pid $lock_pid is not a postmaster of $PG_DATA)"
+    rm -f "$PG_DATA/postmaster.pid" "$sock.lock"
+  fi
+
+  local -a pre marks
+  mapfile -t pre < <(pg_user_prefix)
+  mapfile -t marks < <(pg_marker_args)
+  # Settings on the command line rather than in postgresql.conf, so they follow
+  # the environment on every start like the other components' generated config.
+  spawn postgres -- ${pre[@]+"${pre[@]}"} "$bin/postgres" -D "$PG_DATA" "${marks[@]}" \
+    -c listen_addresses="$HOST" -c port="$PG_PORT" \
+    -c unix_socket_directories="$PG_SOCKET_DIR" -c unix_socket_permissions=0700 \
+    -c logging_collector=off
+}
+
 start_component() {
   case "$1" in
     kafka) start_kafka ;;
     registry) start_registry ;;
     iceberg-rest) start_iceberg_rest ;;
     s3) start_s3 ;;
+    postgres) start_postgres ;;
   esac
 }
 
@@ -538,6 +761,43 @@ ensure_bucket() {
   esac
 }
 
+sql_literal() { # standard_conforming_strings is on (default since 9.1): only ' needs doubling
+  printf "'%s'" "${1//\'/\'\'}"
+}
+
+# Role and database of the application, created on the first start. The
+# password is (re)set on every start so K2_PG_PASSWORD stays the source of
+# truth. \gexec runs each generated statement on its own, outside a transaction
+# block, which CREATE DATABASE requires (psql docs).
+ensure_pg_bootstrap() {
+  local user pw db out
+  user="$(sql_literal "$PG_USER")"
+  pw="$(sql_literal "$PG_PASSWORD")"
+  db="$(sql_literal "$PG_DATABASE")"
+  out="$(pg_client psql -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" \
+    -U "$PG_SUPERUSER" -d postgres 2>&1 <<EOF
+SELECT format('CREATE ROLE %I LOGIN', $user) WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = $user)
+\gexec
+SELECT format('ALTER ROLE %I WITH LOGIN PASSWORD %L', $user, $pw)
+\gexec
+SELECT format('CREATE DATABASE %I OWNER %I', $db, $user) WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = $db)
+\gexec
+EOF
+  )" || {
+    printf '=== %s infra.sh: role/database bootstrap failed:\n%s\n' "$(date -Is)" "$out" >>"$(log_file postgres)"
+    return 1
+  }
+}
+
+# Healthy, plus the one-time work `up` does once a component answers.
+component_ready() {
+  case "$1" in
+    s3) health_s3 && ensure_bucket ;;
+    postgres) pg_accepting && ensure_pg_bootstrap && health_postgres ;;
+    *) is_healthy "$1" ;;
+  esac
+}
+
 print_failure() { # <component> <reason>
   local c="$1" lf
   lf="$(log_file "$c")"
@@ -558,9 +818,9 @@ cmd_up() {
 
   local -a pending=()
   local -A started=()
-  # Spawn the fast JVMs first; Kafka formats its storage synchronously (first run).
+  # Spawn the fast ones first; Kafka formats its storage synchronously (first run).
   local -a order=()
-  for c in s3 iceberg-rest registry kafka pyiceberg; do
+  for c in postgres s3 iceberg-rest registry kafka pyiceberg; do
     if [[ " ${COMPONENTS[*]} " == *" $c "* ]]; then order+=("$c"); fi
   done
   for c in "${order[@]}"; do
@@ -597,11 +857,7 @@ cmd_up() {
         failed=1
         continue
       fi
-      if is_healthy "$c"; then
-        if [ "$c" = s3 ] && ! ensure_bucket; then
-          still+=("$c")
-          continue
-        fi
+      if component_ready "$c"; then
         local how="healthy"
         [ -n "${started[$c]:-}" ] && how="started"
         [ "$c" = pyiceberg ] && how="ready"
@@ -628,6 +884,14 @@ cmd_up() {
 # ---------------------------------------------------------------------------
 # Stopping
 # ---------------------------------------------------------------------------
+# PostgreSQL ("Shutting Down the Server" in the server docs): SIGTERM is a smart
+# shutdown that waits for every client to disconnect (pooled test connections
+# would hold it until the SIGKILL); SIGINT is a fast shutdown (rolls back open
+# transactions, checkpoints); SIGQUIT an immediate one (crash recovery on the
+# next start). SIGKILL on the postmaster would leave its children running.
+stop_signal() { if [ "$1" = postgres ]; then echo INT; else echo TERM; fi; }
+kill_signal() { if [ "$1" = postgres ]; then echo QUIT; else echo KILL; fi; }
+
 cmd_down() {
   resolve_components "$@"
   acquire_lock
@@ -641,7 +905,7 @@ cmd_down() {
       printf '%-13s not running\n' "$c"
       continue
     fi
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -"$(stop_signal "$c")" "$pid" 2>/dev/null || true
     pids[$c]="$pid"
   done
   local deadline
@@ -655,8 +919,8 @@ cmd_down() {
     if [ "$(date +%s)" -ge "$deadline" ]; then
       for c in "${!pids[@]}"; do
         if is_our_pid "$c" "${pids[$c]}"; then
-          log "$c did not stop within ${STOP_TIMEOUT}s; sending SIGKILL"
-          kill -KILL "${pids[$c]}" 2>/dev/null || true
+          log "$c did not stop within ${STOP_TIMEOUT}s; sending SIG$(kill_signal "$c")"
+          kill -"$(kill_signal "$c")" "${pids[$c]}" 2>/dev/null || true
         fi
       done
       sleep 0.5
@@ -700,8 +964,21 @@ cmd_status() {
   return "$rc"
 }
 
+urlencode() { # RFC 3986: everything but the unreserved characters is %-encoded (per byte)
+  local LC_ALL=C s="$1" out="" ch i
+  for ((i = 0; i < ${#s}; i++)); do
+    ch="${s:i:1}"
+    case "$ch" in
+      [A-Za-z0-9._~-]) out+="$ch" ;;
+      *) out+="$(printf '%%%02X' "'$ch")" ;;
+    esac
+  done
+  echo "$out"
+}
+
 cmd_env() {
-  local kv
+  local kv pg_auth
+  pg_auth="$(urlencode "$PG_USER"):$(urlencode "$PG_PASSWORD")"
   for kv in \
     "K2_DATA_DIR=$K2_DATA_DIR" \
     "KAFKA_BROKERS=$HOST:$KAFKA_PORT" \
@@ -722,7 +999,9 @@ cmd_env() {
     "PYICEBERG_CATALOG__DEFAULT__S3__ACCESS_KEY_ID=$S3_ACCESS_KEY" \
     "PYICEBERG_CATALOG__DEFAULT__S3__SECRET_ACCESS_KEY=$S3_SECRET_KEY" \
     "PYICEBERG_CATALOG__DEFAULT__S3__REGION=$S3_REGION" \
-    "PYICEBERG_CATALOG__DEFAULT__S3__PATH_STYLE_ACCESS=true"; do
+    "PYICEBERG_CATALOG__DEFAULT__S3__PATH_STYLE_ACCESS=true" \
+    "ICEBERG_PG_URI=postgresql://$pg_auth@$HOST:$PG_PORT/$(urlencode "$PG_DATABASE")" \
+    "PYICEBERG_PG_URI=postgresql+psycopg2://$pg_auth@$HOST:$PG_PORT/$(urlencode "$PG_DATABASE")"; do
     printf 'export %s=%q\n' "${kv%%=*}" "${kv#*=}"
   done
 }
@@ -737,6 +1016,7 @@ cmd_reset() {
       registry) d=("$REGISTRY_DATA") ;;
       iceberg-rest) d=("$ICEBERG_DATA") ;;
       s3) d=("$S3_DATA") ;;
+      postgres) d=("$PG_DATA" "$PG_DATA.initdb" "$PG_SOCKET_DIR" "$LOG_DIR/postgres-initdb.log") ;;
       pyiceberg) continue ;; # the venv is an installation, not data
     esac
     log "deleting ${d[*]}"

@@ -17,3 +17,4 @@ export * from './io/resolving-file-io';
 export * from './catalog/sql-catalog';
 export * from './catalog/rest-catalog';
 export * from './catalog/factory';
+export * from './catalog/sql-dialect';

@@ -214,7 +214,7 @@ export class IcebergSink {
 
   private avroFields(schemaId: number): readonly AvroField[] {
     const type = this.o.serde.typeOf(schemaId);
-    const schema = type.schema() as { fields?: AvroField[] };
+    const schema = type.schema({ exportAttrs: true }) as { fields?: AvroField[] };
     return schema.fields ?? [];
   }
 

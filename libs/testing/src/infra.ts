@@ -10,6 +10,8 @@ export interface InfraEndpoints {
   s3Endpoint: string;
   s3AccessKey: string;
   s3SecretKey: string;
+  /** libpq URI of the application role on the infra PostgreSQL (Iceberg SQL catalog database). */
+  pgUri: string;
   python: string;
   dataDir: string;
 }
@@ -33,9 +35,17 @@ export function infraEndpoints(env: NodeJS.ProcessEnv = process.env): InfraEndpo
     s3Endpoint: env['S3_ENDPOINT'] ?? `http://127.0.0.1:${env['K2_S3_PORT'] ?? 9000}`,
     s3AccessKey: env['S3_ACCESS_KEY'] ?? env['K2_S3_ACCESS_KEY'] ?? 'k2access',
     s3SecretKey: env['S3_SECRET_KEY'] ?? env['K2_S3_SECRET_KEY'] ?? 'k2secret12345',
+    pgUri: env['ICEBERG_PG_URI'] ?? pgUri(env),
     python: env['PYICEBERG_PYTHON'] ?? join(dataDir, 'venv', 'bin', 'python'),
     dataDir,
   };
+}
+
+function pgUri(env: NodeJS.ProcessEnv): string {
+  const user = encodeURIComponent(env['K2_PG_USER'] ?? 'k2');
+  const password = encodeURIComponent(env['K2_PG_PASSWORD'] ?? 'k2secret');
+  const database = encodeURIComponent(env['K2_PG_DATABASE'] ?? 'k2_catalog');
+  return `postgresql://${user}:${password}@127.0.0.1:${env['K2_PG_PORT'] ?? 5433}/${database}`;
 }
 
 function infraScript(): string {
