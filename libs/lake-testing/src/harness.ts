@@ -204,7 +204,7 @@ export interface PyTable {
 }
 
 const PY_READ = String.raw`
-import json, sys
+import json, sys, decimal
 from pyiceberg.catalog import load_catalog
 inp = json.load(sys.stdin)
 props = inp['props']
@@ -226,6 +226,8 @@ if sample:
                 if c in ('timestamp', 'ingestion_timestamp') and v is not None:
                     import datetime
                     v = str(int((v - datetime.datetime(1970,1,1,tzinfo=datetime.timezone.utc)) / datetime.timedelta(microseconds=1)))
+                elif isinstance(v, decimal.Decimal):
+                    v = format(v, 'f')
                 elif v is not None and not isinstance(v, str):
                     v = json.dumps(v) if isinstance(v, list) else str(v)
                 row[c] = v
