@@ -33,7 +33,12 @@ describe('iceberg writer backends and table evolution', () => {
     const a = await startSink(env);
     const b = await startSink(env);
     try {
+      // Both members own part of the 6 partitions (2 topics × 3) before any data flows.
+      await waitUntil('partitions split between the two writers', () =>
+        a.sink.assignedPartitions > 0 && b.sink.assignedPartitions > 0 && a.sink.assignedPartitions + b.sink.assignedPartitions === 6 ? true : undefined,
+      );
       for (let i = 0; i < 5; i++) await produce(env, 'trades', makeTrades(env.exchange, 1 + i * 1000, 1000));
+
       await waitUntil('5000 trades', async () => ((await committedRows(a, env.namespace, 'trades_v2')) >= 5000 ? true : undefined));
     } finally {
       await a.stop();

@@ -72,7 +72,7 @@ export class IcebergSink {
   private consumer: K2Consumer | undefined;
   private readonly tables = new Map<string, TableSink>();
   private readonly partitions = new Map<string, PartitionState>();
-  private readonly pendingRevoke = new Set<string>();
+  private ownershipChanged = false;
   private assignGeneration = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
@@ -94,6 +94,21 @@ export class IcebergSink {
     return !!this.consumer?.isConnected() && !this.failing && !this.stopped;
   }
 
+  /** Position, committed offset and buffered rows per owned partition (diagnostics). */
+  debugState(): Record<string, unknown> {
+    return {
+      failing: this.failing,
+      partitions: Object.fromEntries([...this.partitions].map(([k, st]) => [k, { next: st.next, committed: st.committed }])),
+      tables: Object.fromEntries([...this.tables].map(([k, t]) => [k, { rows: t.rows, work: t.hasWork() }])),
+      assignments: this.consumer?.assignments().length,
+    };
+  }
+
+  /** Partitions this instance currently owns and has positioned from the tables. */
+  get assignedPartitions(): number {
+    return this.partitions.size;
+  }
+
   get failingNow(): boolean {
     return this.failing;
   }
@@ -109,10 +124,8 @@ export class IcebergSink {
       onAssign: (tps) => this.onAssign(tps),
       onRevoke: (tps) => {
         this.assignGeneration++;
-        for (const tp of tps) {
-          this.pendingRevoke.add(tpKey(tp.topic, tp.partition));
-          this.partitions.delete(tpKey(tp.topic, tp.partition));
-        }
+        for (const tp of tps) this.partitions.delete(tpKey(tp.topic, tp.partition));
+        this.ownershipChanged = true;
       },
       extra: {
         // New exchanges' topics join the pattern subscription within seconds, not librdkafka's default 5 min.
@@ -169,6 +182,7 @@ export class IcebergSink {
             const t = this.tableFor(o.topic)!;
             this.partitions.set(tpKey(o.topic, o.partition), { next: o.offset < 0 ? 0 : o.offset, committed: o.offset < 0 ? 0 : o.offset, table: t });
           }
+          this.ownershipChanged = true;
           this.o.logger.info('partitions positioned from iceberg snapshots', {
             assignments: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset === -2 ? 'earliest' : o.offset}`),
           });
@@ -236,11 +250,13 @@ export class IcebergSink {
   }
 
   private applyRevokes(): void {
-    if (this.pendingRevoke.size === 0) return;
-    const tps = new Set(this.pendingRevoke);
-    this.pendingRevoke.clear();
-    for (const t of this.tables.values()) t.drop(tps);
-    this.pausedTps = this.pausedTps.filter((tp) => !tps.has(tpKey(tp.topic, tp.partition)));
+    if (!this.ownershipChanged) return;
+    this.ownershipChanged = false;
+    const isCurrent = (tp: string, owner: object) => this.partitions.get(tp) === owner;
+    let dropped = 0;
+    for (const t of this.tables.values()) dropped += t.dropStale(isCurrent);
+    if (dropped) this.o.logger.info('dropped buffered records of partitions whose assignment changed; they are re-read from the table offsets', { dropped });
+    this.pausedTps = this.pausedTps.filter((tp) => this.partitions.has(tpKey(tp.topic, tp.partition)));
   }
 
   private async handle(m: ConsumedMessage): Promise<void> {
@@ -266,7 +282,7 @@ export class IcebergSink {
         throw err;
       }
       await this.deadLetter(m, err);
-      st.table.note(key, m.offset + 1);
+      st.table.note(key, m.offset + 1, st);
       return;
     }
     const part = partitionOf(rec);
@@ -280,6 +296,7 @@ export class IcebergSink {
       bytes: m.size,
       schemaId,
       eventUs: typeof ts === 'bigint' ? ts : null,
+      owner: st,
     });
   }
 

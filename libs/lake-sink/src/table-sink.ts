@@ -39,6 +39,8 @@ export interface BufferedRecord {
   bytes: number;
   schemaId: number;
   eventUs: bigint | null;
+  /** The partition incarnation (assignment) this record was consumed under; see dropStale. */
+  owner: object;
 }
 
 export interface TableSinkDeps {
@@ -72,6 +74,7 @@ export class TableSink {
   private buf: BufferedRecord[] = [];
   /** Next offset per topic-partition consumed into this table, including records that went to the DLQ. */
   private consumed: OffsetMap = new Map();
+  private readonly consumedOwner = new Map<string, object>();
   private firstAt: number | undefined;
   private bytes = 0;
   private readonly dedup: DedupIndex;
@@ -102,11 +105,15 @@ export class TableSink {
     this.buf.push(r);
     this.bytes += r.bytes;
     this.firstAt ??= now;
-    this.note(r.tp, r.offset + 1, now);
+    this.note(r.tp, r.offset + 1, r.owner, now);
   }
 
   /** A consumed message that produced no row here (dead-lettered): its offset still advances with the next commit. */
-  note(tp: string, nextOffset: number, now = Date.now()): void {
+  note(tp: string, nextOffset: number, owner: object, now = Date.now()): void {
+    if (this.consumedOwner.get(tp) !== owner) {
+      this.consumed.delete(tp);
+      this.consumedOwner.set(tp, owner);
+    }
     if ((this.consumed.get(tp) ?? -1) < nextOffset) this.consumed.set(tp, nextOffset);
     this.firstAt ??= now;
   }
@@ -120,13 +127,23 @@ export class TableSink {
     return this.buf.length >= limits.maxRows || this.bytes >= limits.maxBytes || now - (this.firstAt ?? now) >= limits.intervalMs;
   }
 
-  /** Forget buffered work of partitions this instance no longer owns (their new owner re-reads them). */
-  drop(tps: ReadonlySet<string>): void {
-    if (tps.size === 0) return;
-    this.buf = this.buf.filter((r) => !tps.has(r.tp));
+  /**
+   * Forget buffered work consumed under an assignment that is no longer current: partitions revoked (their new
+   * owner re-reads them from the table's offsets) or revoked and assigned back (we re-read them ourselves from
+   * the table's offsets). Records of the current incarnation are kept, however late the revoke is processed.
+   */
+  dropStale(isCurrent: (tp: string, owner: object) => boolean): number {
+    const before = this.buf.length;
+    this.buf = this.buf.filter((r) => isCurrent(r.tp, r.owner));
     this.bytes = this.buf.reduce((s, r) => s + r.bytes, 0);
-    for (const tp of tps) this.consumed.delete(tp);
+    for (const [tp, owner] of this.consumedOwner) {
+      if (!isCurrent(tp, owner)) {
+        this.consumed.delete(tp);
+        this.consumedOwner.delete(tp);
+      }
+    }
     if (!this.hasWork()) this.firstAt = undefined;
+    return before - this.buf.length;
   }
 
   /** Resume position of each partition from the table (empty when the table does not exist yet). */
@@ -196,7 +213,12 @@ export class TableSink {
     // Whatever happened, the batch is settled: committed now, or already in the table (null result).
     this.buf = this.buf.slice(batch.length);
     this.bytes = this.buf.reduce((s, r) => s + r.bytes, 0);
-    for (const [tp, o] of consumed) if (this.consumed.get(tp) === o) this.consumed.delete(tp);
+    for (const [tp, o] of consumed) {
+      if (this.consumed.get(tp) === o) {
+        this.consumed.delete(tp);
+        this.consumedOwner.delete(tp);
+      }
+    }
     this.firstAt = this.hasWork() ? Date.now() : undefined;
     if (!result) return { offsets: consumed, written: 0, duplicates: batch.length, snapshotId: undefined, files: 0, bytes: 0 };
     this.ensured = result.table;
