@@ -7,8 +7,11 @@ export NX_DAEMON=false NX_NO_CLOUD=true
 [[ -d node_modules ]] || npm ci
 bash tools/infra/infra.sh up
 eval "$(bash tools/infra/infra.sh env)"
-# The local stack runs the Iceberg REST catalog; the services default to the embedded SQL catalog otherwise.
-export ICEBERG_CATALOG=${ICEBERG_CATALOG:-rest}
+# Embedded defaults: the SQL catalog in .data/iceberg/catalog.db (catalog name rest_backend — the same database the
+# local Iceberg REST fixture serves, so PyIceberg or Spark can read the tables through http://127.0.0.1:8181 too)
+# and the file warehouse in .data/iceberg/warehouse. ICEBERG_CATALOG=rest switches the services to the REST catalog.
+export ICEBERG_CATALOG=${ICEBERG_CATALOG:-sql}
+if [[ $ICEBERG_CATALOG == sql ]]; then unset ICEBERG_REST_URI; fi
 npx tsx --tsconfig tsconfig.base.json tools/scripts/bootstrap-topics.ts
 npx nx run-many -t build -p binance-streamer kraken-streamer asx-batch-loader iceberg-writer query-api --outputStyle=stream
 # K2_FEEDS=simulated: the exchange simulator stands in for Binance and Kraken (offline demos, no internet).

@@ -1,4 +1,5 @@
 import { ConfigError } from '@k2/core';
+import { DATA_TOPIC_PATTERN } from '@k2/kafka';
 import { loadIcebergWriterConfig } from './config';
 
 const cwd = '/srv/k2';
@@ -15,7 +16,29 @@ describe('iceberg-writer config', () => {
       catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
       s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
       commit: { intervalMs: 10_000, maxRows: 500_000, maxBytes: 134_217_728 },
+      groupId: 'k2-iceberg-writer',
+      writerId: expect.stringMatching(/-\d+$/),
+      staticMemberId: undefined,
+      sessionTimeoutMs: 30_000,
+      catalogName: 'rest_backend',
+      namespace: ['market_data'],
+      minEventTime: '1990-01-01T00:00:00Z',
+      maxFutureMs: 86_400_000,
+      maxDedupIds: 5_000_000,
+      tmpDir: undefined,
+      duckdbThreads: 2,
+      duckdbMemoryLimit: '1GB',
+      topicPattern: DATA_TOPIC_PATTERN,
     });
+  });
+
+  it('takes the group, namespace, subscription and event-time window from env', () => {
+    const c = loadIcebergWriterConfig(
+      { WRITER_GROUP_ID: 'lake-2', WRITER_ID: 'w1', ICEBERG_NAMESPACE: 'lake.market', WRITER_TOPIC_PATTERN: '^market\\.crypto\\..*$', WRITER_MIN_EVENT_TIME: '2010-01-01' },
+      cwd,
+    );
+    expect(c).toMatchObject({ groupId: 'lake-2', writerId: 'w1', namespace: ['lake', 'market'], minEventTime: '2010-01-01' });
+    expect(c.topicPattern.source).toBe('^market\\.crypto\\..*$');
   });
 
   it('takes a REST catalog, an S3 warehouse on MinIO and commit limits from env', () => {
@@ -52,6 +75,8 @@ describe('iceberg-writer config', () => {
     [{ S3_ACCESS_KEY: 'minio' }, 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
     [{ ICEBERG_WAREHOUSE: '/tmp/warehouse' }, 'ICEBERG_WAREHOUSE="/tmp/warehouse" must match /^(file|s3a?):\\/\\/\\S+$/'],
     [{ WRITER_COMMIT_INTERVAL_MS: '10' }, 'WRITER_COMMIT_INTERVAL_MS="10" must be >= 100'],
+    [{ WRITER_TOPIC_PATTERN: '^market\\..*\\.dlq$' }, 'WRITER_TOPIC_PATTERN must not select dead-letter topics'],
+    [{ WRITER_MIN_EVENT_TIME: '2024-13-45' }, 'WRITER_MIN_EVENT_TIME="2024-13-45" is not a date'],
   ])('rejects %j', (env, problem) => {
     expect(problems(env)).toEqual([problem]);
   });

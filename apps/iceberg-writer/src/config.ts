@@ -26,6 +26,12 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   /** Consumer group; the tables record offsets per group, so two groups each land every record once. */
   readonly groupId: string;
   readonly writerId: string;
+  /**
+   * Set when WRITER_ID is given explicitly (e.g. the StatefulSet pod name): used as the Kafka static group member
+   * id (KIP-345), so a restarted writer takes its partitions back at once instead of waiting out the session.
+   */
+  readonly staticMemberId: string | undefined;
+  readonly sessionTimeoutMs: number;
   /** SQL catalog `catalog_name`; the default is the one the local Iceberg REST fixture uses, so both see one catalog. */
   readonly catalogName: string;
   readonly namespace: readonly string[];
@@ -53,6 +59,7 @@ const spec = {
   catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: DEFAULT_SQL_CATALOG_NAME, pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
   namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
   minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/ }),
+  sessionTimeoutMs: cfg.int({ env: 'WRITER_SESSION_TIMEOUT_MS', default: 30_000, min: 6000 }),
   maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0 }),
   maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000 }),
   tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/ })),
@@ -88,6 +95,8 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     commit: Object.freeze({ intervalMs: c.commitIntervalMs, maxRows: c.commitMaxRows, maxBytes: c.commitMaxBytes }),
     groupId: c.groupId,
     writerId: c.writerId ?? `${os.hostname()}-${process.pid}`,
+    staticMemberId: c.writerId,
+    sessionTimeoutMs: c.sessionTimeoutMs,
     catalogName: c.catalogName,
     namespace: Object.freeze(c.namespace.split('.')),
     minEventTime: c.minEventTime,

@@ -25,6 +25,8 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
       ICEBERG_WAREHOUSE: env.warehouse,
       ICEBERG_NAMESPACE: env.namespace.join('.'),
       WRITER_GROUP_ID: `crash-${env.suffix}`,
+      // Static membership: each restart takes the partitions back at once, so kills land in real work.
+      WRITER_ID: `crash-writer-${env.suffix}`,
       WRITER_TOPIC_PATTERN: env.pattern.source,
       WRITER_COMMIT_INTERVAL_MS: '300',
       WRITER_DUCKDB_THREADS: '1',
@@ -49,7 +51,7 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
       while (kills < KILLS) {
         writer = await startServiceProcess('iceberg-writer', writerEnv());
         // Random moment: sometimes before the first commit, sometimes in the middle of one.
-        await new Promise((r) => setTimeout(r, 300 + Math.random() * 2500));
+        await new Promise((r) => setTimeout(r, 1000 + Math.random() * 5000));
         await writer.kill('SIGKILL');
         kills++;
       }

@@ -46,6 +46,10 @@ void runService({
       maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
       maxDedupIds: config.maxDedupIds,
       topics: [config.topicPattern],
+      consumerExtra: {
+        'session.timeout.ms': config.sessionTimeoutMs,
+        ...(config.staticMemberId ? { 'group.instance.id': config.staticMemberId } : {}),
+      },
     });
     readiness.add({ name: 'iceberg-commits', check: () => assert(sink.isReady(), 'consuming paused: object store or catalog failing') });
     onShutdown('sink', () => sink.stop());

@@ -16,7 +16,7 @@ import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
 import { tpKey } from './offsets';
 import { partitionKey, partitionOf, type DecodedRecord } from './rows';
-import { TableSink } from './table-sink';
+import { TableSink, type FlushResult } from './table-sink';
 
 export interface CommitLimits {
   intervalMs: number;
@@ -46,6 +46,8 @@ export interface IcebergSinkOptions {
   retryInitialMs?: number;
   retryMaxMs?: number;
   consumerExtra?: Record<string, string | number | boolean>;
+  /** Called after every successful commit (benchmarks, tests). */
+  onCommit?: (table: string, result: FlushResult) => void;
   /** Subscription; default every V2 data topic (DATA_TOPIC_PATTERN, never a DLQ). */
   topics?: Array<string | RegExp>;
 }
@@ -366,6 +368,7 @@ export class IcebergSink {
             return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
           }).filter((o) => this.partitions.has(tpKey(o.topic, o.partition))),
         );
+        this.o.onCommit?.(t.ident.name, r);
         this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
       }
       this.metrics.dedupIndexIds.set({ table: t.ident.name }, t.dedupIds);

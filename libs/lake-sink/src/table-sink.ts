@@ -64,6 +64,11 @@ export interface FlushResult {
   snapshotId: Long | undefined;
   files: number;
   bytes: number;
+  /** Wall time of the flush (Parquet + uploads + snapshot + catalog swap, retries included). */
+  seconds: number;
+  /** Oldest and newest event time among the rows written. */
+  minEventUs: bigint | undefined;
+  maxEventUs: bigint | undefined;
 }
 
 /**
@@ -220,7 +225,7 @@ export class TableSink {
       }
     }
     this.firstAt = this.hasWork() ? Date.now() : undefined;
-    if (!result) return { offsets: consumed, written: 0, duplicates: batch.length, snapshotId: undefined, files: 0, bytes: 0 };
+    if (!result) return { offsets: consumed, written: 0, duplicates: batch.length, snapshotId: undefined, files: 0, bytes: 0, seconds, minEventUs: undefined, maxEventUs: undefined };
     this.ensured = result.table;
     const snap = result.snapshot;
     this.dedup.addCommitted(
@@ -228,7 +233,14 @@ export class TableSink {
       snap['snapshot-id'],
       snap['parent-snapshot-id'] ?? undefined,
     );
-    for (const r of kept) if (r.eventUs !== null && (this.maxEventUs === undefined || r.eventUs > this.maxEventUs)) this.maxEventUs = r.eventUs;
+    let minEventUs: bigint | undefined;
+    let maxEventUs: bigint | undefined;
+    for (const r of kept) {
+      if (r.eventUs === null) continue;
+      if (minEventUs === undefined || r.eventUs < minEventUs) minEventUs = r.eventUs;
+      if (maxEventUs === undefined || r.eventUs > maxEventUs) maxEventUs = r.eventUs;
+    }
+    if (maxEventUs !== undefined && (this.maxEventUs === undefined || maxEventUs > this.maxEventUs)) this.maxEventUs = maxEventUs;
     const files = written?.files ?? [];
     const bytes = files.reduce((s, f) => s + f['file-size-in-bytes'], 0);
     const m = this.deps.metrics;
@@ -237,7 +249,7 @@ export class TableSink {
     m.filesWritten.inc({ table: this.ident.name }, files.length);
     m.bytesWritten.inc({ table: this.ident.name }, bytes);
     if (duplicates) m.dedupDropped.inc({ table: this.ident.name }, duplicates);
-    return { offsets: consumed, written: kept.length, duplicates, snapshotId: snap['snapshot-id'], files: files.length, bytes };
+    return { offsets: consumed, written: kept.length, duplicates, snapshotId: snap['snapshot-id'], files: files.length, bytes, seconds, minEventUs, maxEventUs };
   }
 
   /** Current table schema, evolved with any field a newer writer schema in the batch added. */
