@@ -86,5 +86,5 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
     expect(read.count).toBe(produced);
     expect(new Set(read.ids).size).toBe(produced);
     expect(new Set(read.ids)).toEqual(new Set(expected));
-  });
+  }, 900_000);
 });

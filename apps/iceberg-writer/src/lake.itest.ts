@@ -1,5 +1,4 @@
 import { infraEndpoints, uniqueSuffix } from '@k2/testing';
-import { liveDataFiles } from '@k2/iceberg';
 import { compactTable } from '@k2/lake-sink';
 import { TRADE_V2_SCHEMA } from '@k2/schema';
 import {
@@ -13,7 +12,7 @@ import {
   waitUntil,
   type SinkTestEnv,
 } from '@k2/lake-testing';
-import { ParquetWriter } from '@k2/iceberg';
+import { createCatalog, createFileIO, liveDataFiles, ParquetWriter } from '@k2/iceberg';
 
 /** The writer against each real backend the issue names, each checked by PyIceberg. */
 describe('iceberg writer backends and table evolution', () => {
@@ -137,7 +136,6 @@ describe('iceberg writer backends and table evolution', () => {
     const ident = { namespace: env.namespace, name: 'trades_v2' };
     const before = await liveDataFiles(run.io, await run.catalog.loadTable(ident));
     const parquet = await ParquetWriter.create({ threads: 1 });
-    const { createCatalog, createFileIO } = await import('@k2/iceberg');
     const io = createFileIO({ endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false });
     const catalog = createCatalog({ type: 'sql', uri: env.catalogUri, warehouse: env.warehouse }, io);
     try {

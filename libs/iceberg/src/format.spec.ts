@@ -19,7 +19,7 @@ import {
   unscaledDecimal,
 } from './values';
 
-const tradeFields = (TRADE_V2_SCHEMA as { fields: AvroField[] }).fields;
+const tradeFields = (TRADE_V2_SCHEMA as unknown as { fields: AvroField[] }).fields;
 
 describe('Avro → Iceberg schema of trade_v2', () => {
   const { schema, sources } = avroToIcebergSchema(tradeFields);

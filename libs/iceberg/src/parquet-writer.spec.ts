@@ -1,11 +1,12 @@
 import fs from 'node:fs';
+import { parseDecimal } from '@k2/decimal';
 import { TRADE_V2_SCHEMA } from '@k2/schema';
 import { sampleTrades } from '@k2/testing';
 import { avroToIcebergSchema, type AvroField } from './avro-schema';
 import { ParquetWriter, type RowValue } from './parquet-writer';
 import { deserializeValue } from './values';
 
-const { schema } = avroToIcebergSchema((TRADE_V2_SCHEMA as { fields: AvroField[] }).fields);
+const { schema } = avroToIcebergSchema((TRADE_V2_SCHEMA as unknown as { fields: AvroField[] }).fields);
 
 function rowOf(t: ReturnType<typeof sampleTrades>[number]): RowValue[] {
   return schema.fields.map((f) => {
@@ -25,7 +26,7 @@ describe('ParquetWriter (DuckDB)', () => {
   it('writes zstd Parquet with Iceberg field ids, exact decimals and µs timestamps, sorted, with column metrics', async () => {
     const trades = sampleTrades();
     // An id above 2^53 and a quote character must survive the CSV hop untouched.
-    const rows = [...trades.map(rowOf), rowOf({ ...trades[0], symbol: 'A"B', source_sequence: 2n ** 62n + 7n, price: '9999999999.99999999' })];
+    const rows = [...trades.map(rowOf), rowOf({ ...trades[0], symbol: 'A"B', source_sequence: 2n ** 62n + 7n, price: parseDecimal('price', '9999999999.99999999', 'price') })];
     const f = await w.write(schema, rows, ['symbol', 'timestamp']);
     try {
       expect(f.recordCount).toBe(rows.length);
