@@ -28,7 +28,7 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
       // Static membership: each restart takes the partitions back at once, so kills land in real work.
       WRITER_ID: `crash-writer-${env.suffix}`,
       WRITER_TOPIC_PATTERN: env.pattern.source,
-      WRITER_COMMIT_INTERVAL_MS: '300',
+      WRITER_COMMIT_INTERVAL_MS: '1000',
       WRITER_DUCKDB_THREADS: '1',
       LOG_LEVEL: 'warn',
     };
@@ -41,7 +41,7 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
       while (producing) {
         await produce(env, 'trades', makeTrades(env.exchange, produced + 1, 400));
         produced += 400;
-        await new Promise((r) => setTimeout(r, 100));
+        await new Promise((r) => setTimeout(r, 200));
       }
     })();
 

@@ -132,6 +132,29 @@ async function buildSnapshot(
     throw new K2Error(ErrorCode.ICEBERG_COMMIT_CONFLICT, `only ${deletedFiles} of ${toDelete.size} files to replace are still live`, { retriable: true });
   }
 
+  // Fast appends add one manifest per commit; like Java's MergeAppend (commit.manifest.min-count-to-merge, default
+  // 100), once that many small data manifests of the current spec pile up they are merged into one, so planning
+  // and commits do not slow down with the number of commits.
+  const minToMerge = Number(meta.properties?.['commit.manifest.min-count-to-merge'] ?? 100);
+  const targetManifestBytes = Number(meta.properties?.['commit.manifest.target-size-bytes'] ?? 8 * 1024 * 1024);
+  const mergeable = manifests.filter((m) => m.content === 0 && m['partition-spec-id'] === spec['spec-id'] && m['manifest-length'] < targetManifestBytes);
+  if (mergeable.length + 1 >= minToMerge && (meta.properties?.['commit.manifest-merge.enabled'] ?? 'true') === 'true') {
+    const merged: ManifestEntry[] = [];
+    for (const m of mergeable) {
+      for (const e of readManifest(await io.read(m['manifest-path']), m)) {
+        if (e.status === 2) continue;
+        merged.push({ ...e, status: 0 });
+      }
+    }
+    const mPath = `${location}/metadata/${uuid}-m${mIndex++}.avro`;
+    const buf = writeManifest({ schema, spec }, merged);
+    await io.write(mPath, buf);
+    written.push(mPath);
+    const keep = manifests.filter((m) => !mergeable.includes(m));
+    manifests.length = 0;
+    manifests.push(...keep, manifestFileFor(mPath, buf.length, spec, schema, merged, snapshotId, seq));
+  }
+
   if (changes.added.length > 0) {
     const entries: ManifestEntry[] = changes.added.map((f) => ({ status: 1, 'snapshot-id': snapshotId, 'sequence-number': null, 'file-sequence-number': null, 'data-file': f }));
     const mPath = `${location}/metadata/${uuid}-m${mIndex++}.avro`;

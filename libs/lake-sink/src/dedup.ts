@@ -111,11 +111,19 @@ export class DedupIndex {
     }
   }
 
+  /** One DuckDB scan per partition over all its files (many small files are common before compaction). */
   private async addFiles(files: DataFile[]): Promise<void> {
+    const byPartition = new Map<string, string[]>();
     for (const f of files) {
-      const ids = await this.parquet.readStringColumn([await this.io.localPath(f['file-path'])], 'message_id');
-      const set = this.parts.get(dataFilePartitionKey(f))!;
-      for (const id of ids) {
+      const k = dataFilePartitionKey(f);
+      const list = byPartition.get(k) ?? [];
+      list.push(await this.io.localPath(f['file-path']));
+      byPartition.set(k, list);
+    }
+    for (const [k, paths] of byPartition) {
+      const set = this.parts.get(k);
+      if (!set) continue;
+      for (const id of await this.parquet.readStringColumn(paths, 'message_id')) {
         if (!set.has(id)) {
           set.add(id);
           this.total++;
