@@ -12,7 +12,13 @@ export interface ConsumerOptions {
   /** Where a group with no committed offset starts. */
   fromBeginning?: boolean;
   /** Called after partitions are assigned (e.g. to seek to offsets stored elsewhere) and before they are revoked. */
-  onAssign?: (assignments: TopicPartition[]) => void | Promise<void>;
+  onAssign?: (assignments: TopicPartition[], positions?: TopicPartitionOffset[]) => void | Promise<void>;
+  /**
+   * When set, a new assignment is not handed to librdkafka until this resolves with the start offset of every
+   * partition (consumers whose position lives outside Kafka, e.g. in Iceberg snapshots). Nothing is fetched before,
+   * so no message from Kafka's committed position can slip in ahead of the real one.
+   */
+  positionOnAssign?: (assignments: TopicPartition[]) => Promise<TopicPartitionOffset[]>;
   onRevoke?: (assignments: TopicPartition[]) => void | Promise<void>;
   extra?: Record<string, string | number | boolean>;
 }
@@ -48,6 +54,7 @@ export class K2Consumer {
   ) {}
 
   static async connect(o: ConsumerOptions, connectTimeoutMs = 30000): Promise<K2Consumer> {
+    let generation = 0;
     const consumer = new Kafka.KafkaConsumer(
       {
         ...(o.extra ?? {}),
@@ -60,11 +67,23 @@ export class K2Consumer {
         'socket.keepalive.enable': true,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignments: Kafka.Assignment[]) => {
           const tps = assignments.map((a) => ({ topic: a.topic, partition: a.partition }));
-          if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
+          if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS && o.positionOnAssign) {
+            const gen = ++generation;
+            o.logger?.info('kafka partitions assigned; resolving start positions', { assignments: tps });
+            void o.positionOnAssign(tps).then(
+              (positions) => {
+                if (gen !== generation) return;
+                consumer.assign(positions.map((p) => ({ topic: p.topic, partition: p.partition, offset: p.offset })));
+                void Promise.resolve(o.onAssign?.(tps, positions)).catch((e) => o.logger?.error('onAssign failed', { error: String(e) }));
+              },
+              (e) => o.logger?.error('resolving start positions failed; partitions stay unassigned until the next rebalance', { error: String(e) }),
+            );
+          } else if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS) {
             consumer.assign(assignments);
             o.logger?.info('kafka partitions assigned', { assignments: tps });
             void Promise.resolve(o.onAssign?.(tps)).catch((e) => o.logger?.error('onAssign failed', { error: String(e) }));
           } else if (err.code === Kafka.CODES.ERRORS.ERR__REVOKE_PARTITIONS) {
+            generation++;
             void Promise.resolve(o.onRevoke?.(tps)).catch((e) => o.logger?.error('onRevoke failed', { error: String(e) }));
             consumer.unassign();
             o.logger?.info('kafka partitions revoked', { assignments: tps });

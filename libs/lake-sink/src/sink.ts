@@ -57,6 +57,12 @@ interface PartitionState {
   next: number;
   /** Next offset durable in the table (lag is measured from here). */
   committed: number;
+  /** Positioned at the earliest retained offset: the first message may be above 0 (retention). */
+  fromEarliest: boolean;
+  /** The position we last re-assigned to because of an offset jump (see handle). */
+  resyncedAt?: number;
+  /** Last known high watermark (lag metric). */
+  high?: number;
   table: TableSink;
 }
 
@@ -75,7 +81,6 @@ export class IcebergSink {
   private readonly tables = new Map<string, TableSink>();
   private readonly partitions = new Map<string, PartitionState>();
   private ownershipChanged = false;
-  private assignGeneration = 0;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private failing = false;
@@ -84,7 +89,6 @@ export class IcebergSink {
   private pausedTps: TopicPartition[] = [];
   private readonly dlqTopicsReady = new Set<string>();
   private lastLagAt = 0;
-  private assigning = 0;
 
   constructor(private readonly o: IcebergSinkOptions) {
     this.metrics = new SinkMetrics(o.registry);
@@ -100,7 +104,7 @@ export class IcebergSink {
   debugState(): Record<string, unknown> {
     return {
       failing: this.failing,
-      partitions: Object.fromEntries([...this.partitions].map(([k, st]) => [k, { next: st.next, committed: st.committed }])),
+      partitions: Object.fromEntries([...this.partitions].map(([k, st]) => [k, { next: st.next, committed: st.committed, high: st.high, resyncedAt: st.resyncedAt }])),
       tables: Object.fromEntries([...this.tables].map(([k, t]) => [k, { rows: t.rows, work: t.hasWork() }])),
       assignments: this.consumer?.assignments().length,
     };
@@ -123,9 +127,9 @@ export class IcebergSink {
       topics: this.o.topics ?? [DATA_TOPIC_PATTERN],
       logger: this.o.logger,
       fromBeginning: true,
-      onAssign: (tps) => this.onAssign(tps),
+      positionOnAssign: (tps) => this.positionsFor(tps),
+      onAssign: (_tps, positions) => this.onAssigned(positions ?? []),
       onRevoke: (tps) => {
-        this.assignGeneration++;
         for (const tp of tps) this.partitions.delete(tpKey(tp.topic, tp.partition));
         this.ownershipChanged = true;
       },
@@ -157,47 +161,41 @@ export class IcebergSink {
     for (const t of this.tables.values()) if (force ? t.hasWork() : t.due(Date.now(), this.o.commit)) await this.flushTable(t);
   }
 
-  private async onAssign(tps: TopicPartition[]): Promise<void> {
-    const generation = ++this.assignGeneration;
-    this.assigning++;
-    try {
-      for (;;) {
-        try {
-          const offsets: TopicPartitionOffset[] = [];
-          const byTable = new Map<TableSink, TopicPartition[]>();
-          for (const tp of tps) {
-            const t = this.tableFor(tp.topic);
-            if (!t) continue;
-            byTable.set(t, [...(byTable.get(t) ?? []), tp]);
-          }
-          for (const [t, list] of byTable) {
-            const committed = await t.committedOffsets();
-            for (const tp of list) {
-              const next = committed.get(tpKey(tp.topic, tp.partition));
-              // No entry: this group never landed the partition in the table → from the earliest retained offset.
-              offsets.push({ ...tp, offset: next ?? -2 });
-            }
-          }
-          if (generation !== this.assignGeneration) return;
-          this.consumer!.reassign(offsets);
-          for (const o of offsets) {
-            const t = this.tableFor(o.topic)!;
-            this.partitions.set(tpKey(o.topic, o.partition), { next: o.offset < 0 ? 0 : o.offset, committed: o.offset < 0 ? 0 : o.offset, table: t });
-          }
-          this.ownershipChanged = true;
-          this.o.logger.info('partitions positioned from iceberg snapshots', {
-            assignments: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset === -2 ? 'earliest' : o.offset}`),
-          });
-          return;
-        } catch (e) {
-          if (generation !== this.assignGeneration || this.stopped) return;
-          this.o.logger.warn('cannot read table offsets for the new assignment; retrying', { error: toK2Error(e).toJSON() });
-          await sleep(2000);
+  /** Start offset of each newly assigned partition, from the tables (retried until it can be read). */
+  private async positionsFor(tps: TopicPartition[]): Promise<TopicPartitionOffset[]> {
+    for (;;) {
+      try {
+        const offsets: TopicPartitionOffset[] = [];
+        const byTable = new Map<TableSink, TopicPartition[]>();
+        for (const tp of tps) {
+          const t = this.tableFor(tp.topic);
+          if (t) byTable.set(t, [...(byTable.get(t) ?? []), tp]);
         }
+        for (const [t, list] of byTable) {
+          const committed = await t.committedOffsets();
+          // No entry: this group never landed the partition in the table → from the earliest retained offset.
+          for (const tp of list) offsets.push({ ...tp, offset: committed.get(tpKey(tp.topic, tp.partition)) ?? -2 });
+        }
+        return offsets;
+      } catch (e) {
+        if (this.stopped) throw e;
+        this.o.logger.warn('cannot read table offsets for the new assignment; retrying', { error: toK2Error(e).toJSON() });
+        await sleep(2000);
       }
-    } finally {
-      this.assigning--;
     }
+  }
+
+  private onAssigned(offsets: TopicPartitionOffset[]): void {
+    for (const o of offsets) {
+      const t = this.tableFor(o.topic);
+      if (!t) continue;
+      const start = o.offset < 0 ? 0 : o.offset;
+      this.partitions.set(tpKey(o.topic, o.partition), { next: start, committed: start, table: t, fromEarliest: o.offset < 0 });
+    }
+    this.ownershipChanged = true;
+    this.o.logger.info('partitions positioned from iceberg snapshots', {
+      assignments: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset === -2 ? 'earliest' : o.offset}`),
+    });
   }
 
   private tableFor(topic: string): TableSink | undefined {
@@ -234,14 +232,24 @@ export class IcebergSink {
     return schema.fields ?? [];
   }
 
+  private loopStage = 'idle';
+  private loopIterations = 0;
+
   private async run(): Promise<void> {
     const c = this.consumer!;
+    const beat = setInterval(() => this.o.logger.debug('writer loop', { stage: this.loopStage, iterations: this.loopIterations, ...this.debugState() }), 10_000);
+    beat.unref();
     while (!this.stopped) {
+      this.loopIterations++;
       try {
         this.applyRevokes();
+        this.loopStage = 'consume';
         const msgs = await c.consume(2000);
+        this.loopStage = 'handle';
         for (const m of msgs) await this.handle(m);
+        this.loopStage = 'flush';
         await this.maybeFlush();
+        this.loopStage = 'lag';
         await this.updateLag();
       } catch (e) {
         const err = toK2Error(e);
@@ -266,6 +274,21 @@ export class IcebergSink {
     const st = this.partitions.get(key);
     // Not positioned yet (assignment still being resolved) or a stale fetch from before the re-assign.
     if (!st || m.offset < st.next) return;
+    if (m.offset > st.next && !st.fromEarliest) {
+      // Our producers are idempotent and not transactional, so offsets are contiguous: a jump is either a message
+      // fetched before a rewind (dropped; the rewind re-delivers in order) or retention having deleted the offsets
+      // we wanted (then the low watermark is above them and we go on from there).
+      const { low } = await this.consumer!.watermarks(m.topic, m.partition, 5000).catch(() => ({ low: -1 }));
+      if (low <= st.next) {
+        if (st.resyncedAt !== st.next) {
+          st.resyncedAt = st.next;
+          this.consumer!.reassign(this.positions());
+        }
+        return;
+      }
+      this.o.logger.warn('offsets no longer in the log (retention); continuing from the oldest retained', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
+    }
+    st.fromEarliest = false;
     st.next = m.offset + 1;
     this.metrics.recordsConsumed.inc({ topic: m.topic });
     let rec: DecodedRecord;
@@ -416,6 +439,7 @@ export class IcebergSink {
       const partition = Number(k.slice(i + 1));
       try {
         const { high } = await this.consumer.watermarks(topic, partition, 2000);
+        st.high = high;
         this.metrics.consumerLag.set({ topic, partition: String(partition) }, Math.max(0, high - st.committed));
       } catch {
         // Lag is best effort; the broker may be restarting.
