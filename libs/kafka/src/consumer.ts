@@ -182,8 +182,13 @@ export class K2Consumer {
     if (partitions.length) this.consumer.resume(partitions);
   }
 
+  /** Current assignment; empty while a rebalance is in progress (node-rdkafka throws ERR__STATE then). */
   assignments(): TopicPartition[] {
-    return this.consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
+    try {
+      return this.consumer.assignments().map((a) => ({ topic: a.topic, partition: a.partition }));
+    } catch {
+      return [];
+    }
   }
 
   /** High watermark per partition, for lag metrics. */

@@ -237,7 +237,9 @@ export class IcebergSink {
 
   private async run(): Promise<void> {
     const c = this.consumer!;
-    const beat = setInterval(() => this.o.logger.debug('writer loop', { stage: this.loopStage, iterations: this.loopIterations, ...this.debugState() }), 10_000);
+    const beat = setInterval(() => {
+      if (this.o.logger.isDebugEnabled()) this.o.logger.debug('writer loop', { stage: this.loopStage, iterations: this.loopIterations, ...this.debugState() });
+    }, 10_000);
     beat.unref();
     while (!this.stopped) {
       this.loopIterations++;
