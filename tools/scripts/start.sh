@@ -7,9 +7,8 @@ export NX_DAEMON=false NX_NO_CLOUD=true
 [[ -d node_modules ]] || npm ci
 bash tools/infra/infra.sh up
 eval "$(bash tools/infra/infra.sh env)"
-# Embedded defaults: the SQL catalog in .data/iceberg/catalog.db (catalog name rest_backend — the same database the
-# local Iceberg REST fixture serves, so PyIceberg or Spark can read the tables through http://127.0.0.1:8181 too)
-# and the file warehouse in .data/iceberg/warehouse. ICEBERG_CATALOG=rest switches the services to the REST catalog.
+# Embedded defaults: the SQL catalog in .data/iceberg/lake-catalog.db (JdbcCatalog/PyIceberg SqlCatalog layout) and
+# the file warehouse in .data/iceberg/warehouse. ICEBERG_CATALOG=rest switches the services to the REST catalog.
 export ICEBERG_CATALOG=${ICEBERG_CATALOG:-sql}
 if [[ $ICEBERG_CATALOG == sql ]]; then unset ICEBERG_REST_URI; fi
 npx tsx --tsconfig tsconfig.base.json tools/scripts/bootstrap-topics.ts

@@ -13,7 +13,7 @@ describe('iceberg-writer config', () => {
       shutdownTimeoutMs: 25_000,
       kafkaBrokers: ['127.0.0.1:9092'],
       schemaRegistryUrl: 'http://127.0.0.1:8081/apis/ccompat/v7',
-      catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
+      catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/lake-catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
       s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
       commit: { intervalMs: 10_000, maxRows: 500_000, maxBytes: 134_217_728 },
       groupId: 'k2-iceberg-writer',

@@ -11,7 +11,7 @@ describe('query-api config', () => {
       metricsHost: '0.0.0.0',
       logLevel: 'info',
       shutdownTimeoutMs: 25_000,
-      catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
+      catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/lake-catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
       s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
     });
   });

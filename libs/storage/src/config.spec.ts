@@ -10,7 +10,7 @@ describe('storage config', () => {
     const c = load({});
     expect(resolveIcebergCatalog(c, '/srv/k2')).toEqual({
       type: 'sql',
-      uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/catalog.db',
+      uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/lake-catalog.db',
       warehouse: 'file:///srv/k2/.data/iceberg/warehouse',
     });
     expect(resolveS3Config(c)).toEqual({ endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false });

@@ -42,8 +42,10 @@ export function resolveS3Config(c: S3Fields): S3Config {
 }
 
 /**
- * `sql`: a JDBC-style catalog in a local SQLite file, the zero-infrastructure default; the URI uses the form
- * Iceberg's JdbcCatalog takes (jdbc:sqlite:file:/path), so tools/infra's REST catalog can serve the same file.
+ * `sql`: a JDBC-style catalog in a local SQLite file, the zero-infrastructure default, in the URI form Iceberg's
+ * JdbcCatalog takes (jdbc:sqlite:file:/path). It is a file of its own (lake-catalog.db), not the local REST
+ * fixture's catalog.db: the fixture's JVM connection pool holds SQLite locks long enough to starve the writer's
+ * commits (SQLITE_BUSY seen under npm start).
  * `rest`: an Iceberg REST catalog (https://iceberg.apache.org/rest-catalog-spec/), which usually decides the
  * warehouse itself, so ICEBERG_WAREHOUSE is only a hint there.
  */
@@ -78,7 +80,7 @@ export function resolveIcebergCatalog(c: IcebergFields, cwd: string): IcebergCat
       ? { type: 'rest' as const, uri: c.restUri, warehouse: c.warehouse }
       : {
           type: 'sql' as const,
-          uri: c.catalogUri ?? `jdbc:sqlite:file:${path.join(data, 'catalog.db')}`,
+          uri: c.catalogUri ?? `jdbc:sqlite:file:${path.join(data, 'lake-catalog.db')}`,
           warehouse: c.warehouse ?? pathToFileURL(path.join(data, 'warehouse')).href,
         },
   );
