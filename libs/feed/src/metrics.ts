@@ -1,12 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { registryCounter, registryGauge } from '@k2/runtime';
 import type { SequencerMetrics } from './sequencer';
-
-function counter<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Counter<L> {
-  return (registry.getSingleMetric(name) as Counter<L> | undefined) ?? new Counter({ name, help, labelNames, registers: [registry] });
-}
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: L[]): Gauge<L> {
-  return (registry.getSingleMetric(name) as Gauge<L> | undefined) ?? new Gauge({ name, help, labelNames, registers: [registry] });
-}
 
 /**
  * The streamer metrics. The per-exchange connection series keep the seed names (`k2_binance_connection_status`,
@@ -37,21 +31,21 @@ export class FeedMetrics implements SequencerMetrics {
     readonly exchange: string,
   ) {
     const p = `k2_${exchange}`;
-    this.connectionStatus = gauge(registry, `${p}_connection_status`, `1 while a ${exchange} WebSocket connection is open and subscribed, else 0`, ['endpoint']);
-    this.messagesReceived = counter(registry, `${p}_messages_received_total`, `Frames received from ${exchange}, by decoded type`, ['type']);
-    this.reconnects = counter(registry, `${p}_reconnects_total`, `Reconnections to ${exchange}, by reason`, ['reason']);
-    this.errors = counter(registry, `${p}_errors_total`, `Errors on the ${exchange} feed, by kind`, ['kind']);
-    this.gaps = counter(registry, 'k2_feed_gaps_detected_total', 'Trade id gaps detected', ['exchange', 'symbol']);
-    this.gapTradesMissing = counter(registry, 'k2_feed_gap_trades_missing_total', 'Trade ids missing when gaps were detected', ['exchange', 'symbol']);
-    this.backfilledTrades = counter(registry, 'k2_feed_trades_backfilled_total', 'Trades recovered from REST history', ['exchange', 'symbol']);
-    this.unfilledTrades = counter(registry, 'k2_feed_trades_unfilled_total', 'Trade ids that neither the feed nor REST could supply', ['exchange', 'symbol']);
-    this.duplicates = counter(registry, 'k2_feed_duplicates_dropped_total', 'Trades dropped as already published (overlaps)', ['exchange', 'symbol']);
-    this.published = counter(registry, 'k2_feed_records_published_total', 'Records acknowledged by Kafka', ['exchange', 'topic']);
-    this.shed = counter(registry, 'k2_feed_records_shed_total', 'Quotes shed under degradation', ['exchange', 'topic']);
-    this.dlq = counter(registry, 'k2_dlq_messages_total', 'Messages sent to a dead-letter topic, by reason code', ['topic', 'code']);
-    this.journalBytes = gauge(registry, 'k2_feed_journal_bytes', 'Bytes in the local trade journal awaiting Kafka', ['exchange']);
-    this.journalEntries = gauge(registry, 'k2_feed_journal_entries', 'Trades in the local journal awaiting Kafka', ['exchange']);
-    this.journalReplayed = counter(registry, 'k2_feed_journal_replayed_total', 'Journaled trades replayed to Kafka', ['exchange']);
+    this.connectionStatus = registryGauge(registry, `${p}_connection_status`, `1 while a ${exchange} WebSocket connection is open and subscribed, else 0`, ['endpoint']);
+    this.messagesReceived = registryCounter(registry, `${p}_messages_received_total`, `Frames received from ${exchange}, by decoded type`, ['type']);
+    this.reconnects = registryCounter(registry, `${p}_reconnects_total`, `Reconnections to ${exchange}, by reason`, ['reason']);
+    this.errors = registryCounter(registry, `${p}_errors_total`, `Errors on the ${exchange} feed, by kind`, ['kind']);
+    this.gaps = registryCounter(registry, 'k2_feed_gaps_detected_total', 'Trade id gaps detected', ['exchange', 'symbol']);
+    this.gapTradesMissing = registryCounter(registry, 'k2_feed_gap_trades_missing_total', 'Trade ids missing when gaps were detected', ['exchange', 'symbol']);
+    this.backfilledTrades = registryCounter(registry, 'k2_feed_trades_backfilled_total', 'Trades recovered from REST history', ['exchange', 'symbol']);
+    this.unfilledTrades = registryCounter(registry, 'k2_feed_trades_unfilled_total', 'Trade ids that neither the feed nor REST could supply', ['exchange', 'symbol']);
+    this.duplicates = registryCounter(registry, 'k2_feed_duplicates_dropped_total', 'Trades dropped as already published (overlaps)', ['exchange', 'symbol']);
+    this.published = registryCounter(registry, 'k2_feed_records_published_total', 'Records acknowledged by Kafka', ['exchange', 'topic']);
+    this.shed = registryCounter(registry, 'k2_feed_records_shed_total', 'Quotes shed under degradation', ['exchange', 'topic']);
+    this.dlq = registryCounter(registry, 'k2_dlq_messages_total', 'Messages sent to a dead-letter topic, by reason code', ['topic', 'code']);
+    this.journalBytes = registryGauge(registry, 'k2_feed_journal_bytes', 'Bytes in the local trade journal awaiting Kafka', ['exchange']);
+    this.journalEntries = registryGauge(registry, 'k2_feed_journal_entries', 'Trades in the local journal awaiting Kafka', ['exchange']);
+    this.journalReplayed = registryCounter(registry, 'k2_feed_journal_replayed_total', 'Journaled trades replayed to Kafka', ['exchange']);
     this.produceLatency =
       (registry.getSingleMetric('k2_produce_latency_seconds') as Histogram<'topic'> | undefined) ??
       new Histogram({

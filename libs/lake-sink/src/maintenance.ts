@@ -20,7 +20,8 @@ import {
   type ParquetWriter,
   type TableIdent,
 } from '@k2/iceberg';
-import { Counter, type Registry } from 'prom-client';
+import { registryCounter } from '@k2/runtime';
+import type { Registry } from 'prom-client';
 import { OFFSETS_PREFIX } from './offsets';
 
 /**
@@ -61,10 +62,7 @@ export interface TableMaintenanceReport {
 
 export async function runMaintenance(o: MaintenanceOptions): Promise<TableMaintenanceReport[]> {
   const idents = o.tables ? o.tables.map((name) => ({ namespace: o.namespace, name })) : await o.catalog.listTables(o.namespace);
-  const runs = o.registry
-    ? ((o.registry.getSingleMetric('k2_writer_maintenance_runs_total') as Counter<'table' | 'result'> | undefined) ??
-      new Counter({ name: 'k2_writer_maintenance_runs_total', help: 'Table maintenance runs', labelNames: ['table', 'result'], registers: [o.registry] }))
-    : undefined;
+  const runs = o.registry ? registryCounter(o.registry, 'k2_writer_maintenance_runs_total', 'Table maintenance runs', ['table', 'result']) : undefined;
   const reports: TableMaintenanceReport[] = [];
   for (const ident of idents) {
     try {

@@ -11,6 +11,12 @@ export const OFFSETS_PREFIX = 'k2.kafka.offsets.';
 export const offsetsKey = (groupId: string): string => `${OFFSETS_PREFIX}${groupId}`;
 export const tpKey = (topic: string, partition: number): string => `${topic}/${partition}`;
 
+/** Inverse of tpKey (topic names never contain '/'). */
+export function parseTpKey(key: string): { topic: string; partition: number } {
+  const i = key.lastIndexOf('/');
+  return { topic: key.slice(0, i), partition: Number(key.slice(i + 1)) };
+}
+
 export type OffsetMap = Map<string, number>;
 
 export function parseOffsets(summary: Snapshot['summary'] | undefined, groupId: string): OffsetMap | undefined {

@@ -14,7 +14,7 @@ import {
 import { readSchemaId, type AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
-import { tpKey } from './offsets';
+import { parseTpKey, tpKey } from './offsets';
 import { partitionKey, partitionOf, type DecodedRecord } from './rows';
 import { TableSink, type FlushResult } from './table-sink';
 
@@ -328,10 +328,7 @@ export class IcebergSink {
   }
 
   private positions(): TopicPartitionOffset[] {
-    return [...this.partitions.entries()].map(([k, st]) => {
-      const i = k.lastIndexOf('/');
-      return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset: st.next };
-    });
+    return [...this.partitions.entries()].map(([k, st]) => ({ ...parseTpKey(k), offset: st.next }));
   }
 
   private checkEventTime(rec: DecodedRecord): void {
@@ -388,10 +385,7 @@ export class IcebergSink {
           if (st && st.committed < offset) st.committed = offset;
         }
         this.consumer?.commit(
-          [...r.offsets].map(([k, offset]) => {
-            const i = k.lastIndexOf('/');
-            return { topic: k.slice(0, i), partition: Number(k.slice(i + 1)), offset };
-          }).filter((o) => this.partitions.has(tpKey(o.topic, o.partition))),
+          [...r.offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })),
         );
         this.o.onCommit?.(t.ident.name, r);
         this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
@@ -436,9 +430,7 @@ export class IcebergSink {
     if (now - this.lastLagAt < 5000 || !this.consumer) return;
     this.lastLagAt = now;
     for (const [k, st] of this.partitions) {
-      const i = k.lastIndexOf('/');
-      const topic = k.slice(0, i);
-      const partition = Number(k.slice(i + 1));
+      const { topic, partition } = parseTpKey(k);
       try {
         const { high } = await this.consumer.watermarks(topic, partition, 2000);
         st.high = high;

@@ -6,7 +6,6 @@ import {
   avroToIcebergSchema,
   commitSnapshot,
   currentSchema,
-  currentSnapshot,
   defaultSpec,
   marketTableLayout,
   MARKET_NAMESPACE,
@@ -351,12 +350,5 @@ export class TableSink {
       this.ensured = await catalog.loadTable(this.ident);
     }
     return this.ensured;
-  }
-
-  /** Freshness source after a restart: the newest event time recorded by the current snapshot. */
-  async loadMaxEventTime(): Promise<void> {
-    const t = await this.ensureTable(undefined).catch(() => undefined);
-    const v = t ? currentSnapshot(t.metadata)?.summary['k2.max-event-time-us'] : undefined;
-    if (v) this.maxEventUs = BigInt(v);
   }
 }

@@ -8,7 +8,7 @@ import { ensureTopics, K2Producer } from '@k2/kafka';
 import { AvroSerde } from '@k2/serde';
 import { parseDecimal } from '@k2/decimal';
 import { messageId, type QuoteV2, type TradeV2 } from '@k2/schema';
-import { infraEndpoints, runPython, uniqueSuffix } from '@k2/testing';
+import { infraEndpoints, runPython, uniqueSuffix, waitFor } from '@k2/testing';
 import { Registry } from 'prom-client';
 import { IcebergSink, type IcebergSinkOptions } from '@k2/lake-sink';
 
@@ -261,17 +261,7 @@ export function pySqlCatalog(catalogUri: string, warehouse: string): { name: str
   };
 }
 
-export async function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, everyMs = 500): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
+/** waitFor with the longer defaults commits need (a commit interval plus a catalog swap per poll). */
+export function waitUntil<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 120_000, everyMs = 500): Promise<T> {
+  return waitFor(what, fn, timeoutMs, everyMs);
 }

@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -68,11 +67,6 @@ export class LocalFileIO implements FileIO {
       const st = await fs.stat(p).catch(() => undefined);
       if (st) yield { uri: pathToFileURL(p).href, size: st.size, lastModifiedMs: st.mtimeMs };
     }
-  }
-
-  /** Stream for large reads (kept for symmetry with S3 range reads). */
-  stream(uri: string): NodeJS.ReadableStream {
-    return createReadStream(toPath(uri));
   }
 
   private async guard<T>(uri: string, fn: () => Promise<T>): Promise<T> {
