@@ -30,6 +30,9 @@ export default [
             { sourceTag: 'scope:asx-batch-loader', onlyDependOnLibsWithTags: ['scope:asx', 'scope:shared'] },
             { sourceTag: 'scope:lakehouse', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
             { sourceTag: 'scope:iceberg-writer', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
+            // The read side reads what the lakehouse writes (table offsets in snapshot summaries).
+            { sourceTag: 'scope:query', onlyDependOnLibsWithTags: ['scope:query', 'scope:lakehouse', 'scope:shared'] },
+            { sourceTag: 'scope:query-api', onlyDependOnLibsWithTags: ['scope:query', 'scope:lakehouse', 'scope:shared'] },
           ],
         },
       ],

@@ -5,7 +5,7 @@ const cwd = '/srv/k2';
 
 describe('query-api config', () => {
   it('runs with no env at all on port 8080 against the local catalog', () => {
-    expect(loadQueryApiConfig({}, cwd)).toEqual({
+    expect(loadQueryApiConfig({}, cwd)).toMatchObject({
       port: 8080,
       metricsPort: 8080,
       metricsHost: '0.0.0.0',
@@ -13,7 +13,16 @@ describe('query-api config', () => {
       shutdownTimeoutMs: 25_000,
       catalog: { type: 'sql', uri: 'jdbc:sqlite:file:/srv/k2/.data/iceberg/lake-catalog.db', warehouse: 'file:///srv/k2/.data/iceberg/warehouse' },
       s3: { endpoint: undefined, region: 'us-east-1', accessKeyId: undefined, secretAccessKey: undefined, forcePathStyle: false },
+      catalogName: 'rest_backend',
+      namespace: ['market_data'],
+      kafkaBrokers: ['127.0.0.1:9092'],
+      tailEnabled: true,
+      writerGroupId: 'k2-iceberg-writer',
+      tailMaxRecords: 500_000,
+      deadlineMs: 3000,
+      topicPattern: undefined,
     });
+    expect(Object.isFrozen(loadQueryApiConfig({}, cwd))).toBe(true);
   });
 
   it('serves API and metrics on PORT, accepting METRICS_PORT as an alias', () => {

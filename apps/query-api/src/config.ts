@@ -1,4 +1,6 @@
 import { cfg, loadConfig, optional } from '@k2/core';
+import { DEFAULT_SQL_CATALOG_NAME } from '@k2/iceberg';
+import { kafkaClientConfigSpec } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -23,6 +25,26 @@ export interface QueryApiConfig extends RuntimeConfig {
   readonly port: number;
   readonly catalog: IcebergCatalogConfig;
   readonly s3: S3Config;
+  /** SQL catalog `catalog_name` and namespace: the writer's (see iceberg-writer's config). */
+  readonly catalogName: string;
+  readonly namespace: readonly string[];
+  readonly kafkaBrokers: readonly string[];
+  readonly schemaRegistryUrl: string;
+  /** The hybrid Kafka tail; off = answers from Iceberg only (benchmarks, or a read replica without Kafka access). */
+  readonly tailEnabled: boolean;
+  /** The writer's consumer group, whose offsets in the snapshot summaries say where the tail starts. */
+  readonly writerGroupId: string;
+  readonly tailMaxRecords: number;
+  readonly refreshMs: number;
+  readonly deadlineMs: number;
+  /** Where S3 data files are cached locally (immutable objects). */
+  readonly cacheDir: string | undefined;
+  readonly duckdbThreads: number;
+  readonly duckdbMemoryLimit: string;
+  readonly duckdbConnections: number;
+  readonly maxStreamClients: number;
+  /** Which V2 topics the tail reads (regex); default every trades and quotes topic. */
+  readonly topicPattern: RegExp | undefined;
 }
 
 export const DEFAULT_PORT = 8080;
@@ -31,8 +53,22 @@ const spec = {
   ...runtimeConfigSpec(),
   metricsPort: optional(cfg.port({ env: 'METRICS_PORT' })),
   port: optional(cfg.port({ env: 'PORT' })),
+  ...kafkaClientConfigSpec(),
   ...icebergCatalogConfigSpec(),
   ...s3ConfigSpec(),
+  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: DEFAULT_SQL_CATALOG_NAME, pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
+  namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
+  tailEnabled: cfg.bool({ env: 'QUERY_TAIL_ENABLED', default: true }),
+  writerGroupId: cfg.string({ env: 'QUERY_WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
+  tailMaxRecords: cfg.int({ env: 'QUERY_TAIL_MAX_RECORDS', default: 500_000, min: 1000 }),
+  refreshMs: cfg.int({ env: 'QUERY_REFRESH_MS', default: 1000, min: 100 }),
+  deadlineMs: cfg.int({ env: 'QUERY_DEADLINE_MS', default: 3000, min: 100, max: 120_000 }),
+  cacheDir: optional(cfg.string({ env: 'QUERY_CACHE_DIR', pattern: /^\/\S*$/ })),
+  duckdbThreads: cfg.int({ env: 'QUERY_DUCKDB_THREADS', default: 2, min: 1 }),
+  duckdbMemoryLimit: cfg.string({ env: 'QUERY_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
+  duckdbConnections: cfg.int({ env: 'QUERY_DUCKDB_CONNECTIONS', default: 4, min: 1, max: 64 }),
+  maxStreamClients: cfg.int({ env: 'QUERY_MAX_STREAM_CLIENTS', default: 500, min: 1 }),
+  topicPattern: optional(cfg.string({ env: 'QUERY_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
 };
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
@@ -60,5 +96,20 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     shutdownTimeoutMs: c.shutdownTimeoutMs,
     catalog: resolveIcebergCatalog(c, cwd),
     s3: resolveS3Config(c),
+    catalogName: c.catalogName,
+    namespace: Object.freeze(c.namespace.split('.')),
+    kafkaBrokers: c.kafkaBrokers,
+    schemaRegistryUrl: c.schemaRegistryUrl,
+    tailEnabled: c.tailEnabled,
+    writerGroupId: c.writerGroupId,
+    tailMaxRecords: c.tailMaxRecords,
+    refreshMs: c.refreshMs,
+    deadlineMs: c.deadlineMs,
+    cacheDir: c.cacheDir,
+    duckdbThreads: c.duckdbThreads,
+    duckdbMemoryLimit: c.duckdbMemoryLimit,
+    duckdbConnections: c.duckdbConnections,
+    maxStreamClients: c.maxStreamClients,
+    topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : undefined,
   });
 }

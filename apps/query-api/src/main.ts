@@ -1,16 +1,136 @@
+import { createCatalog, createFileIO } from '@k2/iceberg';
+import {
+  KafkaTail,
+  mountErrorHandlers,
+  mountLivePage,
+  mountQueryRoutes,
+  QueryEngine,
+  QueryMetrics,
+  QueryService,
+  StreamHub,
+  TableView,
+  TailStore,
+  type TailKind,
+} from '@k2/query';
 import { runService } from '@k2/runtime';
+import { AvroSerde } from '@k2/serde';
 import { loadQueryApiConfig, SERVICE } from './config';
+
+const KINDS: readonly TailKind[] = ['trades', 'quotes'];
 
 void runService({
   name: SERVICE,
   config: () => loadQueryApiConfig(),
-  start: ({ config, logger }) => {
-    // API routes will be mounted on ctx.app, next to /metrics, /healthz and /readyz.
-    logger.info('query routes not wired yet; serving health and metrics only', {
+  start: async (ctx) => {
+    const { config, logger, registry, app, onShutdown, signal } = ctx;
+    const io = createFileIO(config.s3, { cacheDir: config.cacheDir });
+    onShutdown('file-io', () => io.close());
+    const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
+    onShutdown('catalog', () => catalog.close());
+    const engine = await QueryEngine.create({ threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit, connections: config.duckdbConnections });
+    onShutdown('duckdb', () => engine.close());
+    const metrics = new QueryMetrics(registry);
+    const store = new TailStore({ maxRecords: config.tailMaxRecords });
+
+    const view = (kind: TailKind) =>
+      new TableView({
+        kind,
+        catalog,
+        io,
+        namespace: config.namespace,
+        writerGroupId: config.writerGroupId,
+        logger,
+        // Same tick as the swap: no request can pair the new snapshot with a tail that still lacks evicted rows,
+        // or the old snapshot with a tail that already lost them (requests capture both synchronously).
+        onAdvance: (s) => store.evictCommitted(kind, s.offsets),
+      });
+    const views = { trades: view('trades'), quotes: view('quotes') };
+
+    let tail: KafkaTail | undefined;
+    const service = new QueryService({
+      views,
+      tail: config.tailEnabled ? { store, isHealthy: () => tail?.isHealthy ?? false } : undefined,
+      engine,
+      io,
+      metrics,
+      logger,
+      deadlineMs: config.deadlineMs,
+    });
+    onShutdown('query-service', () => service.close());
+
+    // Table views: one refresh before the tail starts (its start offsets come from the snapshot), then a loop.
+    const refreshAll = async (budgetMs: number) => {
+      for (const kind of KINDS) {
+        try {
+          await service.storage(() => views[kind].refresh(), Date.now() + budgetMs);
+          metrics.snapshotAge.set({ table: kind }, 0);
+        } catch (e) {
+          const age = views[kind].state.refreshedAtMs ? (Date.now() - views[kind].state.refreshedAtMs) / 1000 : -1;
+          metrics.snapshotAge.set({ table: kind }, age);
+          logger.warn('table view refresh failed; answering from the last known snapshot', { table: kind, error: e instanceof Error ? e.message : String(e) });
+        }
+      }
+    };
+    await refreshAll(10_000);
+    let refreshing = true;
+    const refreshLoop = (async () => {
+      while (refreshing && !signal.aborted) {
+        await new Promise((r) => setTimeout(r, config.refreshMs));
+        if (refreshing) await refreshAll(Math.max(config.refreshMs * 5, 5000));
+      }
+    })();
+    onShutdown('table-refresh', async () => {
+      refreshing = false;
+      await refreshLoop;
+    });
+
+    if (config.tailEnabled) {
+      const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
+      const t = new KafkaTail({
+        brokers: config.kafkaBrokers.join(','),
+        clientId: SERVICE,
+        serde,
+        store,
+        startOffsets: (kind) => views[kind].state.offsets,
+        topicPattern: config.topicPattern,
+        logger,
+        metrics,
+      });
+      // Kafka being down at start must not keep the API from answering from Iceberg: connect in the background.
+      const connect = async (): Promise<void> => {
+        while (!signal.aborted) {
+          try {
+            await t.start();
+            tail = t;
+            return;
+          } catch (e) {
+            metrics.setKafkaHealthy(false);
+            logger.warn('kafka tail cannot connect yet; answering from Iceberg only', { error: e instanceof Error ? e.message : String(e) });
+            await new Promise((r) => setTimeout(r, 5000));
+          }
+        }
+      };
+      const connecting = connect();
+      onShutdown('kafka-tail', async () => {
+        await connecting;
+        await t.stop();
+      });
+      const hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
+      onShutdown('streams', () => hub.close());
+      mountLivePage(app);
+      mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
+    } else {
+      mountLivePage(app);
+      mountQueryRoutes(app, { service, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
+    }
+    mountErrorHandlers(app, { logger, metrics });
+    logger.info('query api ready', {
       port: config.port,
       catalog: config.catalog.type,
-      catalogUri: config.catalog.uri,
       warehouse: config.catalog.warehouse,
+      tail: config.tailEnabled,
+      snapshots: Object.fromEntries(KINDS.map((k) => [k, String(views[k].state.snapshotId ?? 'none')])),
+      page: `http://127.0.0.1:${ctx.port}/`,
     });
   },
 });

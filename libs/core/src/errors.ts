@@ -28,6 +28,10 @@ export const ErrorCode = {
   ICEBERG_COMMIT_CONFLICT: 'K2_ICEBERG_COMMIT_CONFLICT',
   ICEBERG_NOT_FOUND: 'K2_ICEBERG_NOT_FOUND',
   ICEBERG_INVALID: 'K2_ICEBERG_INVALID',
+  /** A query-api request parameter is missing, malformed, out of range or unknown (HTTP 400). */
+  QUERY_INVALID_PARAMETER: 'K2_QUERY_INVALID_PARAMETER',
+  /** No such query-api route (HTTP 404). */
+  QUERY_NOT_FOUND: 'K2_QUERY_NOT_FOUND',
   INTERNAL: 'K2_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

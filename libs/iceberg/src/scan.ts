@@ -2,7 +2,7 @@ import type { LoadedTable } from './catalog/catalog';
 import type { FileIO } from './io/file-io';
 import { readManifest, readManifestList, partitionType } from './manifest';
 import { currentSchema, currentSnapshot, snapshotById } from './metadata';
-import type { DataFile, Long, ManifestFile, PartitionSpec, PrimitiveType, Schema, Snapshot } from './spec';
+import type { DataFile, Long, ManifestEntry, ManifestFile, PartitionSpec, PrimitiveType, Schema, Snapshot } from './spec';
 import { applyTransform, compareValues, decimalScale, deserializeValue, unscaledDecimal, type BoundValue } from './values';
 
 /**
@@ -23,6 +23,25 @@ export interface Predicate {
 export interface ScanOptions {
   predicates?: readonly Predicate[];
   snapshotId?: Long;
+  /**
+   * Decoded manifest lists and manifests by path. They are immutable, so a long-lived reader (query-api) plans
+   * from memory after the first scan of a snapshot; the caller bounds the cache (see ManifestCache).
+   */
+  cache?: ManifestCache;
+}
+
+/** What planScan may keep between scans: both kinds of file never change once written. */
+export interface ManifestCache {
+  lists: Map<string, ManifestFile[]>;
+  manifests: Map<string, ManifestEntry[]>;
+}
+
+async function cached<T>(map: Map<string, T> | undefined, key: string, load: () => Promise<T>): Promise<T> {
+  const hit = map?.get(key);
+  if (hit !== undefined) return hit;
+  const v = await load();
+  map?.set(key, v);
+  return v;
 }
 
 export interface PlannedFile {
@@ -142,7 +161,8 @@ export async function planScan(io: FileIO, table: LoadedTable, opts: ScanOptions
   const preds = opts.predicates ?? [];
   const plan: ScanPlan = { snapshot, schema, files: [], manifestsTotal: 0, manifestsScanned: 0, filesTotal: 0 };
   if (!snapshot) return plan;
-  const manifests = readManifestList(await io.read(snapshot['manifest-list']), snapshot['manifest-list']);
+  const listPath = snapshot['manifest-list'];
+  const manifests = await cached(opts.cache?.lists, listPath, async () => readManifestList(await io.read(listPath), listPath));
   plan.manifestsTotal = manifests.length;
   for (const m of manifests) {
     if (m.content !== 0) continue;
@@ -151,7 +171,8 @@ export async function planScan(io: FileIO, table: LoadedTable, opts: ScanOptions
     const partPreds = partitionPredicates(spec, schema, preds);
     if (!manifestMayMatch(m, spec, schema, partPreds)) continue;
     plan.manifestsScanned++;
-    for (const e of readManifest(await io.read(m['manifest-path']), m)) {
+    const entries = await cached(opts.cache?.manifests, m['manifest-path'], async () => readManifest(await io.read(m['manifest-path']), m));
+    for (const e of entries) {
       if (e.status === 2) continue;
       plan.filesTotal++;
       if (fileMayMatch(e['data-file'], schema, partPreds, preds)) {

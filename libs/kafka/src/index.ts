@@ -5,3 +5,4 @@ export * from './consumer';
 export * from './admin';
 export * from './config';
 export * from './tail';
+export * from './reader';

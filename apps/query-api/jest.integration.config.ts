@@ -1,0 +1,4 @@
+export default {
+  displayName: 'query-api:integration',
+  preset: '../../jest.integration.preset.js',
+};

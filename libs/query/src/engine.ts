@@ -1,0 +1,147 @@
+import {
+  BIGINT,
+  DuckDBInstance,
+  DuckDBListValue,
+  DuckDBTimestampTZValue,
+  INTEGER,
+  LIST,
+  TIMESTAMPTZ,
+  VARCHAR,
+  type DuckDBConnection,
+  type DuckDBPreparedStatement,
+  type DuckDBType,
+} from '@duckdb/node-api';
+import { ErrorCode, FatalError, K2Error, TransientError } from '@k2/core';
+import { isKnownSql, SQL, type SqlName } from './sql';
+
+/** A bound parameter value; bigint µs for timestamps (typed by the parameter's declared kind). */
+export type SqlValue = string | number | bigint | null | readonly string[];
+
+/** Declared type of every parameter name used in sql.ts. */
+const PARAM_TYPES: Record<string, DuckDBType> = {
+  files: LIST(VARCHAR),
+  ids: LIST(VARCHAR),
+  symbol: VARCHAR,
+  exchange: VARCHAR,
+  start: TIMESTAMPTZ,
+  end: TIMESTAMPTZ,
+  cursor_ts: TIMESTAMPTZ,
+  cursor_id: VARCHAR,
+  limit: INTEGER,
+  bucket_us: BIGINT,
+};
+
+function toDuck(name: string, v: SqlValue): unknown {
+  if (v === null) return null;
+  const t = PARAM_TYPES[name];
+  if (t === TIMESTAMPTZ) return new DuckDBTimestampTZValue(v as bigint);
+  if (Array.isArray(v)) return new DuckDBListValue([...v]);
+  return v;
+}
+
+export interface EngineOptions {
+  /** DuckDB worker threads (shared by all connections). */
+  threads?: number;
+  memoryLimit?: string;
+  /** Connections, i.e. queries that may run at once. */
+  connections?: number;
+}
+
+/**
+ * DuckDB for reads: one in-memory database, a small pool of connections (a connection runs one query at a time),
+ * and only the statements of sql.ts. Parquet footers are cached between queries (enable_object_cache), which
+ * matters because the same immutable files are read by request after request.
+ */
+export class QueryEngine {
+  private readonly idle: DuckDBConnection[] = [];
+  private readonly waiters: Array<(c: DuckDBConnection) => void> = [];
+  private readonly prepared = new Map<DuckDBConnection, Map<SqlName, DuckDBPreparedStatement>>();
+  private closed = false;
+
+  private constructor(
+    private readonly instance: DuckDBInstance,
+    private readonly all: DuckDBConnection[],
+  ) {
+    this.idle.push(...all);
+  }
+
+  static async create(opts: EngineOptions = {}): Promise<QueryEngine> {
+    const instance = await DuckDBInstance.create(':memory:', {
+      threads: String(opts.threads ?? 2),
+      memory_limit: opts.memoryLimit ?? '1GB',
+      enable_object_cache: 'true',
+    });
+    const conns: DuckDBConnection[] = [];
+    for (let i = 0; i < (opts.connections ?? 4); i++) conns.push(await instance.connect());
+    return new QueryEngine(instance, conns);
+  }
+
+  /**
+   * Runs one statement of sql.ts with named parameters; rows as plain objects (VARCHAR → string, BIGINT →
+   * bigint, lists → arrays). `signal` interrupts the running query (deadline reached).
+   */
+  async query(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown>[]> {
+    const text = SQL[name];
+    if (!isKnownSql(text)) throw new FatalError(ErrorCode.INTERNAL, `refusing to run SQL that is not in sql.ts (${name})`);
+    const conn = await this.acquire();
+    const onAbort = () => conn.interrupt();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (signal?.aborted) throw signal.reason;
+      let byName = this.prepared.get(conn);
+      if (!byName) this.prepared.set(conn, (byName = new Map()));
+      let stmt = byName.get(name);
+      if (!stmt) byName.set(name, (stmt = await conn.prepare(text)));
+      const values: Record<string, unknown> = {};
+      const types: Record<string, DuckDBType> = {};
+      for (let i = 1; i <= stmt.parameterCount; i++) {
+        const p = stmt.parameterName(i);
+        if (!(p in params)) throw new FatalError(ErrorCode.INTERNAL, `SQL ${name}: parameter $${p} not bound`);
+        values[p] = toDuck(p, params[p]);
+        types[p] = PARAM_TYPES[p];
+      }
+      stmt.bind(values as Parameters<DuckDBPreparedStatement['bind']>[0], types);
+      const reader = await stmt.runAndReadAll();
+      return reader.getRowObjectsJS() as Record<string, unknown>[];
+    } catch (e) {
+      throw classify(e, name, signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      this.release(conn);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const c of this.all) c.closeSync();
+    this.instance.closeSync();
+  }
+
+  private acquire(): Promise<DuckDBConnection> {
+    if (this.closed) return Promise.reject(new K2Error(ErrorCode.SHUTTING_DOWN, 'query engine is closed', { retriable: true }));
+    const c = this.idle.pop();
+    if (c) return Promise.resolve(c);
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(c: DuckDBConnection): void {
+    const w = this.waiters.shift();
+    if (w) w(c);
+    else this.idle.push(c);
+  }
+}
+
+/**
+ * DuckDB reports failures as plain Errors whose message starts with its error class. Reading a file that
+ * vanished or cannot be opened is the storage's problem (retriable, counts against the storage breaker); anything
+ * else is a bug in a statement (not retriable, a 500).
+ */
+function classify(e: unknown, name: string, signal?: AbortSignal): unknown {
+  if (e instanceof K2Error) return e;
+  if (signal?.aborted) return signal.reason instanceof K2Error ? signal.reason : new TransientError(ErrorCode.TIMEOUT, `query ${name} interrupted at its deadline`, { cause: e });
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/^(IO|HTTP) Error|No files found|Cannot open file|Interrupt/i.test(msg)) {
+    return new TransientError(ErrorCode.STORAGE_UNAVAILABLE, `query ${name}: ${msg}`, { cause: e });
+  }
+  return new FatalError(ErrorCode.INTERNAL, `query ${name} failed: ${msg}`, { cause: e });
+}

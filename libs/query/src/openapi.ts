@@ -1,0 +1,129 @@
+import { ErrorCode } from '@k2/core';
+import { ROUTE_PARAMS, type ParamSpec, type RouteName } from './params';
+
+/** Path of every route, next to the name its parameters are declared under (params.ts). */
+export const ROUTE_PATHS: Record<RouteName, string> = {
+  trades: '/v1/trades',
+  quotes: '/v1/quotes',
+  bars: '/v1/bars',
+  summary: '/v1/summary',
+  symbols: '/v1/symbols',
+  stream: '/v1/stream/trades',
+};
+
+const decimal = { type: 'string', pattern: '^-?[0-9]{1,10}\\.[0-9]{8}$', description: 'Decimal(18,8) as text, never a JSON number', example: '97000.12000000' };
+const time = { type: 'string', format: 'date-time', description: 'ISO-8601 UTC with microseconds', example: '2026-11-23T10:15:30.123456Z' };
+const long = { type: ['string', 'null'], pattern: '^-?[0-9]+$', description: '64-bit integer as text (may exceed 2^53)' };
+const str = { type: 'string' };
+const vendor = { type: ['object', 'null'], additionalProperties: { type: 'string' } };
+
+const common = {
+  message_id: str,
+  symbol: str,
+  exchange: str,
+  asset_class: { type: 'string', enum: ['equities', 'crypto', 'futures', 'options'] },
+  timestamp: time,
+  currency: str,
+  source_sequence: long,
+  ingestion_timestamp: time,
+  platform_sequence: long,
+  vendor_data: vendor,
+};
+
+const schemas = {
+  Trade: {
+    type: 'object',
+    properties: { ...common, trade_id: str, price: decimal, quantity: decimal, side: { type: 'string', enum: ['BUY', 'SELL', 'SELL_SHORT', 'UNKNOWN'] }, trade_conditions: { type: 'array', items: str } },
+  },
+  Quote: {
+    type: 'object',
+    properties: { ...common, bid_price: decimal, bid_quantity: decimal, ask_price: decimal, ask_quantity: decimal },
+  },
+  Bar: {
+    type: 'object',
+    properties: { time, open: decimal, high: decimal, low: decimal, close: decimal, volume: decimal, vwap: { ...decimal, type: ['string', 'null'], description: 'Σ(price×quantity)/Σquantity rounded half-even to 8 decimals' }, trades: { type: 'integer' }, first_trade_time: time, last_trade_time: time },
+  },
+  Summary: {
+    type: 'object',
+    properties: {
+      symbol: str,
+      exchange: { type: ['string', 'null'] },
+      date: { type: 'string', format: 'date' },
+      open: { ...decimal, type: ['string', 'null'] },
+      high: { ...decimal, type: ['string', 'null'] },
+      low: { ...decimal, type: ['string', 'null'] },
+      close: { ...decimal, type: ['string', 'null'] },
+      volume: decimal,
+      vwap: { ...decimal, type: ['string', 'null'] },
+      trades: { type: 'integer' },
+      first_trade_time: { ...time, type: ['string', 'null'] },
+      last_trade_time: { ...time, type: ['string', 'null'] },
+    },
+  },
+  Instrument: { type: 'object', properties: { symbol: str, exchange: str, asset_class: common.asset_class, first_seen: time, last_seen: time } },
+  Error: {
+    type: 'object',
+    properties: {
+      error: {
+        type: 'object',
+        properties: { code: { type: 'string', enum: [ErrorCode.QUERY_INVALID_PARAMETER, ErrorCode.QUERY_NOT_FOUND, ErrorCode.INTERNAL, 'K2_QUERY_STREAM_LIMIT'] }, parameter: str, message: str },
+        required: ['code', 'message'],
+      },
+    },
+  },
+};
+
+const provenanceHeaders = {
+  'X-K2-Snapshot-Id': { description: 'Iceberg snapshot the table part was read at (`none` before the first commit)', schema: str },
+  'X-K2-Sources': { description: 'Sources merged: `iceberg`, `kafka-tail`', schema: str },
+  'X-K2-Rows': { description: 'Rows per source in this answer, e.g. `iceberg=990;tail=10`', schema: str },
+  'X-K2-Degraded': { description: 'Present when degraded: `storage` (answered from the tail only), `kafka` (tail not advancing), `tail-truncated`', schema: str },
+};
+
+function parameters(specs: readonly ParamSpec[]): unknown[] {
+  return specs.map((p) => ({ name: p.name, in: 'query', required: p.required ?? false, description: p.description, schema: p.schema }));
+}
+
+const list = (item: string, cursor: boolean) => ({
+  type: 'object',
+  properties: {
+    data: { type: 'array', items: { $ref: `#/components/schemas/${item}` } },
+    ...(cursor ? { next_cursor: { type: ['string', 'null'] } } : {}),
+    meta: { type: 'object' },
+  },
+});
+
+function op(route: RouteName, summary: string, body: unknown, contentType = 'application/json'): unknown {
+  return {
+    get: {
+      operationId: route,
+      summary,
+      parameters: parameters(ROUTE_PARAMS[route]),
+      responses: {
+        '200': { description: 'OK', headers: provenanceHeaders, content: { [contentType]: { schema: body } } },
+        '400': { description: 'Invalid parameter', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    },
+  };
+}
+
+/** OpenAPI 3.1 description of the API, served at /openapi.json. */
+export function openApiDocument(version: string): Record<string, unknown> {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'K2 query API',
+      version,
+      description: 'Market data (V2 schema) from Iceberg merged with the not-yet-committed Kafka tail. Newest first; decimals as strings; times ISO-8601 UTC with µs.',
+    },
+    paths: {
+      [ROUTE_PATHS.trades]: op('trades', 'Trades of a symbol in a time window, newest first, cursor-paginated', list('Trade', true)),
+      [ROUTE_PATHS.quotes]: op('quotes', 'Quotes of a symbol in a time window, newest first, cursor-paginated', list('Quote', true)),
+      [ROUTE_PATHS.bars]: op('bars', 'OHLCV bars with VWAP and trade count', list('Bar', false)),
+      [ROUTE_PATHS.summary]: op('summary', 'Daily market summary of a symbol', { $ref: '#/components/schemas/Summary' }),
+      [ROUTE_PATHS.symbols]: op('symbols', 'Instruments seen, with first and last time', list('Instrument', false)),
+      [ROUTE_PATHS.stream]: op('stream', 'Live trades as server-sent events (`event: trade`, data = Trade subset)', { type: 'string' }, 'text/event-stream'),
+    },
+    components: { schemas },
+  };
+}

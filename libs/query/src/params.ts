@@ -1,0 +1,281 @@
+import { ErrorCode, ValidationError } from '@k2/core';
+import { ASSET_CLASSES, microsFromIso, type AssetClass } from '@k2/schema';
+
+/**
+ * Request parameters of every query-api route, declared once: the validators below and the OpenAPI document
+ * (openapi.ts) are both built from these specs, so the two cannot drift apart. Unknown parameters are rejected
+ * rather than ignored, so a typo (`windows_minutes`) is a 400 instead of silently answering a different question.
+ */
+export const US_PER_MINUTE = 60_000_000n;
+export const US_PER_DAY = 86_400_000_000n;
+export const DEFAULT_LIMIT = 1000;
+export const MAX_LIMIT = 10_000;
+/** The longest window one request may scan: 31 days of trades is already ~10^8 rows at crypto rates. */
+export const MAX_WINDOW_MINUTES = 31 * 24 * 60;
+/** Bars requests are cheaper per row but still bounded: at most this many buckets per answer. */
+export const MAX_BARS = 10_000;
+export const DEFAULT_WINDOW_MINUTES = 15;
+
+export const INTERVALS = { '1m': 60_000_000n, '5m': 300_000_000n, '15m': 900_000_000n, '1h': 3_600_000_000n, '1d': US_PER_DAY } as const;
+export type Interval = keyof typeof INTERVALS;
+
+export class InvalidParameterError extends ValidationError {
+  readonly parameter: string;
+  constructor(parameter: string, message: string) {
+    super(`${parameter}: ${message}`, { code: ErrorCode.QUERY_INVALID_PARAMETER, context: { parameter } });
+    this.parameter = parameter;
+  }
+}
+
+export interface ParamSpec {
+  name: string;
+  description: string;
+  /** JSON schema of the raw query-string value, for OpenAPI. */
+  schema: Record<string, unknown>;
+  required?: boolean;
+}
+
+// Symbols as the V2 records carry them: Binance "BTCUSDT", Kraken "BTC/USD", ASX "BHP". Upper-cased on input.
+const SYMBOL_RE = /^[A-Z0-9][A-Z0-9._/-]{0,31}$/;
+// Exchange codes as the records carry them (BINANCE, KRAKEN, ASX); accepted in any case.
+const EXCHANGE_RE = /^[A-Z][A-Z0-9_-]{0,31}$/;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const INT_RE = /^[0-9]{1,9}$/;
+
+const P = {
+  symbol: { name: 'symbol', description: 'Instrument symbol as in the V2 records, e.g. BTCUSDT, BTC/USD, BHP (case-insensitive).', schema: { type: 'string', pattern: SYMBOL_RE.source, maxLength: 32 } },
+  exchange: { name: 'exchange', description: 'Exchange code as in the records (BINANCE, KRAKEN, ASX), case-insensitive.', schema: { type: 'string', pattern: EXCHANGE_RE.source } },
+  asset_class: { name: 'asset_class', description: 'Asset class.', schema: { type: 'string', enum: [...ASSET_CLASSES] } },
+  window_minutes: {
+    name: 'window_minutes',
+    description: `Window ending now (or at \`end\`), in minutes; default ${DEFAULT_WINDOW_MINUTES} when neither start nor end is given. Not combinable with start.`,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_WINDOW_MINUTES },
+  },
+  start: { name: 'start', description: 'Inclusive start, RFC 3339 (e.g. 2026-11-23T10:00:00Z, up to µs).', schema: { type: 'string', format: 'date-time' } },
+  end: { name: 'end', description: 'Exclusive end, RFC 3339; default now.', schema: { type: 'string', format: 'date-time' } },
+  limit: { name: 'limit', description: `Rows per page, 1–${MAX_LIMIT}.`, schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT } },
+  cursor: { name: 'cursor', description: 'Opaque `next_cursor` of the previous page (same filters).', schema: { type: 'string', maxLength: 256 } },
+  interval: { name: 'interval', description: 'Bar width.', schema: { type: 'string', enum: Object.keys(INTERVALS) } },
+  date: { name: 'date', description: 'UTC calendar day, YYYY-MM-DD.', schema: { type: 'string', format: 'date' } },
+} satisfies Record<string, ParamSpec>;
+
+const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
+
+export const ROUTE_PARAMS = {
+  trades: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  quotes: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes],
+  summary: [req(P.symbol), P.exchange, req(P.date)],
+  symbols: [P.exchange, P.asset_class],
+  stream: [req(P.symbol), P.exchange],
+} satisfies Record<string, ParamSpec[]>;
+export type RouteName = keyof typeof ROUTE_PARAMS;
+
+type Raw = Record<string, unknown>;
+
+/** The single string value of a parameter; repeated parameters (`?a=1&a=2`) and nested forms are rejected. */
+function one(q: Raw, name: string): string | undefined {
+  const v = q[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new InvalidParameterError(name, 'must be given once, as a plain value');
+  if (v.length > 256) throw new InvalidParameterError(name, 'is longer than 256 characters');
+  return v;
+}
+
+function checkKnown(q: Raw, route: RouteName): void {
+  const allowed = new Set(ROUTE_PARAMS[route].map((p) => p.name));
+  for (const k of Object.keys(q)) {
+    if (!allowed.has(k)) {
+      const name = k.length > 40 ? `${k.slice(0, 40)}…` : k;
+      throw new InvalidParameterError(name, `unknown parameter; ${route} accepts ${[...allowed].join(', ')}`);
+    }
+  }
+}
+
+export function parseSymbol(q: Raw, required = true): string | undefined {
+  const v = one(q, 'symbol');
+  if (v === undefined || v === '') {
+    if (required) throw new InvalidParameterError('symbol', 'is required, e.g. symbol=BTCUSDT');
+    return undefined;
+  }
+  const s = v.toUpperCase();
+  if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbol', 'must be 1–32 characters of A–Z, 0–9 and . _ / - (e.g. BTCUSDT, BTC/USD, BHP)');
+  return s;
+}
+
+function parseExchange(q: Raw): string | undefined {
+  const v = one(q, 'exchange');
+  if (v === undefined || v === '') return undefined;
+  const s = v.toUpperCase();
+  if (!EXCHANGE_RE.test(s)) throw new InvalidParameterError('exchange', 'must be an exchange code such as BINANCE, KRAKEN or ASX');
+  return s;
+}
+
+function parseAssetClass(q: Raw): AssetClass | undefined {
+  const v = one(q, 'asset_class');
+  if (v === undefined || v === '') return undefined;
+  if (!(ASSET_CLASSES as readonly string[]).includes(v)) throw new InvalidParameterError('asset_class', `must be one of ${ASSET_CLASSES.join(', ')}`);
+  return v as AssetClass;
+}
+
+function parseInt(q: Raw, name: string, min: number, max: number): number | undefined {
+  const v = one(q, name);
+  if (v === undefined) return undefined;
+  if (!INT_RE.test(v)) throw new InvalidParameterError(name, `must be a whole number from ${min} to ${max}`);
+  const n = Number(v);
+  if (n < min || n > max) throw new InvalidParameterError(name, `must be from ${min} to ${max}, got ${n}`);
+  return n;
+}
+
+// Years 1970–9999 only: the tables hold no earlier data and Date cannot format beyond.
+const MIN_US = 0n;
+const MAX_US = 253_402_300_799_999_999n;
+
+function parseTime(q: Raw, name: string): bigint | undefined {
+  const v = one(q, name);
+  if (v === undefined || v === '') return undefined;
+  let us: bigint;
+  try {
+    us = microsFromIso(v);
+  } catch {
+    throw new InvalidParameterError(name, 'must be an RFC 3339 timestamp such as 2026-11-23T10:00:00Z or 2026-11-23T10:00:00.123456+11:00');
+  }
+  if (us < MIN_US || us > MAX_US) throw new InvalidParameterError(name, 'must be between 1970-01-01 and 9999-12-31');
+  return us;
+}
+
+export interface TimeWindow {
+  startUs: bigint;
+  endUs: bigint;
+}
+
+/** start/end/window_minutes → [startUs, endUs). */
+function parseWindow(q: Raw, nowUs: bigint, defaultMinutes: number | undefined): TimeWindow {
+  const start = parseTime(q, 'start');
+  const end = parseTime(q, 'end');
+  const minutes = parseInt(q, 'window_minutes', 1, MAX_WINDOW_MINUTES);
+  if (start !== undefined && minutes !== undefined) throw new InvalidParameterError('window_minutes', 'cannot be combined with start; give start and end, or window_minutes (and optionally end)');
+  const endUs = end ?? nowUs + 1n; // exclusive end: "now" includes a trade stamped this very µs
+  let startUs: bigint;
+  if (start !== undefined) startUs = start;
+  else if (minutes !== undefined) startUs = endUs - BigInt(minutes) * US_PER_MINUTE;
+  else if (defaultMinutes !== undefined) startUs = endUs - BigInt(defaultMinutes) * US_PER_MINUTE;
+  else throw new InvalidParameterError('start', 'is required (or window_minutes)');
+  if (startUs >= endUs) throw new InvalidParameterError(start !== undefined ? 'start' : 'window_minutes', 'the window is empty: start must be before end');
+  if (endUs - startUs > BigInt(MAX_WINDOW_MINUTES) * US_PER_MINUTE) {
+    throw new InvalidParameterError(start !== undefined ? 'start' : 'window_minutes', `the window is longer than ${MAX_WINDOW_MINUTES / 1440} days; page through smaller windows`);
+  }
+  return { startUs, endUs };
+}
+
+/** Position after the last row of a page, in the newest-first order (timestamp desc, message_id desc). */
+export interface Cursor {
+  ts: bigint;
+  id: string;
+}
+
+const CURSOR_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify({ t: c.ts.toString(), i: c.id }), 'utf8').toString('base64url');
+}
+
+export function parseCursor(q: Raw): Cursor | undefined {
+  const v = one(q, 'cursor');
+  if (v === undefined || v === '') return undefined;
+  const bad = () => new InvalidParameterError('cursor', 'is not a cursor this API issued; pass next_cursor from the previous page unchanged');
+  if (!/^[A-Za-z0-9_-]{1,256}$/.test(v)) throw bad();
+  let o: unknown;
+  try {
+    o = JSON.parse(Buffer.from(v, 'base64url').toString('utf8'));
+  } catch {
+    throw bad();
+  }
+  if (typeof o !== 'object' || o === null) throw bad();
+  const { t, i } = o as { t?: unknown; i?: unknown };
+  if (typeof t !== 'string' || !/^[0-9]{1,19}$/.test(t) || typeof i !== 'string' || !CURSOR_ID_RE.test(i)) throw bad();
+  const ts = BigInt(t);
+  if (ts > MAX_US) throw bad();
+  return { ts, id: i };
+}
+
+export interface RowsRequest extends TimeWindow {
+  symbol: string;
+  exchange: string | undefined;
+  limit: number;
+  cursor: Cursor | undefined;
+}
+
+export function parseRowsRequest(route: 'trades' | 'quotes', q: Raw, nowUs: bigint): RowsRequest {
+  checkKnown(q, route);
+  const symbol = parseSymbol(q)!;
+  const exchange = parseExchange(q);
+  const limit = parseInt(q, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+  const cursor = parseCursor(q);
+  return { symbol, exchange, limit, cursor, ...parseWindow(q, nowUs, DEFAULT_WINDOW_MINUTES) };
+}
+
+export interface BarsRequest extends TimeWindow {
+  symbol: string;
+  exchange: string | undefined;
+  interval: Interval;
+  intervalUs: bigint;
+}
+
+export function parseBarsRequest(q: Raw, nowUs: bigint): BarsRequest {
+  checkKnown(q, 'bars');
+  const symbol = parseSymbol(q)!;
+  const exchange = parseExchange(q);
+  const iv = one(q, 'interval');
+  if (iv === undefined || iv === '') throw new InvalidParameterError('interval', `is required: one of ${Object.keys(INTERVALS).join(', ')}`);
+  if (!Object.hasOwn(INTERVALS, iv)) throw new InvalidParameterError('interval', `must be one of ${Object.keys(INTERVALS).join(', ')}`);
+  const interval = iv as Interval;
+  const intervalUs = INTERVALS[interval];
+  const w = parseWindow(q, nowUs, undefined);
+  if ((w.endUs - w.startUs) / intervalUs > BigInt(MAX_BARS)) {
+    throw new InvalidParameterError('interval', `the window holds more than ${MAX_BARS} ${interval} bars; use a wider interval or a shorter window`);
+  }
+  return { symbol, exchange, interval, intervalUs, ...w };
+}
+
+export interface SummaryRequest extends TimeWindow {
+  symbol: string;
+  exchange: string | undefined;
+  date: string;
+}
+
+export function parseSummaryRequest(q: Raw): SummaryRequest {
+  checkKnown(q, 'summary');
+  const symbol = parseSymbol(q)!;
+  const exchange = parseExchange(q);
+  const d = one(q, 'date');
+  if (d === undefined || d === '') throw new InvalidParameterError('date', 'is required, e.g. date=2026-11-23');
+  const m = DATE_RE.exec(d);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  // Date.UTC rolls 2026-02-30 over to March; a real calendar day formats back to itself.
+  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== d || ms < 0) {
+    throw new InvalidParameterError('date', 'must be a calendar day YYYY-MM-DD from 1970 on');
+  }
+  const startUs = BigInt(ms) * 1000n;
+  return { symbol, exchange, date: d, startUs, endUs: startUs + US_PER_DAY };
+}
+
+export interface SymbolsRequest {
+  exchange: string | undefined;
+  assetClass: AssetClass | undefined;
+}
+
+export function parseSymbolsRequest(q: Raw): SymbolsRequest {
+  checkKnown(q, 'symbols');
+  return { exchange: parseExchange(q), assetClass: parseAssetClass(q) };
+}
+
+export interface StreamRequest {
+  symbol: string;
+  exchange: string | undefined;
+}
+
+export function parseStreamRequest(q: Raw): StreamRequest {
+  checkKnown(q, 'stream');
+  return { symbol: parseSymbol(q)!, exchange: parseExchange(q) };
+}

@@ -1,0 +1,114 @@
+import type { Express, NextFunction, Request, Response } from 'express';
+import { ErrorCode, type Logger } from '@k2/core';
+import { nowMicros } from '@k2/schema';
+import type { QueryMetrics } from './metrics';
+import { openApiDocument, ROUTE_PATHS } from './openapi';
+import {
+  InvalidParameterError,
+  parseBarsRequest,
+  parseRowsRequest,
+  parseStreamRequest,
+  parseSummaryRequest,
+  parseSymbolsRequest,
+  type RouteName,
+} from './params';
+import type { Answer, Provenance, QueryService } from './query-service';
+import type { StreamHub } from './stream';
+
+export interface RoutesOptions {
+  service: QueryService;
+  hub?: StreamHub;
+  metrics: QueryMetrics;
+  logger: Logger;
+  version: string;
+}
+
+function setProvenance(res: Response, p: Provenance): void {
+  res.set('X-K2-Snapshot-Id', p.snapshotId ?? 'none');
+  res.set('X-K2-Sources', p.tail ? 'iceberg,kafka-tail' : 'iceberg');
+  res.set('X-K2-Rows', `iceberg=${p.icebergRows};tail=${p.tailRows}`);
+  if (p.degraded.length > 0) res.set('X-K2-Degraded', p.degraded.join(','));
+}
+
+/**
+ * The API routes on the service's express app (next to /metrics, /healthz, /readyz from @k2/runtime). Every
+ * answer carries its provenance headers and a `meta` object with the same facts; every failure is JSON
+ * `{ error: { code, message, parameter? } }`: 400 for bad input, 404 for unknown paths, 500 only for bugs.
+ */
+export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
+  const handle =
+    <T extends object>(route: RouteName, run: (q: Record<string, unknown>) => Promise<Answer<T>>) =>
+    async (req: Request, res: Response, next: NextFunction) => {
+      const end = o.metrics.duration.startTimer({ route });
+      try {
+        const a = await run(req.query as Record<string, unknown>);
+        setProvenance(res, a.provenance);
+        o.metrics.rows.inc({ route, source: 'iceberg' }, a.provenance.icebergRows);
+        o.metrics.rows.inc({ route, source: 'tail' }, a.provenance.tailRows);
+        o.metrics.requests.inc({ route, status: '200', degraded: a.provenance.degraded.join(',') || 'none' });
+        const p = a.provenance;
+        res.json({ ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded } });
+      } catch (e) {
+        next(e);
+      } finally {
+        end();
+      }
+    };
+
+  const s = o.service;
+  app.get(ROUTE_PATHS.trades, handle('trades', (q) => s.rows('trades', parseRowsRequest('trades', q, nowMicros()))));
+  app.get(ROUTE_PATHS.quotes, handle('quotes', (q) => s.rows('quotes', parseRowsRequest('quotes', q, nowMicros()))));
+  app.get(ROUTE_PATHS.bars, handle('bars', (q) => s.bars(parseBarsRequest(q, nowMicros()))));
+  app.get(ROUTE_PATHS.summary, handle('summary', (q) => s.summary(parseSummaryRequest(q))));
+  app.get(ROUTE_PATHS.symbols, handle('symbols', (q) => s.symbols(parseSymbolsRequest(q))));
+  app.get(ROUTE_PATHS.stream, (req, res, next) => {
+    try {
+      const r = parseStreamRequest(req.query as Record<string, unknown>);
+      if (!o.hub) {
+        res.status(503).json({ error: { code: ErrorCode.KAFKA_UNAVAILABLE, message: 'the live stream needs the Kafka tail, which is switched off (QUERY_TAIL_ENABLED=false)' } });
+        return;
+      }
+      o.hub.open(res, r.symbol, r.exchange);
+    } catch (e) {
+      next(e);
+    }
+  });
+  const doc = openApiDocument(o.version);
+  app.get('/openapi.json', (_req, res) => {
+    res.json(doc);
+  });
+}
+
+/** Must be mounted after every other route: JSON 404 for unknown paths and the error → status mapping. */
+export function mountErrorHandlers(app: Express, o: Pick<RoutesOptions, 'logger' | 'metrics'>): void {
+  app.use((req: Request, res: Response) => {
+    res.status(404).json({ error: { code: ErrorCode.QUERY_NOT_FOUND, message: `no route ${req.method} ${req.path.slice(0, 200)}; see /openapi.json` } });
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const route = routeOf(req.path);
+    if (err instanceof InvalidParameterError) {
+      o.metrics.requests.inc({ route, status: '400', degraded: 'none' });
+      res.status(400).json({ error: { code: err.code, parameter: err.parameter, message: err.message } });
+      return;
+    }
+    // Body-parser style errors from express itself (e.g. a malformed URI) carry a 4xx status.
+    const status = (err as { status?: number; statusCode?: number })?.status ?? (err as { statusCode?: number })?.statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      o.metrics.requests.inc({ route, status: String(status), degraded: 'none' });
+      res.status(status).json({ error: { code: ErrorCode.QUERY_INVALID_PARAMETER, message: 'malformed request' } });
+      return;
+    }
+    o.metrics.requests.inc({ route, status: '500', degraded: 'none' });
+    o.logger.error('request failed', { path: req.path.slice(0, 200), error: err instanceof Error ? err.message : String(err), code: (err as { code?: string })?.code });
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    res.status(500).json({ error: { code: ErrorCode.INTERNAL, message: 'internal error; the server log has the details' } });
+  });
+}
+
+function routeOf(path: string): string {
+  for (const [name, p] of Object.entries(ROUTE_PATHS)) if (path === p) return name;
+  return 'other';
+}

@@ -1,0 +1,94 @@
+/**
+ * Every SQL statement query-api runs, as constant text with named parameters ($name). Nothing else is ever sent
+ * to DuckDB: the engine only prepares values of this object (checked at runtime by `isKnownSql`), and
+ * sql.spec.ts fails the build if any statement here contains an interpolation or any other file of the
+ * query-api code calls DuckDB with something that is not one of these constants. User input reaches DuckDB only
+ * as bound parameter values. The file list is a parameter too (read_parquet takes a VARCHAR[]).
+ *
+ * Decimals are selected as VARCHAR: DuckDB's JS conversion would turn DECIMAL into a double. Timestamps as
+ * epoch µs BIGINT; longs that may exceed 2^53 as VARCHAR.
+ */
+export const SQL = Object.freeze({
+  trades: `
+    SELECT message_id, trade_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(price AS VARCHAR) AS price, CAST(quantity AS VARCHAR) AS quantity,
+           currency, side, trade_conditions,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE symbol = $symbol
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($cursor_ts IS NULL OR "timestamp" < $cursor_ts OR ("timestamp" = $cursor_ts AND message_id < $cursor_id))
+    ORDER BY "timestamp" DESC, message_id DESC
+    LIMIT $limit`,
+
+  quotes: `
+    SELECT message_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(bid_price AS VARCHAR) AS bid_price, CAST(bid_quantity AS VARCHAR) AS bid_quantity,
+           CAST(ask_price AS VARCHAR) AS ask_price, CAST(ask_quantity AS VARCHAR) AS ask_quantity,
+           currency,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE symbol = $symbol
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($cursor_ts IS NULL OR "timestamp" < $cursor_ts OR ("timestamp" = $cursor_ts AND message_id < $cursor_id))
+    ORDER BY "timestamp" DESC, message_id DESC
+    LIMIT $limit`,
+
+  /**
+   * Per-bucket partial aggregates, mergeable with tail rows: open/close carry their (timestamp, message_id) so a
+   * tail trade can take over either end; notional (Σ price×quantity, exact DECIMAL(38,16)) gives the VWAP.
+   * Buckets are aligned to the epoch, i.e. to UTC midnight for 1d.
+   */
+  bars: `
+    SELECT (epoch_us("timestamp") // $bucket_us) * $bucket_us AS bucket,
+           CAST(arg_min(price, {'t': "timestamp", 'm': message_id}) AS VARCHAR) AS open,
+           epoch_us(min("timestamp")) AS open_ts,
+           arg_min(message_id, {'t': "timestamp", 'm': message_id}) AS open_id,
+           CAST(arg_max(price, {'t': "timestamp", 'm': message_id}) AS VARCHAR) AS close,
+           epoch_us(max("timestamp")) AS close_ts,
+           arg_max(message_id, {'t': "timestamp", 'm': message_id}) AS close_id,
+           CAST(max(price) AS VARCHAR) AS high,
+           CAST(min(price) AS VARCHAR) AS low,
+           CAST(sum(quantity) AS VARCHAR) AS volume,
+           CAST(sum(CAST(price AS DECIMAL(38, 8)) * CAST(quantity AS DECIMAL(38, 8))) AS VARCHAR) AS notional,
+           count(*) AS trades
+    FROM read_parquet($files)
+    WHERE symbol = $symbol
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND "timestamp" >= $start AND "timestamp" < $end
+    GROUP BY 1
+    ORDER BY 1`,
+
+  /** Which of the tail's message ids are already in the table (the hybrid merge's dedup for aggregates). */
+  presentIds: `
+    SELECT message_id
+    FROM read_parquet($files)
+    WHERE symbol = $symbol
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND list_contains($ids, message_id)`,
+
+  /** Instruments of one data file (cached per file: files are immutable). */
+  fileSymbols: `
+    SELECT symbol, exchange, asset_class,
+           epoch_us(min("timestamp")) AS first_seen, epoch_us(max("timestamp")) AS last_seen, count(*) AS rows
+    FROM read_parquet($files)
+    GROUP BY symbol, exchange, asset_class`,
+});
+
+export type SqlName = keyof typeof SQL;
+
+const KNOWN = new Set<string>(Object.values(SQL));
+
+export function isKnownSql(text: string): boolean {
+  return KNOWN.has(text);
+}

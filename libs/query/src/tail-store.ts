@@ -1,0 +1,185 @@
+import { EventEmitter } from 'node:events';
+
+/** A decoded V2 record as avsc gives it: decimals as canonical text, µs and longs as bigint, maps as objects. */
+export type V2Record = Record<string, unknown>;
+export type TailKind = 'trades' | 'quotes';
+
+export interface TailRow {
+  tp: string;
+  offset: number;
+  rec: V2Record;
+  ts: bigint;
+  id: string;
+  symbol: string;
+  exchange: string;
+}
+
+export interface TailStoreOptions {
+  /** Records held across both kinds; above it the oldest of the largest partition backlog are dropped. */
+  maxRecords: number;
+}
+
+export interface TailStoreEvents {
+  /** A new (not duplicate) record. */
+  row: [kind: TailKind, row: TailRow];
+}
+
+/** Offsets per `topic/partition` (see tpKey): the next offset the Iceberg table does not yet hold. */
+export type Offsets = ReadonlyMap<string, number>;
+
+interface Partition {
+  rows: TailRow[];
+  head: number;
+  /** Rows below this offset were dropped for memory, not because the table holds them. */
+  floor: number;
+}
+
+class KindStore {
+  readonly partitions = new Map<string, Partition>();
+  readonly bySymbol = new Map<string, Set<TailRow>>();
+  readonly byId = new Map<string, TailRow>();
+  size = 0;
+
+  partition(tp: string): Partition {
+    let p = this.partitions.get(tp);
+    if (!p) this.partitions.set(tp, (p = { rows: [], head: 0, floor: 0 }));
+    return p;
+  }
+
+  remove(row: TailRow): void {
+    const set = this.bySymbol.get(row.symbol);
+    if (set?.delete(row) && set.size === 0) this.bySymbol.delete(row.symbol);
+    if (this.byId.get(row.id) === row) this.byId.delete(row.id);
+    this.size--;
+  }
+
+  /** Drops consumed-from-the-front rows once they are a large share of the array (amortised O(1) shift). */
+  compact(p: Partition): void {
+    if (p.head > 1024 && p.head * 2 > p.rows.length) {
+      p.rows = p.rows.slice(p.head);
+      p.head = 0;
+    }
+  }
+}
+
+/**
+ * The hybrid tail's memory: every V2 record read from Kafka that the Iceberg table does not hold yet, per kind,
+ * indexed by symbol and by message_id. Rows leave when a table snapshot's offsets pass them (`evictCommitted`) or,
+ * when `maxRecords` is reached, oldest first (`truncatedFor` then reports the hole, so answers can say so).
+ * Duplicates (same message_id, e.g. a streamer's replay after a restart) are kept once, as the writer does.
+ */
+export class TailStore extends EventEmitter<TailStoreEvents> {
+  private readonly kinds: Record<TailKind, KindStore> = { trades: new KindStore(), quotes: new KindStore() };
+  readonly counters = { duplicates: 0, evictedCommitted: 0, evictedMemory: 0 };
+
+  constructor(private readonly opts: TailStoreOptions) {
+    super();
+  }
+
+  get size(): number {
+    return this.kinds.trades.size + this.kinds.quotes.size;
+  }
+
+  sizeOf(kind: TailKind): number {
+    return this.kinds[kind].size;
+  }
+
+  /** Returns false for a duplicate message_id. */
+  add(kind: TailKind, row: TailRow): boolean {
+    const k = this.kinds[kind];
+    if (k.byId.has(row.id)) {
+      this.counters.duplicates++;
+      return false;
+    }
+    k.partition(row.tp).rows.push(row);
+    k.byId.set(row.id, row);
+    let set = k.bySymbol.get(row.symbol);
+    if (!set) k.bySymbol.set(row.symbol, (set = new Set()));
+    set.add(row);
+    k.size++;
+    if (this.size > this.opts.maxRecords) this.shed();
+    this.emit('row', kind, row);
+    return true;
+  }
+
+  /** Forgets rows the table now holds: offset < offsets[tp]. */
+  evictCommitted(kind: TailKind, offsets: Offsets): number {
+    const k = this.kinds[kind];
+    let n = 0;
+    for (const [tp, p] of k.partitions) {
+      const upTo = offsets.get(tp);
+      if (upTo === undefined) continue;
+      while (p.head < p.rows.length && p.rows[p.head].offset < upTo) {
+        k.remove(p.rows[p.head]);
+        p.head++;
+        n++;
+      }
+      k.compact(p);
+    }
+    this.counters.evictedCommitted += n;
+    return n;
+  }
+
+  /**
+   * Rows of `symbol` (optionally one exchange) that a table snapshot with `offsets` does not hold, in
+   * [startUs, endUs). Synchronous, so the caller captures table view and tail rows at the same instant.
+   */
+  rows(kind: TailKind, symbol: string, exchange: string | undefined, startUs: bigint, endUs: bigint, offsets: Offsets): TailRow[] {
+    const set = this.kinds[kind].bySymbol.get(symbol);
+    if (!set) return [];
+    const out: TailRow[] = [];
+    for (const r of set) {
+      if (r.ts < startUs || r.ts >= endUs) continue;
+      if (exchange !== undefined && r.exchange !== exchange) continue;
+      if (r.offset < (offsets.get(r.tp) ?? 0)) continue;
+      out.push(r);
+    }
+    return out;
+  }
+
+  /** Every symbol currently in the tail, with its rows (for /v1/symbols). */
+  symbols(kind: TailKind): IterableIterator<[string, Set<TailRow>]> {
+    return this.kinds[kind].bySymbol.entries();
+  }
+
+  /** The newest `n` rows of a symbol by event time. */
+  latest(kind: TailKind, symbol: string, exchange: string | undefined, n: number): TailRow[] {
+    const set = this.kinds[kind].bySymbol.get(symbol);
+    if (!set) return [];
+    const rows = [...set].filter((r) => exchange === undefined || r.exchange === exchange);
+    rows.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
+    return rows.slice(-n);
+  }
+
+  /**
+   * True when rows a snapshot with `offsets` does not hold were dropped for memory: the answer would miss them
+   * (the caller flags it as degraded).
+   */
+  truncatedFor(kind: TailKind, offsets: Offsets): boolean {
+    for (const [tp, p] of this.kinds[kind].partitions) {
+      if (p.floor > (offsets.get(tp) ?? 0)) return true;
+    }
+    return false;
+  }
+
+  private shed(): void {
+    while (this.size > this.opts.maxRecords) {
+      let worst: { k: KindStore; p: Partition } | undefined;
+      for (const k of Object.values(this.kinds)) {
+        for (const p of k.partitions.values()) {
+          if (!worst || p.rows.length - p.head > worst.p.rows.length - worst.p.head) worst = { k, p };
+        }
+      }
+      if (!worst || worst.p.head >= worst.p.rows.length) return;
+      // Drop a tenth of that backlog at once so a full store does not rescan partitions per record.
+      const drop = Math.max(1, Math.floor((worst.p.rows.length - worst.p.head) / 10));
+      for (let i = 0; i < drop && worst.p.head < worst.p.rows.length; i++) {
+        const r = worst.p.rows[worst.p.head++];
+        worst.k.remove(r);
+        worst.p.floor = r.offset + 1;
+        this.counters.evictedMemory++;
+      }
+      worst.k.compact(worst.p);
+    }
+  }
+}
