@@ -62,7 +62,7 @@ void runService({
     const refreshAll = async (budgetMs: number) => {
       for (const kind of KINDS) {
         try {
-          await service.storage(() => views[kind].refresh(), Date.now() + budgetMs);
+          await service.storage(() => views[kind].refresh(), Date.now() + budgetMs, false);
           metrics.snapshotAge.set({ table: kind }, 0);
         } catch (e) {
           const age = views[kind].state.refreshedAtMs ? (Date.now() - views[kind].state.refreshedAtMs) / 1000 : -1;

@@ -67,7 +67,7 @@ export class QueryService {
       resetTimeout: o.breaker?.resetMs ?? 10_000,
     });
     this.breaker.on('state', (s) => {
-      o.metrics.setStorageHealthy(s === 'closed');
+      if (s === 'open') o.metrics.setStorageHealthy(false);
       o.logger[s === 'closed' ? 'info' : 'warn']('storage breaker', { state: s });
     });
     this.breaker.on('failure', (e) => o.metrics.storageFailures.inc({ code: (e as { code?: string }).code ?? 'unknown' }));
@@ -77,11 +77,24 @@ export class QueryService {
     return this.breaker.state;
   }
 
-  /** Runs `job` (table reads) under the storage breaker with the time left until `deadlineAt`. */
-  storage<T>(job: Job<T>, deadlineAt: number): Promise<T> {
+  /**
+   * Runs `job` (table reads) under the storage breaker with the time left until `deadlineAt`. A retriable
+   * failure marks storage degraded (k2_degradation_level{component="storage"}); a success clears it unless
+   * `provesHealth` is false (a catalog poll that found nothing new has not touched the object store).
+   */
+  storage<T>(job: Job<T>, deadlineAt: number, provesHealth = true): Promise<T> {
     const budget = deadlineAt - Date.now();
     if (budget <= 0) return Promise.reject(new TransientError(ErrorCode.TIMEOUT, 'request deadline reached before the table was read'));
-    return this.breaker.fire(job as Job<unknown>, budget) as Promise<T>;
+    return (this.breaker.fire(job as Job<unknown>, budget) as Promise<T>).then(
+      (v) => {
+        if (provesHealth) this.o.metrics.setStorageHealthy(true);
+        return v;
+      },
+      (e: unknown) => {
+        if ((e as { retriable?: boolean })?.retriable) this.o.metrics.setStorageHealthy(false);
+        throw e;
+      },
+    );
   }
 
   async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: Record<string, unknown>[]; next_cursor: string | null }>> {

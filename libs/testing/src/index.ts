@@ -4,3 +4,4 @@ export * from './v2-samples';
 export * from './kafka-read';
 export * from './service-process';
 export * from './simulator';
+export * from './browser';
