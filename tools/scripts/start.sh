@@ -32,7 +32,9 @@ fi
 cat <<TXT
 
 K2 is starting. Endpoints:
-  query-api          http://127.0.0.1:${PORT:-8080}   (/healthz /readyz /metrics)
+  live page          http://127.0.0.1:${PORT:-8080}/?symbol=BTCUSDT
+  query-api          http://127.0.0.1:${PORT:-8080}/v1/trades?symbol=BTCUSDT&window_minutes=15   (/openapi.json /healthz /readyz /metrics)
+  terminal view      npm run tail -- --symbol BTCUSDT
   binance-streamer   http://127.0.0.1:9401/metrics
   kraken-streamer    http://127.0.0.1:9402/metrics
   asx-batch-loader   http://127.0.0.1:9403/metrics
