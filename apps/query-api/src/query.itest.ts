@@ -173,6 +173,13 @@ describe('query-api hybrid reads', () => {
     expect(data.map((b) => b['time'])).toEqual([...byHour.keys()].sort().map((h) => isoFromMicros(h)));
     for (const b of data) expect(b).toMatchObject(expectBar(byHour.get(BigInt(Date.parse(String(b['time'])) * 1000))!));
 
+    // A window not on whole minutes takes the SQL path instead of the per-file minute bars: same answer.
+    const from = day + 2_500_500n; // the phase-1 trades of a day span its first 6 s
+    const later = trades.filter((t) => t.timestamp >= from);
+    const firstHour = (from / 3_600_000_000n) * 3_600_000_000n;
+    const odd = await get(`/v1/bars?symbol=${SYMBOL}&exchange=${exchange}&interval=1h&start=${isoFromMicros(from)}&end=${isoFromMicros(day + DAY)}`);
+    expect((odd.body['data'] as Array<Record<string, unknown>>)[0]).toMatchObject({ time: isoFromMicros(firstHour), ...expectBar(later.filter((t) => t.timestamp < firstHour + 3_600_000_000n)) });
+
     const date = isoFromMicros(day).slice(0, 10);
     const sum = await get(`/v1/summary?symbol=${SYMBOL}&exchange=${exchange}&date=${date}`);
     expect(sum.status).toBe(200);

@@ -124,6 +124,14 @@ function csvDecimal(v: RowValue): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/**
+ * Rows per Parquet row group. Files are sorted by (symbol, timestamp), so a row group's min/max statistics cover a
+ * narrow symbol and time range only when groups are small: at 16k rows a 15-minute read of one symbol decodes one or
+ * two groups instead of DuckDB's default 122,880 (measured 16.6 → 6.5 ms for one query on a 167k-row bench file, for
+ * 2% more bytes).
+ */
+export const DEFAULT_ROW_GROUP_SIZE = 16_384;
+
 export class ParquetWriter {
   private seq = 0;
 
@@ -144,7 +152,7 @@ export class ParquetWriter {
       autoinstall_known_extensions: 'false',
     });
     const conn = await db.connect();
-    return new ParquetWriter(db, conn, tmpDir, opts.rowGroupSize ?? 122_880);
+    return new ParquetWriter(db, conn, tmpDir, opts.rowGroupSize ?? DEFAULT_ROW_GROUP_SIZE);
   }
 
   /**

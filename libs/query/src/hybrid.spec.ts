@@ -1,6 +1,6 @@
 import Big from 'big.js';
 import { isoFromMicros } from '@k2/schema';
-import { barJson, mergeBars, partialFromRow, vwap } from './bars';
+import { barJson, fromUnits, mergeBars, partialFromRow, toUnits, vwap } from './bars';
 import { encodeCursor, InvalidParameterError, parseBarsRequest, parseCursor, parseRowsRequest, parseSummaryRequest } from './params';
 import { recordJson } from './records';
 import { TailStore, type TailRow, type V2Record } from './tail-store';
@@ -66,17 +66,25 @@ describe('bars', () => {
     expect(merged).toHaveLength(byHour.size);
     const total = merged.reduce((n, p) => n + p.trades, 0);
     expect(total).toBe(trades.length);
-    expect(merged.reduce((v, p) => v.plus(p.volume), new Big(0)).toFixed(8)).toBe(vol.toFixed(8));
-    expect(merged.reduce((v, p) => v.plus(p.notional), new Big(0)).eq(notional)).toBe(true);
+    expect(fromUnits(merged.reduce((v, p) => v + p.volume, 0n))).toBe(vol.toFixed(8));
+    expect(fromUnits(merged.reduce((v, p) => v + p.notional, 0n), 16)).toBe(notional.toFixed(16));
     const first = barJson(merged[0]);
     expect(first.open).toBe(all[0]['price']);
     expect(first.time).toBe(isoFromMicros(merged[0].bucket));
   });
 
   it('rounds the VWAP half-even to 8 decimals and gives null for zero volume', () => {
-    expect(vwap({ notional: new Big('1.000000005'), volume: new Big('1') })).toBe('1.00000000');
-    expect(vwap({ notional: new Big('1.000000015'), volume: new Big('1') })).toBe('1.00000002');
-    expect(vwap({ notional: new Big('0'), volume: new Big('0') })).toBeNull();
+    // notional in 1e-16 units, volume in 1e-8 units (volume 1.00000000).
+    expect(vwap({ notional: 10_000_000_050_000_000n, volume: 100_000_000n })).toBe('1.00000000');
+    expect(vwap({ notional: 10_000_000_150_000_000n, volume: 100_000_000n })).toBe('1.00000002');
+    expect(vwap({ notional: -10_000_000_150_000_000n, volume: 100_000_000n })).toBe('-1.00000002');
+    expect(vwap({ notional: 0n, volume: 0n })).toBeNull();
+  });
+
+  it('converts Decimal(18,8) text to fixed-point units and back without loss', () => {
+    for (const t of ['30243.40000000', '-0.50000000', '0.00000001', '9999999999.99999999', '0.00000000']) expect(fromUnits(toUnits(t))).toBe(t);
+    expect(toUnits('36.667')).toBe(3_666_700_000n);
+    expect(() => toUnits('1.000000001')).toThrow(RangeError);
   });
 });
 

@@ -1,7 +1,7 @@
 import { ErrorCode, TransientError, type Logger } from '@k2/core';
 import type { FileIO, Predicate } from '@k2/iceberg';
 import { CircuitBreaker } from '@k2/resilience';
-import { barJson, mergeBars, partialFromRow, type BarPartial } from './bars';
+import { barJson, mergeBars, partialFromRow, rebucket, type BarPartial } from './bars';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
 import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
@@ -42,6 +42,10 @@ export interface QueryServiceOptions {
 type Job<T> = (signal: AbortSignal) => Promise<T>;
 
 const EMPTY_OFFSETS: Offsets = new Map();
+const MINUTE_US = 60_000_000n;
+const MAX_US = 253_402_300_799_999_999n;
+/** About 250 bytes each: ~250 MB, a month of 1m bars for ~600 symbol-days. */
+const MAX_MINUTE_PARTIALS = 1_000_000;
 
 /**
  * The hybrid read path (the kdb+ RDB + HDB split on Kafka + Iceberg). Each request:
@@ -55,6 +59,13 @@ const EMPTY_OFFSETS: Offsets = new Map();
 export class QueryService {
   private readonly breaker: CircuitBreaker<[Job<unknown>, number], unknown>;
   private readonly localPaths = new Map<string, string>();
+  /**
+   * 1-minute partial bars per (data file, symbol): files are immutable, so these are exact forever. Bars of any
+   * whole-minute interval and window, and daily summaries, are regrouped from them without touching Parquet again.
+   * LRU, bounded by the number of partials held.
+   */
+  private readonly minuteBars = new Map<string, BarPartial[]>();
+  private minuteBarsSize = 0;
   /** Instruments per data file, per table; only the files of the latest plan are kept. */
   private readonly fileSymbols: Record<TailKind, Map<string, SymbolRow[]>> = { trades: new Map(), quotes: new Map() };
 
@@ -220,10 +231,17 @@ export class QueryService {
         const files = await this.files(state, 'trades', predicates(req), signal);
         if (files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
         const base = { files, symbol: req.symbol, start: req.startUs, end: req.endUs };
-        const rows = await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal);
+        let partials: BarPartial[];
+        if (req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n) {
+          const minutes: BarPartial[] = [];
+          for (const f of files) minutes.push(...(await this.minutePartials(f, req.symbol, signal)));
+          partials = rebucket(minutes, bucketUs, req.startUs, req.endUs);
+        } else {
+          partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal)).map(partialFromRow);
+        }
         // Replays of records the table already holds must not count twice in volume and trade counts.
         const present = tailRows.length === 0 ? new Set<string>() : new Set((await this.o.engine.query('presentIds', { ...base, ids: tailRows.map((t) => t.id) }, signal)).map((x) => String(x['message_id'])));
-        return { partials: rows.map(partialFromRow), present };
+        return { partials, present };
       }, deadlineAt);
       partials = r.partials;
       tail = tailRows.filter((t) => !r.present.has(t.id));
@@ -233,6 +251,27 @@ export class QueryService {
     prov.icebergRows = partials.reduce((n, p) => n + p.trades, 0);
     prov.tailRows = tail.length;
     return { partials: mergeBars(partials, tail.map((t) => t.rec), bucketUs), prov };
+  }
+
+  private async minutePartials(file: string, symbol: string, signal: AbortSignal): Promise<BarPartial[]> {
+    const key = `${file}\u0000${symbol}`;
+    const hit = this.minuteBars.get(key);
+    if (hit) {
+      this.minuteBars.delete(key); // re-insert: Map order is the LRU order
+      this.minuteBars.set(key, hit);
+      return hit;
+    }
+    // Exchange is not a filter here: planned files are partitioned by exchange, so a file holds one exchange.
+    const rows = await this.o.engine.query('bars', { files: [file], symbol, exchange: null, start: 0n, end: MAX_US, bucket_us: MINUTE_US }, signal);
+    const partials = rows.map(partialFromRow);
+    this.minuteBars.set(key, partials);
+    this.minuteBarsSize += partials.length + 1;
+    for (const [k, v] of this.minuteBars) {
+      if (this.minuteBarsSize <= MAX_MINUTE_PARTIALS) break;
+      this.minuteBars.delete(k);
+      this.minuteBarsSize -= v.length + 1;
+    }
+    return partials;
   }
 
   /** Table state and tail rows taken together, synchronously (see the class comment). */
