@@ -1,6 +1,6 @@
 import Big from 'big.js';
 import { isoFromMicros, type TradeV2 } from '@k2/schema';
-import { makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
+import { makeQuotes, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { startServiceProcess, waitFor, type ServiceProcess } from '@k2/testing';
 
 /**
@@ -185,6 +185,26 @@ describe('query-api hybrid reads', () => {
     expect(sum.status).toBe(200);
     expect(sum.body).toMatchObject({ symbol: SYMBOL, date, ...expectBar(trades) });
     expect(sum.body['first_trade_time']).toBe(isoFromMicros(trades[0].timestamp));
+  });
+
+  it('answers quotes from table and tail alike, exact to the µs and the 8th decimal', async () => {
+    const quotes = makeQuotes(env.exchange, 1, 300, D1);
+    await produce(env, 'quotes', quotes);
+    const mine = quotes.filter((q) => q.symbol === SYMBOL).sort((a, b) => (a.timestamp > b.timestamp ? -1 : 1));
+    const q = `/v1/quotes?symbol=${SYMBOL}&exchange=${exchange}&start=${isoFromMicros(D1)}&end=${isoFromMicros(D1 + DAY)}&limit=10000`;
+    const r = await waitFor('quotes visible', async () => {
+      const x = await get(q);
+      return (x.body['data'] as unknown[]).length === mine.length ? x : undefined;
+    }, 30_000, 200);
+    expect((r.body['data'] as Array<Record<string, unknown>>).map((d) => d['message_id'])).toEqual(mine.map((m) => m.message_id));
+    expect((r.body['data'] as Array<Record<string, unknown>>)[0]).toMatchObject({
+      bid_price: mine[0].bid_price,
+      ask_price: mine[0].ask_price,
+      bid_quantity: mine[0].bid_quantity,
+      timestamp: isoFromMicros(mine[0].timestamp),
+      vendor_data: null,
+      platform_sequence: null,
+    });
   });
 
   it('lists the symbols of an exchange with first and last time', async () => {
