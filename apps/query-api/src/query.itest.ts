@@ -19,6 +19,7 @@ let env: SinkTestEnv;
 let writer: RunningSink | undefined;
 let api: ServiceProcess;
 let phase1: TradeV2[];
+let quoteTimes: bigint[] = [];
 let exchange: string;
 
 async function get(path: string): Promise<{ status: number; headers: Headers; body: Record<string, unknown>; ms: number }> {
@@ -191,6 +192,7 @@ describe('query-api hybrid reads', () => {
     const quotes = makeQuotes(env.exchange, 1, 300, D1);
     await produce(env, 'quotes', quotes);
     const mine = quotes.filter((q) => q.symbol === SYMBOL).sort((a, b) => (a.timestamp > b.timestamp ? -1 : 1));
+    quoteTimes = mine.map((m) => m.timestamp);
     const q = `/v1/quotes?symbol=${SYMBOL}&exchange=${exchange}&start=${isoFromMicros(D1)}&end=${isoFromMicros(D1 + DAY)}&limit=10000`;
     const r = await waitFor('quotes visible', async () => {
       const x = await get(q);
@@ -212,7 +214,8 @@ describe('query-api hybrid reads', () => {
     expect(r.status).toBe(200);
     const data = r.body['data'] as Array<Record<string, unknown>>;
     expect(data.map((d) => d['symbol'])).toEqual(['BTCUSDT', 'ETHUSDT', 'SOLUSDT']);
-    const btc = phase1.filter((t) => t.symbol === SYMBOL).map((t) => t.timestamp);
+    // Trades and quotes both count as "seen".
+    const btc = [...phase1.filter((t) => t.symbol === SYMBOL).map((t) => t.timestamp), ...quoteTimes];
     const min = btc.reduce((a, b) => (b < a ? b : a));
     expect(data[0]).toMatchObject({ exchange, asset_class: 'crypto', first_seen: isoFromMicros(min) });
     expect((await get('/v1/symbols?asset_class=equities&exchange=' + exchange)).body['data']).toEqual([]);
