@@ -1,0 +1,319 @@
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
+import { parse } from 'yaml';
+import { defaultPort, envNamesReadBy, K2_APPS, readRepoFile, repoPath } from './repo';
+
+/**
+ * Offline checks of docker-compose.yml: what `docker compose config` would reject (the Compose Specification
+ * schema, the one compose-go embeds and Docker Compose validates with), and what Compose accepts but would still
+ * not run K2: missing files, unhealthy start order, environment names the apps ignore, endpoints that point nowhere.
+ */
+
+const SCHEMA_FILE = '.data/tools/compose-spec.json';
+/** The compose-go release deploy/tools/install-compose-schema.sh installs the schema from. */
+const SCHEMA_VERSION = /^VERSION=(v\S+)$/m.exec(readRepoFile('deploy/tools/install-compose-schema.sh'))?.[1] ?? 'unknown';
+
+type EnvValue = string | number | boolean | null;
+interface Healthcheck {
+  test?: string | string[];
+  disable?: boolean;
+}
+interface Dependency {
+  condition?: string;
+}
+interface VolumeLong {
+  type: string;
+  source?: string;
+  target: string;
+}
+interface Service {
+  image?: string;
+  build?: string | { context?: string; dockerfile?: string };
+  command?: string | string[];
+  entrypoint?: string | string[];
+  depends_on?: string[] | Record<string, Dependency>;
+  healthcheck?: Healthcheck;
+  environment?: string[] | Record<string, EnvValue>;
+  env_file?: string | Array<string | { path: string }>;
+  volumes?: Array<string | VolumeLong>;
+  ports?: Array<string | number | { target: number | string }>;
+  restart?: string;
+  privileged?: boolean | string;
+  cap_add?: string[];
+  cap_drop?: string[];
+  security_opt?: string[];
+  network_mode?: string;
+  pid?: string;
+  ipc?: string;
+  user?: string;
+}
+interface ComposeFile {
+  services: Record<string, Service>;
+  volumes?: Record<string, unknown>;
+  configs?: Record<string, { file?: string }>;
+  secrets?: Record<string, { file?: string }>;
+}
+
+/**
+ * YAML → JSON as compose-go does before validating (schema/schema.go marshals the document to JSON). Merge keys
+ * are on: Compose resolves `<<` (https://github.com/compose-spec/compose-spec/blob/main/10-fragments.md).
+ */
+function loadYaml(rel: string): unknown {
+  return JSON.parse(JSON.stringify(parse(readRepoFile(rel), { merge: true }))) as unknown;
+}
+
+function composeValidator(): (doc: unknown) => string[] {
+  if (!existsSync(repoPath(SCHEMA_FILE))) {
+    throw new Error(`${SCHEMA_FILE} is missing: run bash deploy/tools/install.sh`);
+  }
+  const schema = JSON.parse(readRepoFile(SCHEMA_FILE)) as { $schema?: string };
+  expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+  // strictTypes only lints schema authoring (union types, `properties` without `type`), which this upstream schema
+  // does on purpose; it changes no validation result.
+  const ajv = new Ajv2020({ allErrors: true, strictTypes: false });
+  const validate = ajv.compile(schema);
+  return (doc) => (validate(doc) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`));
+}
+
+const compose = loadYaml('docker-compose.yml') as ComposeFile;
+const services = compose.services;
+
+function env(service: Service): Record<string, string> {
+  const e = service.environment ?? {};
+  if (Array.isArray(e)) return Object.fromEntries(e.map((kv) => [kv.split('=')[0] ?? '', kv.slice(kv.indexOf('=') + 1)]));
+  return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v === null ? '' : String(v)]));
+}
+
+function dependencies(service: Service): Record<string, Dependency> {
+  const d = service.depends_on ?? {};
+  return Array.isArray(d) ? Object.fromEntries(d.map((name) => [name, {}])) : d;
+}
+
+function argv(v: string | string[] | undefined): string[] {
+  return v === undefined ? [] : Array.isArray(v) ? v : v.split(/\s+/);
+}
+
+/** Short volume syntax SOURCE:TARGET[:MODE]; a source starting with . / or ~ is a host path (spec 05-services.md#volumes). */
+function mounts(service: Service): Array<{ type: 'bind' | 'volume'; source: string; target: string }> {
+  return (service.volumes ?? []).map((v) => {
+    if (typeof v !== 'string') return { type: v.type === 'bind' ? 'bind' : 'volume', source: v.source ?? '', target: v.target };
+    const [source = '', target = ''] = v.split(':');
+    return { type: /^[./~]/.test(source) ? 'bind' : 'volume', source, target };
+  });
+}
+
+function hostPort(url: string): string {
+  const u = new URL(url.replace(/^jdbc:/, ''));
+  return `${u.hostname}:${u.port}`;
+}
+
+describe('docker-compose.yml', () => {
+  it(`is valid under the Compose Specification schema (compose-go ${SCHEMA_VERSION})`, () => {
+    expect(composeValidator()(loadYaml('docker-compose.yml'))).toEqual([]);
+  });
+
+  it('has a schema check that rejects what Compose rejects', () => {
+    const validate = composeValidator();
+    const broken = loadYaml('docker-compose.yml') as ComposeFile;
+    const kafka = broken.services['kafka'] as Service & Record<string, unknown>;
+    kafka['restart_policy'] = 'always';
+    // An unquoted `r.ok ? 0 : 1` in a block sequence item is a mapping (`: ` starts a value); Compose rejects that test.
+    kafka.healthcheck = { test: ['CMD', { 'x ? 0': '1' }] as unknown as string[] };
+    const errors = validate(broken);
+    expect(errors).toEqual(expect.arrayContaining(['/services/kafka must NOT have unevaluated properties', '/services/kafka/healthcheck/test/1 must be string']));
+  });
+
+  it('runs every K2 app, built from its Dockerfile and tagged as its docker-build target tags it', () => {
+    for (const app of K2_APPS) {
+      const s = services[app];
+      expect({ app, build: s?.build, image: s?.image }).toEqual({
+        app,
+        build: { context: '.', dockerfile: `deploy/docker/${app}.Dockerfile` },
+        image: `k2/${app}:latest`,
+      });
+    }
+  });
+
+  it('references only files and directories that exist in the repository', () => {
+    const refs: Array<{ from: string; path: string }> = [];
+    for (const [name, s] of Object.entries(services)) {
+      if (s.build !== undefined) {
+        const context = typeof s.build === 'string' ? s.build : (s.build.context ?? '.');
+        refs.push({ from: `${name} build context`, path: context });
+        if (typeof s.build !== 'string' && s.build.dockerfile) refs.push({ from: `${name} dockerfile`, path: path.posix.join(context, s.build.dockerfile) });
+      }
+      for (const m of mounts(s)) if (m.type === 'bind') refs.push({ from: `${name} bind mount`, path: m.source });
+      const envFiles = s.env_file === undefined ? [] : Array.isArray(s.env_file) ? s.env_file : [s.env_file];
+      for (const f of envFiles) refs.push({ from: `${name} env_file`, path: typeof f === 'string' ? f : f.path });
+    }
+    for (const [kind, entries] of [['config', compose.configs], ['secret', compose.secrets]] as const) {
+      for (const [name, e] of Object.entries(entries ?? {})) if (e.file) refs.push({ from: `${kind} ${name}`, path: e.file });
+    }
+    expect(refs.length).toBeGreaterThan(K2_APPS.length * 2);
+    expect(refs.filter((r) => !existsSync(repoPath(r.path)))).toEqual([]);
+  });
+
+  it('mounts only named volumes that it declares', () => {
+    const used = Object.values(services).flatMap((s) => mounts(s).filter((m) => m.type === 'volume').map((m) => m.source));
+    expect(used.filter((v) => !(v in (compose.volumes ?? {})))).toEqual([]);
+  });
+
+  it('gives every K2 service a /healthz health check and starts it only after what it needs is healthy', () => {
+    for (const app of K2_APPS) {
+      const s = services[app] ?? {};
+      expect({ app, disabled: s.healthcheck?.disable ?? false, probe: argv(s.healthcheck?.test).join(' ') }).toEqual({
+        app,
+        disabled: false,
+        probe: expect.stringContaining('/healthz'),
+      });
+      const deps = dependencies(s);
+      expect({ app, deps: Object.keys(deps) }).toEqual({ app, deps: expect.arrayContaining(['kafka', 'schema-registry']) });
+      if ('ICEBERG_CATALOG_URI' in env(s)) {
+        expect({ app, deps: Object.keys(deps) }).toEqual({ app, deps: expect.arrayContaining(['postgres', 'minio-init']) });
+      }
+      for (const [dep, d] of Object.entries(deps)) {
+        expect({ app, dep, condition: d.condition }).toEqual({ app, dep, condition: expect.stringMatching(/^service_(healthy|completed_successfully)$/) });
+      }
+    }
+  });
+
+  it('waits only on health checks that exist and on one-shot jobs that do not restart', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [dep, d] of Object.entries(dependencies(s))) {
+        const target = services[dep];
+        expect({ name, dep, defined: target !== undefined }).toEqual({ name, dep, defined: true });
+        if (d.condition === 'service_healthy') {
+          expect({ dep, probe: argv(target?.healthcheck?.test).length > 0 && target?.healthcheck?.disable !== true }).toEqual({ dep, probe: true });
+        }
+        if (d.condition === 'service_completed_successfully') {
+          expect({ dep, restart: target?.restart ?? 'no' }).toEqual({ dep, restart: 'no' });
+        }
+      }
+    }
+  });
+
+  it('runs nothing privileged, and the K2 services without capabilities or privilege escalation', () => {
+    for (const [name, s] of Object.entries(services)) {
+      expect({
+        name,
+        privileged: s.privileged === true || s.privileged === 'true',
+        capAdd: s.cap_add ?? [],
+        hostNamespaces: [s.network_mode, s.pid, s.ipc].filter((v) => v === 'host'),
+        root: s.user !== undefined && /^(root|0)(:|$)/.test(s.user),
+      }).toEqual({ name, privileged: false, capAdd: [], hostNamespaces: [], root: false });
+    }
+    for (const app of K2_APPS) {
+      const s = services[app] ?? {};
+      expect({ app, capDrop: s.cap_drop, securityOpt: s.security_opt }).toEqual({
+        app,
+        capDrop: ['ALL'],
+        securityOpt: expect.arrayContaining(['no-new-privileges:true']),
+      });
+    }
+  });
+
+  it('sets on each K2 service only environment variables that the app reads', () => {
+    for (const app of K2_APPS) {
+      const read = envNamesReadBy(app);
+      const unknown = Object.keys(env(services[app] ?? {})).filter((k) => !read.has(k));
+      expect({ app, unknown }).toEqual({ app, unknown: [] });
+    }
+  });
+
+  it('serves each K2 app on its default port and publishes that port', () => {
+    for (const app of K2_APPS) {
+      const s = services[app] ?? {};
+      const e = env(s);
+      const port = String(defaultPort(app));
+      const published = (s.ports ?? []).map((p) => (typeof p === 'object' ? String(p.target) : String(p).split(':').at(-1)));
+      expect({ app, port: e['PORT'] ?? e['METRICS_PORT'], published }).toEqual({ app, port, published: [port] });
+    }
+  });
+
+  it('points the K2 services at the containers of this file', () => {
+    const kafkaEnv = env(services['kafka'] ?? {});
+    const advertised = (kafkaEnv['KAFKA_ADVERTISED_LISTENERS'] ?? '').split(',').map((l) => l.replace(/^\w+:\/\//, ''));
+    const bucketInit = argv(services['minio-init']?.command).find((a) => /^\w+\/[a-z0-9.-]+$/.test(a));
+    for (const app of K2_APPS) {
+      const e = env(services[app] ?? {});
+      for (const broker of (e['KAFKA_BROKERS'] ?? '').split(',')) expect({ app, broker, advertised: advertised.includes(broker) }).toEqual({ app, broker, advertised: true });
+      expect({ app, registry: hostPort(e['SCHEMA_REGISTRY_URL'] ?? '') }).toEqual({ app, registry: 'schema-registry:8081' });
+      if (e['ICEBERG_CATALOG'] === 'sql') {
+        expect({ app, catalog: hostPort(e['ICEBERG_CATALOG_URI'] ?? ''), s3: hostPort(e['S3_ENDPOINT'] ?? '') }).toEqual({ app, catalog: 'postgres:5432', s3: 'minio:9000' });
+        const bucket = /^s3:\/\/([^/]+)/.exec(e['ICEBERG_WAREHOUSE'] ?? '')?.[1];
+        expect({ app, bucket: `${bucket}` }).toEqual({ app, bucket: bucketInit?.split('/')[1] });
+        expect({ app, pathStyle: e['S3_FORCE_PATH_STYLE'] }).toEqual({ app, pathStyle: 'true' });
+      }
+    }
+  });
+
+  it('gives Kafka a well-formed KRaft cluster id (16 bytes, URL-safe base64 without padding)', () => {
+    const id = env(services['kafka'] ?? {})['CLUSTER_ID'] ?? '';
+    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(Buffer.from(id, 'base64url')).toHaveLength(16);
+  });
+
+  it('lets Prometheus load the mounted rules and scrape every K2 service', () => {
+    const prometheus = services['prometheus'] ?? {};
+    const binds = mounts(prometheus).filter((m) => m.type === 'bind');
+    const configMount = binds.find((m) => m.target === '/etc/prometheus/prometheus.yml');
+    expect(configMount?.source).toBe('./deploy/prometheus/prometheus.yml');
+    const config = loadYaml('deploy/prometheus/prometheus.yml') as {
+      rule_files?: string[];
+      scrape_configs?: Array<{
+        static_configs?: Array<{ targets?: string[] }>;
+        dns_sd_configs?: Array<{ names?: string[]; port?: number }>;
+      }>;
+    };
+    // rule_files are relative to the config file's directory (Prometheus configuration docs, <rule_files>).
+    for (const glob of config.rule_files ?? []) {
+      const inContainer = path.posix.resolve('/etc/prometheus', glob);
+      const mount = binds.find((m) => inContainer.startsWith(`${m.target}/`));
+      expect({ glob, mounted: mount !== undefined }).toEqual({ glob, mounted: true });
+      const hostDir = repoPath(path.posix.join(mount?.source ?? '', path.posix.dirname(inContainer.slice((mount?.target.length ?? 0) + 1))));
+      const pattern = new RegExp(`^${path.posix.basename(glob).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+      const matched = existsSync(hostDir) ? readdirSync(hostDir).filter((f) => pattern.test(f)) : [];
+      expect({ glob, matched: matched.length > 0 }).toEqual({ glob, matched: true });
+    }
+    expect(config.rule_files?.length ?? 0).toBeGreaterThan(0);
+    // Compose service names resolve through Docker's DNS, as static targets or as dns_sd_configs names.
+    const targets = (config.scrape_configs ?? []).flatMap((c) => [
+      ...(c.static_configs ?? []).flatMap((s) => s.targets ?? []),
+      ...(c.dns_sd_configs ?? []).flatMap((d) => (d.names ?? []).map((n) => `${n}:${d.port ?? ''}`)),
+    ]);
+    const missing = K2_APPS.map((app) => `${app}:${defaultPort(app)}`).filter((t) => !targets.includes(t));
+    expect(missing).toEqual([]);
+  });
+
+  it('lets Grafana find the mounted dashboards and the Prometheus of this file', () => {
+    const grafana = services['grafana'] ?? {};
+    const binds = mounts(grafana).filter((m) => m.type === 'bind');
+    expect(binds.map((m) => `${m.source}:${m.target}`)).toEqual(
+      expect.arrayContaining(['./deploy/grafana/provisioning:/etc/grafana/provisioning', './deploy/grafana/dashboards:/var/lib/grafana/dashboards']),
+    );
+    const yamlIn = (dir: string): string[] =>
+      existsSync(repoPath(dir)) && statSync(repoPath(dir)).isDirectory()
+        ? readdirSync(repoPath(dir))
+            .filter((f) => /\.ya?ml$/.test(f))
+            .map((f) => `${dir}/${f}`)
+        : [];
+    const providers = yamlIn('deploy/grafana/provisioning/dashboards').flatMap(
+      (f) => (loadYaml(f) as { providers?: Array<{ options?: { path?: string } }> }).providers ?? [],
+    );
+    expect(providers.length).toBeGreaterThan(0);
+    for (const p of providers) {
+      const target = p.options?.path ?? '';
+      const mount = binds.find((m) => target === m.target || target.startsWith(`${m.target}/`));
+      expect({ target, mounted: mount?.source }).toEqual({ target, mounted: expect.any(String) });
+      const hostDir = repoPath(path.posix.join(mount?.source ?? '', target.slice(mount?.target.length ?? 0)));
+      const dashboards = existsSync(hostDir) ? readdirSync(hostDir, { recursive: true }).filter((f) => String(f).endsWith('.json')) : [];
+      expect({ target, dashboards: dashboards.length > 0 }).toEqual({ target, dashboards: true });
+    }
+    const datasources = yamlIn('deploy/grafana/provisioning/datasources').flatMap(
+      (f) => (loadYaml(f) as { datasources?: Array<{ type?: string; url?: string }> }).datasources ?? [],
+    );
+    const prometheusUrls = datasources.filter((d) => d.type === 'prometheus').map((d) => hostPort(d.url ?? ''));
+    expect(prometheusUrls).toContain('prometheus:9090');
+  });
+});

@@ -1,0 +1,710 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import { parseAllDocuments } from 'yaml';
+import { defaultPort, envNamesReadBy, K2_APPS, readRepoFile, repoPath } from './repo';
+
+/**
+ * Offline checks of deploy/k8s: each kustomization is rendered with the pinned kustomize (what `kubectl apply -k`
+ * would send), every object is validated against the Kubernetes JSON schemas of the pinned releases (strict:
+ * unknown fields fail, as a misspelt field would be silently dropped by the API server), and then what the
+ * schemas cannot know: probes on the ports the apps really serve, resources, non-root security contexts, scrape
+ * annotations, PodDisruptionBudgets, the autoscaler, the batch jobs, environment names the apps read, no literal
+ * credentials, and `nx run-many -t deploy` applying every object.
+ */
+
+const INSTALL_HINT = 'run bash deploy/tools/install.sh';
+const KUSTOMIZE = repoPath('.data/tools/bin/kustomize');
+const SCHEMA_ROOT = repoPath('.data/tools/k8s-schemas');
+// The pins live in the install scripts only, so the test and the installed tools cannot drift apart.
+const KUSTOMIZE_VERSION = /^VERSION=(v\S+)$/m.exec(readRepoFile('deploy/tools/install-kustomize.sh'))?.[1] ?? 'unknown';
+const K8S_VERSIONS: readonly string[] =
+  /^K8S_VERSIONS=\(([^)]*)\)$/m
+    .exec(readRepoFile('deploy/tools/install-k8s-schemas.sh'))?.[1]
+    ?.trim()
+    .split(/\s+/) ?? [];
+
+const NAMESPACE = 'k2';
+const NAME = 'app.kubernetes.io/name';
+const PART_OF = 'app.kubernetes.io/part-of';
+/** `app.kubernetes.io/name` of the objects every app shares (Namespace, ConfigMap, dev Secret); see deploy/k8s/README.md. */
+const SHARED = 'k2';
+const OVERLAYS = ['dev', 'prod'] as const;
+type Overlay = (typeof OVERLAYS)[number];
+const RENDERS = ['base', ...OVERLAYS] as const;
+type RenderName = (typeof RENDERS)[number];
+/** The long-running services and the controller each one must run under. */
+const SERVICES: Readonly<Record<string, 'Deployment' | 'StatefulSet'>> = {
+  'binance-streamer': 'Deployment',
+  'kraken-streamer': 'Deployment',
+  'iceberg-writer': 'StatefulSet',
+  'query-api': 'Deployment',
+};
+/** Read by node-postgres, not by a K2 config spec: the catalog password (libs/iceberg/src/catalog/sql-dialect.ts). */
+const THIRD_PARTY_ENV = new Set(['PGPASSWORD']);
+/** Apps that run DuckDB, whose in-memory databases spill to ".tmp" in the working directory. */
+const DUCKDB_APPS = new Set(['iceberg-writer', 'query-api']);
+const CREDENTIAL_NAME = /KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL/;
+const CREDENTIAL_VALUE = /password=|:\/\/[^/@\s:]+:[^/@\s]+@/i;
+
+// ---------------------------------------------------------------------------------------------------------------
+// The slice of the Kubernetes API these checks read (after schema validation, so the shapes hold).
+
+interface Metadata {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: Metadata;
+  spec?: unknown;
+  data?: Record<string, string>;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: {
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+    configMapKeyRef?: { name: string; key: string };
+    fieldRef?: { fieldPath: string };
+  };
+}
+interface Probe {
+  httpGet?: { path?: string; port: number | string };
+}
+type Quantities = Record<string, string | number>;
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  args?: string[];
+  ports?: Array<{ name?: string; containerPort: number }>;
+  env?: EnvVar[];
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  resources?: { requests?: Quantities; limits?: Quantities };
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number };
+  volumes?: Array<{ name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }>;
+  topologySpreadConstraints?: unknown[];
+  affinity?: { podAntiAffinity?: unknown };
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/** An object that runs pods, with its pod template wherever the kind keeps it. */
+interface Workload {
+  object: K8sObject;
+  app: string;
+  template: PodTemplate;
+}
+
+const id = (o: K8sObject) => `${o.kind}/${o.metadata.name}`;
+const specOf = <T>(o: K8sObject) => (o.spec ?? {}) as T;
+
+function podTemplateOf(o: K8sObject): PodTemplate | undefined {
+  switch (o.kind) {
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return specOf<{ template: PodTemplate }>(o).template;
+    case 'CronJob':
+      return specOf<{ jobTemplate: { spec: { template: PodTemplate } } }>(o).jobTemplate.spec.template;
+    default:
+      return undefined;
+  }
+}
+
+function workloadsOf(objects: readonly K8sObject[]): Workload[] {
+  return objects.flatMap((object) => {
+    const template = podTemplateOf(object);
+    return template ? [{ object, app: object.metadata.labels?.[NAME] ?? '', template }] : [];
+  });
+}
+
+function selects(selector: LabelSelector, labels: Record<string, string> = {}): boolean {
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    const has = Object.prototype.hasOwnProperty.call(labels, e.key);
+    const inValues = has && (e.values ?? []).includes(labels[e.key] ?? '');
+    return e.operator === 'In' ? inValues : e.operator === 'NotIn' ? !inValues : e.operator === 'Exists' ? has : !has;
+  });
+  return byLabels && byExpressions;
+}
+
+/** A container port by name or number, as probes and Services refer to it. */
+function resolvePort(c: Container, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return port;
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+const UNITS: Record<string, number> = {
+  m: 1e-3,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 2 ** 10,
+  Mi: 2 ** 20,
+  Gi: 2 ** 30,
+  Ti: 2 ** 40,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  TB: 1e12,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
+};
+
+/** Kubernetes quantities ("500m", "3Gi") and DuckDB memory sizes ("1GB", "512MB") as plain numbers. */
+function quantity(q: string | number | undefined): number {
+  if (typeof q === 'number') return q;
+  const m = /^(\d+(?:\.\d+)?)\s*([A-Za-z]*)$/.exec(q ?? '');
+  const unit = m?.[2] ?? '';
+  if (!m || (unit !== '' && UNITS[unit] === undefined)) throw new Error(`not a quantity: ${String(q)}`);
+  return Number(m[1]) * (unit === '' ? 1 : (UNITS[unit] ?? 1));
+}
+
+function envOf(c: Container, name: string): string | undefined {
+  return c.env?.find((e) => e.name === name)?.value;
+}
+
+function isUnder(dir: string, mount: string): boolean {
+  const rel = path.posix.relative(mount, dir);
+  return rel === '' || (!rel.startsWith('..') && !path.posix.isAbsolute(rel));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Tools, rendering and schemas.
+
+function requireTools(): void {
+  const problems: string[] = [];
+  if (!existsSync(KUSTOMIZE)) {
+    problems.push(`kustomize ${KUSTOMIZE_VERSION} is not installed at .data/tools/bin/kustomize`);
+  } else {
+    const version = execFileSync(KUSTOMIZE, ['version'], { encoding: 'utf8' }).trim();
+    if (version !== KUSTOMIZE_VERSION) problems.push(`.data/tools/bin/kustomize is ${version}, the pinned version is ${KUSTOMIZE_VERSION}`);
+  }
+  if (K8S_VERSIONS.length === 0) problems.push('deploy/tools/install-k8s-schemas.sh pins no K8S_VERSIONS');
+  for (const v of K8S_VERSIONS) {
+    if (!existsSync(path.join(SCHEMA_ROOT, `v${v}-local-strict`, '_definitions.json'))) {
+      problems.push(`the Kubernetes ${v} JSON schemas are not installed at .data/tools/k8s-schemas/v${v}-local-strict`);
+    }
+  }
+  if (problems.length > 0) throw new Error(`${problems.join('; ')}: ${INSTALL_HINT}`);
+}
+
+function render(name: RenderName): K8sObject[] {
+  const dir = repoPath(name === 'base' ? 'deploy/k8s/base' : `deploy/k8s/overlays/${name}`);
+  let out: string;
+  try {
+    out = execFileSync(KUSTOMIZE, ['build', dir], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  } catch (err) {
+    const stderr = (err as { stderr?: string }).stderr ?? '';
+    throw new Error(`kustomize build ${path.relative(repoPath('.'), dir)} failed: ${stderr || String(err)}`);
+  }
+  return parseAllDocuments(out).flatMap((doc) => {
+    if (doc.errors.length > 0) throw new Error(`kustomize build ${name} printed invalid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value: unknown = doc.toJS();
+    return value === null ? [] : [value as K8sObject];
+  });
+}
+
+/**
+ * The kubernetes-validate schemas of one Kubernetes release (deploy/tools/install-k8s-schemas.sh): one file per kind
+ * with `$ref`s into _definitions.json, found by the x-kubernetes-group-version-kind each file declares.
+ */
+class KubeSchemas {
+  private readonly ajv: Ajv2020;
+  private readonly files = new Map<string, string>();
+  private readonly compiled = new Map<string, ValidateFunction>();
+
+  constructor(readonly version: string) {
+    const dir = path.join(SCHEMA_ROOT, `v${version}-local-strict`);
+    // strict: false because the schemas carry OpenAPI extension keywords (x-kubernetes-*) that Ajv does not know
+    // and that mean nothing to validation; their formats are registered below so format checks still run.
+    this.ajv = new Ajv2020({ allErrors: true, strict: false });
+    this.ajv.addFormat('int32', { type: 'number', validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
+    this.ajv.addFormat('int64', { type: 'number', validate: (n: number) => Number.isSafeInteger(n) });
+    this.ajv.addFormat('double', { type: 'number', validate: (n: number) => Number.isFinite(n) });
+    this.ajv.addFormat('byte', /^[A-Za-z0-9+/]*={0,2}$/);
+    this.ajv.addFormat('date-time', /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i);
+    for (const file of readdirSync(dir)) {
+      if (!file.endsWith('.json')) continue;
+      const schema = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as {
+        'x-kubernetes-group-version-kind'?: Array<{ group: string; version: string; kind: string }>;
+      };
+      if (file === '_definitions.json') {
+        this.ajv.addSchema(schema);
+        continue;
+      }
+      for (const gvk of schema['x-kubernetes-group-version-kind'] ?? []) {
+        this.files.set(`${gvk.group ? `${gvk.group}/` : ''}${gvk.version}/${gvk.kind}`, path.join(dir, file));
+      }
+    }
+  }
+
+  /** Problems of one object, empty when it is valid. */
+  validate(o: K8sObject): string[] {
+    const key = `${o.apiVersion}/${o.kind}`;
+    let validate = this.compiled.get(key);
+    if (!validate) {
+      const file = this.files.get(key);
+      if (!file) return [`${id(o)}: Kubernetes ${this.version} has no ${o.kind} in ${o.apiVersion}`];
+      validate = this.ajv.compile(JSON.parse(readFileSync(file, 'utf8')) as object);
+      this.compiled.set(key, validate);
+    }
+    if (validate(o)) return [];
+    return (validate.errors ?? []).map((e) => `${id(o)}${e.instancePath || '/'}: ${e.message ?? e.keyword} ${e.params ? JSON.stringify(e.params) : ''}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The `deploy` targets (apps/<app>/project.json).
+
+interface DeployTarget {
+  executor?: string;
+  cache?: boolean;
+  parallelism?: boolean;
+  options?: { command?: string };
+}
+
+function deployTarget(app: string): DeployTarget | undefined {
+  const project = JSON.parse(readRepoFile(`apps/${app}/project.json`)) as { targets?: Record<string, DeployTarget> };
+  return project.targets?.['deploy'];
+}
+
+/** A kubectl `-l` selector (equality- and set-based requirements joined by commas) as a predicate on labels. */
+function parseSelector(selector: string): (labels: Record<string, string>) => boolean {
+  const requirements = selector.split(/,(?![^(]*\))/).map((r) => r.trim());
+  const tests = requirements.map((r): ((labels: Record<string, string>) => boolean) => {
+    const set = /^([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(r);
+    if (set) {
+      const values = (set[3] ?? '').split(',').map((v) => v.trim());
+      const key = set[1] ?? '';
+      return set[2] === 'in' ? (l) => values.includes(l[key] ?? '\0') : (l) => !values.includes(l[key] ?? '\0');
+    }
+    const eq = /^([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)$/.exec(r);
+    if (eq) {
+      const [key, op, value] = [eq[1] ?? '', eq[2], eq[3] ?? ''];
+      return op === '!=' ? (l) => l[key] !== value : (l) => l[key] === value;
+    }
+    const exists = /^(!?)([\w./-]+)$/.exec(r);
+    if (exists) return exists[1] ? (l) => !((exists[2] ?? '') in l) : (l) => (exists[2] ?? '') in l;
+    throw new Error(`unsupported selector requirement "${r}"`);
+  });
+  return (labels) => tests.every((t) => t(labels));
+}
+
+/** What `nx run <app>:deploy` runs: the overlay it applies by default and its label selector. */
+function deployCommand(app: string): { overlay: string; select: (labels: Record<string, string>) => boolean; command: string } {
+  const command = deployTarget(app)?.options?.command ?? '';
+  const overlay = /-k\s+deploy\/k8s\/overlays\/\$\{K2_OVERLAY:-(\w+)\}/.exec(command)?.[1];
+  const selector = /(?:-l|--selector)[ =]'([^']+)'/.exec(command)?.[1];
+  if (!overlay || !selector) throw new Error(`apps/${app}/project.json deploy: expected "-k deploy/k8s/overlays/\${K2_OVERLAY:-<overlay>}" and "-l '<selector>'" in: ${command}`);
+  return { overlay, select: parseSelector(selector), command };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+
+describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.join(', ')} schemas)`, () => {
+  const rendered = new Map<RenderName, K8sObject[]>();
+  const objectsOf = (name: RenderName): K8sObject[] => {
+    const objects = rendered.get(name);
+    if (!objects) throw new Error(`${name} was not rendered`);
+    return objects;
+  };
+
+  beforeAll(() => {
+    requireTools();
+    for (const name of RENDERS) rendered.set(name, render(name));
+  });
+
+  describe.each(RENDERS)('%s', (name) => {
+    test.each(K8S_VERSIONS)('every object is valid for Kubernetes %s (strict schemas)', (version) => {
+      const schemas = new KubeSchemas(version);
+      const objects = objectsOf(name);
+      expect(objects.length).toBeGreaterThan(0);
+      expect(objects.flatMap((o) => schemas.validate(o))).toEqual([]);
+    });
+
+    test(`everything lives in namespace ${NAMESPACE}, labelled for the per-app deploy`, () => {
+      const objects = objectsOf(name);
+      const ns = objects.find((o) => o.kind === 'Namespace');
+      expect(ns?.metadata.name).toBe(NAMESPACE);
+      // The pods meet the "restricted" Pod Security Standard, so the namespace enforces it.
+      expect(ns?.metadata.labels?.['pod-security.kubernetes.io/enforce']).toBe('restricted');
+      const problems = objects.flatMap((o) => {
+        const p: string[] = [];
+        if (o.kind !== 'Namespace' && o.metadata.namespace !== NAMESPACE) p.push(`${id(o)} is in namespace ${String(o.metadata.namespace)}`);
+        if (o.metadata.labels?.[PART_OF] !== 'k2') p.push(`${id(o)} lacks ${PART_OF}=k2`);
+        const app = o.metadata.labels?.[NAME] ?? '';
+        if (app !== SHARED && !K2_APPS.includes(app)) p.push(`${id(o)}: ${NAME}="${app}" is neither an app under apps/ nor "${SHARED}"`);
+        return p;
+      });
+      expect(problems).toEqual([]);
+    });
+
+    test('the services run under the intended controllers with liveness (/healthz) and readiness (/readyz) probes on the port each app serves', () => {
+      const workloads = workloadsOf(objectsOf(name));
+      const problems: string[] = [];
+      for (const [app, kind] of Object.entries(SERVICES)) {
+        const found = workloads.filter((w) => w.app === app && w.object.kind === kind);
+        if (found.length !== 1) problems.push(`expected one ${kind} for ${app}, found ${found.length}`);
+      }
+      for (const w of workloads.filter((w) => w.object.kind === 'Deployment' || w.object.kind === 'StatefulSet')) {
+        const port = defaultPort(w.app);
+        for (const c of w.template.spec.containers) {
+          const where = `${id(w.object)} container ${c.name}`;
+          if (c.livenessProbe?.httpGet?.path !== '/healthz') problems.push(`${where}: livenessProbe is not GET /healthz`);
+          if (c.readinessProbe?.httpGet?.path !== '/readyz') problems.push(`${where}: readinessProbe is not GET /readyz`);
+          for (const [kind, probe] of [
+            ['liveness', c.livenessProbe],
+            ['readiness', c.readinessProbe],
+          ] as const) {
+            const p = resolvePort(c, probe?.httpGet?.port);
+            if (p !== port) problems.push(`${where}: ${kind} probe port ${String(p)}, but ${w.app} serves its probes on ${port}`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('every pod: the app port set explicitly and scraped by Prometheus (prometheus.io annotations)', () => {
+      const problems: string[] = [];
+      for (const w of workloadsOf(objectsOf(name))) {
+        const port = defaultPort(w.app);
+        const a = w.template.metadata?.annotations ?? {};
+        if (a['prometheus.io/scrape'] !== 'true') problems.push(`${id(w.object)}: pod annotation prometheus.io/scrape is not "true"`);
+        if (a['prometheus.io/port'] !== String(port)) problems.push(`${id(w.object)}: prometheus.io/port is ${String(a['prometheus.io/port'])}, ${w.app} serves /metrics on ${port}`);
+        if (a['prometheus.io/path'] !== '/metrics') problems.push(`${id(w.object)}: prometheus.io/path is not /metrics`);
+        for (const c of w.template.spec.containers) {
+          if (!c.ports?.some((p) => p.containerPort === port)) problems.push(`${id(w.object)} container ${c.name} does not declare port ${port}`);
+          // The env that sets the port: PORT for query-api, METRICS_PORT for the others (apps/*/src/config.ts).
+          const set = envOf(c, 'PORT') ?? envOf(c, 'METRICS_PORT');
+          if (set !== String(port)) problems.push(`${id(w.object)} container ${c.name}: PORT/METRICS_PORT is ${String(set)}, expected ${port}`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('every container: requests and limits for cpu and memory (requests <= limits), DuckDB inside the memory limit', () => {
+      const problems: string[] = [];
+      for (const w of workloadsOf(objectsOf(name))) {
+        for (const c of w.template.spec.containers) {
+          const where = `${id(w.object)} container ${c.name}`;
+          for (const r of ['cpu', 'memory']) {
+            const req = c.resources?.requests?.[r];
+            const lim = c.resources?.limits?.[r];
+            if (req === undefined || lim === undefined) problems.push(`${where}: ${r} request and limit required`);
+            else if (quantity(req) > quantity(lim)) problems.push(`${where}: ${r} request ${req} above limit ${lim}`);
+          }
+          for (const env of ['WRITER_DUCKDB_MEMORY_LIMIT', 'QUERY_DUCKDB_MEMORY_LIMIT']) {
+            const duck = envOf(c, env);
+            const lim = c.resources?.limits?.['memory'];
+            if (duck !== undefined && lim !== undefined && quantity(duck) >= quantity(lim)) problems.push(`${where}: ${env}=${duck} leaves nothing of the ${lim} limit for Node`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('every pod runs as uid 10001, non-root, read-only root filesystem, with writable volumes where the apps write', () => {
+      const problems: string[] = [];
+      for (const w of workloadsOf(objectsOf(name))) {
+        const pod = w.template.spec;
+        const workdir = /^WORKDIR\s+(\S+)/m.exec(readRepoFile(`deploy/docker/${w.app}.Dockerfile`))?.[1] ?? '/app';
+        for (const c of pod.containers) {
+          const where = `${id(w.object)} container ${c.name}`;
+          const nonRoot = c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot;
+          const uid = c.securityContext?.runAsUser ?? pod.securityContext?.runAsUser;
+          if (nonRoot !== true) problems.push(`${where}: runAsNonRoot is not true`);
+          if (uid !== 10001) problems.push(`${where}: runAsUser is ${String(uid)}, the images' user is 10001`);
+          if (c.securityContext?.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation is not false`);
+          if (c.securityContext?.readOnlyRootFilesystem !== true) problems.push(`${where}: readOnlyRootFilesystem is not true`);
+          const writable = (c.volumeMounts ?? []).filter((m) => m.readOnly !== true).map((m) => m.mountPath);
+          const onVolume = (dir: string) => writable.some((m) => isUnder(dir, m));
+          // os.tmpdir(): Parquet staging, the S3 read cache, Node itself.
+          if (!writable.includes('/tmp')) problems.push(`${where}: no writable volume at /tmp`);
+          if (DUCKDB_APPS.has(w.app) && !onVolume(path.posix.join(workdir, '.tmp'))) problems.push(`${where}: DuckDB spills to ${workdir}/.tmp, which is on no volume`);
+          for (const e of c.env ?? []) {
+            if (!/_DIR$/.test(e.name)) continue;
+            if (!e.value?.startsWith('/') || !onVolume(e.value)) problems.push(`${where}: ${e.name}=${String(e.value)} is not on a writable volume`);
+          }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('environment names are ones the apps read; ConfigMap and Secret references resolve', () => {
+      const objects = objectsOf(name);
+      const configMaps = new Map(objects.filter((o) => o.kind === 'ConfigMap').map((o) => [o.metadata.name, o]));
+      const secrets = new Map(objects.filter((o) => o.kind === 'Secret').map((o) => [o.metadata.name, o]));
+      const problems: string[] = [];
+      const readSomewhere = new Set<string>();
+      for (const w of workloadsOf(objects)) {
+        const known = envNamesReadBy(w.app);
+        for (const c of w.template.spec.containers) {
+          const where = `${id(w.object)} container ${c.name}`;
+          for (const e of c.env ?? []) {
+            if (!known.has(e.name) && !THIRD_PARTY_ENV.has(e.name)) problems.push(`${where}: ${e.name} is read by no config spec of ${w.app}`);
+            const ref = e.valueFrom?.secretKeyRef;
+            // The Secret of the base and prod is created out of band (README.md); dev generates it.
+            if (ref && secrets.size > 0) {
+              const s = secrets.get(ref.name);
+              if (!s) problems.push(`${where}: ${e.name} refers to Secret ${ref.name}, which is not rendered`);
+              else if (!(ref.key in (s.data ?? {}))) problems.push(`${where}: Secret ${ref.name} has no key ${ref.key}`);
+            }
+            if (ref && secrets.size === 0 && ref.name !== 'k2-credentials') problems.push(`${where}: ${e.name} refers to Secret ${ref.name}, not k2-credentials`);
+          }
+          for (const from of c.envFrom ?? []) {
+            const cm = from.configMapRef ? configMaps.get(from.configMapRef.name) : undefined;
+            if (!cm) {
+              problems.push(`${where}: envFrom ${JSON.stringify(from)} resolves to no rendered ConfigMap`);
+              continue;
+            }
+            for (const key of Object.keys(cm.data ?? {})) if (known.has(key)) readSomewhere.add(key);
+          }
+        }
+      }
+      const shared = [...configMaps.values()].filter((o) => o.metadata.name.startsWith('k2-config'));
+      expect(shared).toHaveLength(1);
+      for (const key of Object.keys(shared[0]?.data ?? {})) {
+        if (!readSomewhere.has(key)) problems.push(`ConfigMap key ${key} is read by none of the apps that load the ConfigMap`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('no credentials in plain text: env credentials come from secretKeyRef; the ConfigMap holds none', () => {
+      const objects = objectsOf(name);
+      const problems: string[] = [];
+      if (name !== 'dev') {
+        for (const o of objects.filter((o) => o.kind === 'Secret')) problems.push(`${id(o)} is rendered by ${name}; only dev may generate a Secret`);
+      }
+      for (const w of workloadsOf(objects)) {
+        for (const c of w.template.spec.containers) {
+          for (const e of c.env ?? []) {
+            if (CREDENTIAL_NAME.test(e.name) && !e.valueFrom?.secretKeyRef) problems.push(`${id(w.object)}: ${e.name} must come from a secretKeyRef`);
+          }
+        }
+      }
+      for (const cm of objects.filter((o) => o.kind === 'ConfigMap')) {
+        for (const [k, v] of Object.entries(cm.data ?? {})) {
+          if (CREDENTIAL_NAME.test(k) || CREDENTIAL_VALUE.test(v)) problems.push(`${id(cm)}: ${k} looks like a credential`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('a PodDisruptionBudget per long-running service, which never blocks a drain of a single replica', () => {
+      const objects = objectsOf(name);
+      const workloads = workloadsOf(objects);
+      const pdbs = objects.filter((o) => o.kind === 'PodDisruptionBudget');
+      const problems: string[] = [];
+      for (const app of Object.keys(SERVICES)) {
+        const w = workloads.find((x) => x.app === app && x.object.kind === SERVICES[app]);
+        if (!w) continue; // reported by the controller test
+        const labels = w.template.metadata?.labels;
+        const matching = pdbs.filter((p) => selects(specOf<{ selector: LabelSelector }>(p).selector, labels));
+        if (matching.length !== 1) {
+          problems.push(`${app}: ${matching.length} PodDisruptionBudgets select its pods, expected 1`);
+          continue;
+        }
+        const pdb = specOf<{ minAvailable?: number | string; maxUnavailable?: number | string }>(matching[0]!);
+        const replicas = specOf<{ replicas?: number }>(w.object).replicas ?? 1;
+        if (replicas <= 1 && pdb.minAvailable !== undefined && pdb.minAvailable !== 0 && pdb.minAvailable !== '0%') {
+          problems.push(`${app}: minAvailable ${pdb.minAvailable} with ${replicas} replica blocks every drain`);
+        }
+        if (pdb.maxUnavailable === 0 || pdb.maxUnavailable === '0%') problems.push(`${app}: maxUnavailable 0 blocks every drain`);
+      }
+      // A budget must not count the batch pods (the maintenance CronJob shares the writer's app name).
+      for (const p of pdbs) {
+        const selected = workloads.filter((w) => selects(specOf<{ selector: LabelSelector }>(p).selector, w.template.metadata?.labels));
+        if (selected.length !== 1) problems.push(`${id(p)} selects ${selected.map((w) => id(w.object)).join(', ') || 'nothing'}`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('query-api: ClusterIP Service on 8080 and an autoscaling/v2 HPA on CPU that owns the replica count', () => {
+      const objects = objectsOf(name);
+      const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'query-api');
+      const svcSpec = specOf<{ type?: string; ports: Array<{ port: number; targetPort?: number | string }> }>(svc!);
+      expect(svcSpec.type ?? 'ClusterIP').toBe('ClusterIP');
+      expect(svcSpec.ports.map((p) => p.port)).toContain(defaultPort('query-api'));
+      const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
+      expect(hpas.map((h) => h.apiVersion)).toEqual(['autoscaling/v2']);
+      const hpa = specOf<{
+        scaleTargetRef: { apiVersion: string; kind: string; name: string };
+        minReplicas?: number;
+        maxReplicas: number;
+        metrics?: Array<{ type: string; resource?: { name: string; target: { type: string } } }>;
+      }>(hpas[0]!);
+      expect(hpa.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'query-api' });
+      expect(hpa.metrics?.some((m) => m.type === 'Resource' && m.resource?.name === 'cpu' && m.resource.target.type === 'Utilization')).toBe(true);
+      expect(hpa.minReplicas ?? 1).toBeLessThanOrEqual(hpa.maxReplicas);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'query-api')!;
+      // A replicas field would be re-applied by every deploy, fighting the autoscaler.
+      expect(specOf<{ replicas?: number }>(deployment).replicas).toBeUndefined();
+      // Utilization is relative to the CPU request.
+      const c = podTemplateOf(deployment)!.spec.containers[0]!;
+      expect(c.resources?.requests?.['cpu']).toBeDefined();
+    });
+
+    test('every Service selects pods of one workload and targets a port they declare', () => {
+      const objects = objectsOf(name);
+      const workloads = workloadsOf(objects);
+      const problems: string[] = [];
+      for (const svc of objects.filter((o) => o.kind === 'Service')) {
+        const spec = specOf<{ selector?: Record<string, string>; ports: Array<{ port: number; targetPort?: number | string }> }>(svc);
+        const selected = workloads.filter((w) => selects({ matchLabels: spec.selector ?? {} }, w.template.metadata?.labels));
+        if (selected.length !== 1) {
+          problems.push(`${id(svc)} selects ${selected.length} workloads`);
+          continue;
+        }
+        const c = selected[0]!.template.spec.containers[0]!;
+        for (const p of spec.ports) {
+          if (resolvePort(c, p.targetPort ?? p.port) === undefined) problems.push(`${id(svc)} port ${p.port} targets ${String(p.targetPort)}, which ${c.name} does not declare`);
+        }
+      }
+      const writer = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'iceberg-writer');
+      const governing = objects.find((o) => o.kind === 'Service' && o.metadata.name === specOf<{ serviceName?: string }>(writer!).serviceName);
+      expect(specOf<{ clusterIP?: string }>(governing!).clusterIP).toBe('None');
+      expect(problems).toEqual([]);
+    });
+
+    test('iceberg-writer: WRITER_ID is the pod name (Kafka static membership)', () => {
+      const writer = objectsOf(name).find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'iceberg-writer')!;
+      const c = podTemplateOf(writer)!.spec.containers[0]!;
+      expect(c.env?.find((e) => e.name === 'WRITER_ID')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name');
+    });
+
+    test('Iceberg maintenance: a CronJob running the writer image with `maintain`', () => {
+      const objects = objectsOf(name);
+      const cron = workloadsOf(objects).filter((w) => w.object.kind === 'CronJob' && w.app === 'iceberg-writer');
+      expect(cron).toHaveLength(1);
+      const c = cron[0]!.template.spec.containers[0]!;
+      expect(c.image).toMatch(/(^|\/)k2\/iceberg-writer[:@]/);
+      // The image's CMD is node + the bundle; `maintain` must be main.js's first argument (process.argv[2] in
+      // apps/iceberg-writer/src/main.ts).
+      const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(readRepoFile('deploy/docker/iceberg-writer.Dockerfile'))?.[1];
+      expect(c.command).toEqual(JSON.parse(cmd ?? '[]'));
+      expect(c.args).toEqual(['maintain']);
+      expect(readRepoFile('apps/iceberg-writer/src/main.ts')).toContain("command === 'maintain'");
+      expect(specOf<{ concurrencyPolicy?: string }>(cron[0]!.object).concurrencyPolicy).toBe('Forbid');
+    });
+
+    test('ASX loader: a CronJob (or Job) with ASX_INPUT on S3 or a mounted volume and checkpoints on a persistent volume', () => {
+      const workloads = workloadsOf(objectsOf(name)).filter((w) => w.app === 'asx-batch-loader');
+      expect(workloads.map((w) => w.object.kind).every((k) => k === 'CronJob' || k === 'Job')).toBe(true);
+      expect(workloads.length).toBeGreaterThan(0);
+      for (const w of workloads) {
+        const c = w.template.spec.containers[0]!;
+        expect(c.image).toMatch(/(^|\/)k2\/asx-batch-loader[:@]/);
+        const mounts = c.volumeMounts ?? [];
+        const input = envOf(c, 'ASX_INPUT') ?? '';
+        // apps/asx-batch-loader/src/config.ts: s3://bucket/prefix or a local path or glob.
+        const onS3 = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(input);
+        const onVolume = input.startsWith('/') && mounts.some((m) => isUnder(input.replace(/[*?{[].*$/, ''), m.mountPath));
+        expect({ ASX_INPUT: input, onS3OrVolume: onS3 || onVolume }).toEqual({ ASX_INPUT: input, onS3OrVolume: true });
+        const checkpoints = envOf(c, 'ASX_CHECKPOINT_DIR') ?? '';
+        const mount = mounts.find((m) => isUnder(checkpoints, m.mountPath));
+        const volume = w.template.spec.volumes?.find((v) => v.name === mount?.name);
+        expect(volume?.persistentVolumeClaim?.claimName).toBeDefined();
+        if (w.object.kind === 'CronJob') expect(specOf<{ concurrencyPolicy?: string }>(w.object).concurrencyPolicy).toBe('Forbid');
+      }
+    });
+
+    test('images: k2/<app>, pinned tags in prod', () => {
+      const problems: string[] = [];
+      for (const w of workloadsOf(objectsOf(name))) {
+        for (const c of w.template.spec.containers) {
+          const m = /^(?:(.+)\/)?k2\/([a-z0-9-]+)(?::([\w.-]+))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(c.image);
+          if (!m || m[2] !== w.app) problems.push(`${id(w.object)}: image ${c.image} is not k2/${w.app}`);
+          else if (name === 'prod' && !m[4] && (!m[3] || m[3] === 'latest')) problems.push(`${id(w.object)}: prod image ${c.image} is not pinned`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+
+  describe('overlays', () => {
+    const find = (overlay: Overlay, kind: string, objName: string) => objectsOf(overlay).find((o) => o.kind === kind && o.metadata.name === objName)!;
+    const container = (overlay: Overlay, kind: string, objName: string) => podTemplateOf(find(overlay, kind, objName))!.spec.containers[0]!;
+
+    test('dev: one replica of each service, a generated dev Secret labelled as shared', () => {
+      for (const [app, kind] of Object.entries(SERVICES)) {
+        const replicas = app === 'query-api' ? specOf<{ minReplicas?: number }>(find('dev', 'HorizontalPodAutoscaler', app)).minReplicas : specOf<{ replicas?: number }>(find('dev', kind, app)).replicas;
+        expect({ app, replicas }).toEqual({ app, replicas: 1 });
+      }
+      const secret = objectsOf('dev').filter((o) => o.kind === 'Secret');
+      expect(secret).toHaveLength(1);
+      expect(secret[0]!.metadata.name).toMatch(/^k2-credentials-/);
+      expect(secret[0]!.metadata.labels?.[NAME]).toBe(SHARED);
+    });
+
+    test('prod: more query-api replicas, bigger resources, spread over nodes and zones', () => {
+      const hpa = (o: Overlay) => specOf<{ minReplicas?: number; maxReplicas: number }>(find(o, 'HorizontalPodAutoscaler', 'query-api'));
+      expect(hpa('prod').minReplicas ?? 1).toBeGreaterThan(hpa('dev').minReplicas ?? 1);
+      expect(hpa('prod').maxReplicas).toBeGreaterThan(hpa('dev').maxReplicas);
+      for (const [app, kind] of Object.entries(SERVICES)) {
+        for (const r of ['cpu', 'memory']) {
+          const dev = quantity(container('dev', kind, app).resources?.requests?.[r]);
+          const prod = quantity(container('prod', kind, app).resources?.requests?.[r]);
+          expect({ app, r, prodAboveDev: prod > dev }).toEqual({ app, r, prodAboveDev: true });
+        }
+      }
+      const pod = podTemplateOf(find('prod', 'Deployment', 'query-api'))!.spec;
+      const keys = (pod.topologySpreadConstraints ?? []).map((t) => (t as { topologyKey: string }).topologyKey);
+      expect(keys.length > 0 || pod.affinity?.podAntiAffinity !== undefined).toBe(true);
+      expect(keys).toEqual(expect.arrayContaining(['kubernetes.io/hostname', 'topology.kubernetes.io/zone']));
+    });
+  });
+
+  describe('nx run-many -t deploy', () => {
+    test.each(K2_APPS)('%s has a deploy target: kubectl apply -k of an overlay, only its own and the shared objects, never in parallel', (app) => {
+      const target = deployTarget(app);
+      expect(target?.executor).toBe('nx:run-commands');
+      expect(target?.cache).toBe(false);
+      // Every app's apply also applies the shared objects; serial runs keep two applies from racing to create them.
+      expect(target?.parallelism).toBe(false);
+      const { overlay, select, command } = deployCommand(app);
+      expect(command).toMatch(/^kubectl apply /);
+      expect(OVERLAYS).toContain(overlay);
+      expect(select({ [NAME]: app })).toBe(true);
+      expect(select({ [NAME]: SHARED })).toBe(true);
+      for (const other of K2_APPS.filter((a) => a !== app)) expect(select({ [NAME]: other })).toBe(false);
+    });
+
+    test.each(OVERLAYS)('together the apps apply every object of %s, each app-owned object once', (overlay) => {
+      const selectors = K2_APPS.map((app) => ({ app, select: deployCommand(app).select }));
+      const problems: string[] = [];
+      for (const o of objectsOf(overlay)) {
+        const by = selectors.filter((s) => s.select(o.metadata.labels ?? {})).map((s) => s.app);
+        const shared = o.metadata.labels?.[NAME] === SHARED;
+        if (by.length === 0) problems.push(`${id(o)} is applied by no app's deploy target`);
+        else if (!shared && by.length > 1) problems.push(`${id(o)} is applied by ${by.join(', ')}`);
+        else if (shared && by.length !== K2_APPS.length) problems.push(`shared ${id(o)} is applied by ${by.join(', ')} only; each app's deploy needs it`);
+      }
+      expect(problems).toEqual([]);
+    });
+  });
+});
