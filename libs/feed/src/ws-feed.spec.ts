@@ -128,7 +128,7 @@ describe('WebSocketFeed', () => {
 
   it('rotates by opening the replacement before closing the old connection', async () => {
     const ex = await endpoint();
-    const { feed, connected } = feedFor([ex.url], {}, { rotationOverlapMs: 100 });
+    const { feed, connected, registry } = feedFor([ex.url], {}, { rotationOverlapMs: 100 });
     feeds.push(feed);
     feed.start();
     await waitFor('connected', () => connected.length === 1 || undefined);
@@ -138,6 +138,8 @@ describe('WebSocketFeed', () => {
     ex.broadcast('{"e":"trade"}');
     await waitFor('old closed', () => ex.clients.size === 1 || undefined);
     expect(feed.connected).toBe(true);
+    // The old connection closing must not report the endpoint down while the replacement is up.
+    expect(await registry.getSingleMetricAsString('k2_binance_connection_status')).toContain(`k2_binance_connection_status{endpoint="${ex.url}"} 1`);
   });
 
   it('stays disconnected while paused and reconnects on resume', async () => {

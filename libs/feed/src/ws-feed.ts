@@ -243,7 +243,7 @@ export class WebSocketFeed {
     const wasOpen = c.open;
     c.open = false;
     if (this.active !== c && this.replacement !== c) return; // closed on purpose (rotation, pause, stop)
-    this.o.metrics.connectionStatus.labels(c.url).set(0);
+    this.markDown(c);
     if (this.replacement === c) {
       // The replacement failed; keep the old connection and try again shortly.
       this.replacement = undefined;
@@ -312,10 +312,19 @@ export class WebSocketFeed {
     }
   }
 
+  /**
+   * connection_status of c's endpoint goes to 0 unless another open connection to the same endpoint remains: a
+   * rotation overlaps the old and the new connection, and closing the old one must not report the feed down.
+   */
+  private markDown(c: Conn): void {
+    const stillUp = [this.active, this.replacement].some((x) => x !== undefined && x !== c && x.open && x.url === c.url);
+    if (!stillUp) this.o.metrics.connectionStatus.labels(c.url).set(0);
+  }
+
   private close(c: Conn, code: number, reason: string): void {
     for (const t of c.timers) clearTimeout(t);
     c.limiter.clear();
-    if (c.open) this.o.metrics.connectionStatus.labels(c.url).set(0);
+    if (c.open) this.markDown(c);
     c.open = false;
     if (c.ws.readyState === WebSocket.CONNECTING) c.ws.terminate();
     else if (c.ws.readyState === WebSocket.OPEN) {
