@@ -21,7 +21,9 @@ describe('query-api config', () => {
       tailMaxRecords: 500_000,
       deadlineMs: 3000,
       topicPattern: undefined,
+      frameAncestors: [],
     });
+    expect(loadQueryApiConfig({ QUERY_FRAME_ANCESTORS: 'http://localhost:3000 https://grafana.example.com' }, cwd).frameAncestors).toEqual(['http://localhost:3000', 'https://grafana.example.com']);
     expect(Object.isFrozen(loadQueryApiConfig({}, cwd))).toBe(true);
   });
 

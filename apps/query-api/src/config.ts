@@ -43,6 +43,8 @@ export interface QueryApiConfig extends RuntimeConfig {
   readonly duckdbMemoryLimit: string;
   readonly duckdbConnections: number;
   readonly maxStreamClients: number;
+  /** Origins that may frame the live page (Grafana's overview panel); empty = none. */
+  readonly frameAncestors: readonly string[];
   /** Which V2 topics the tail reads (regex); default every trades and quotes topic. */
   readonly topicPattern: RegExp | undefined;
 }
@@ -69,6 +71,8 @@ const spec = {
   duckdbConnections: cfg.int({ env: 'QUERY_DUCKDB_CONNECTIONS', default: 4, min: 1, max: 64 }),
   maxStreamClients: cfg.int({ env: 'QUERY_MAX_STREAM_CLIENTS', default: 500, min: 1 }),
   topicPattern: optional(cfg.string({ env: 'QUERY_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
+  // Space-separated origins (scheme://host[:port]) as CSP frame-ancestors takes them.
+  frameAncestors: optional(cfg.string({ env: 'QUERY_FRAME_ANCESTORS', pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?( https?:\/\/[A-Za-z0-9.-]+(:\d+)?)*$/ })),
 };
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
@@ -111,5 +115,6 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     duckdbConnections: c.duckdbConnections,
     maxStreamClients: c.maxStreamClients,
     topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : undefined,
+    frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),
   });
 }

@@ -117,10 +117,10 @@ void runService({
       });
       const hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
       onShutdown('streams', () => hub.close());
-      mountLivePage(app);
+      mountLivePage(app, { frameAncestors: config.frameAncestors });
       mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
     } else {
-      mountLivePage(app);
+      mountLivePage(app, { frameAncestors: config.frameAncestors });
       mountQueryRoutes(app, { service, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
     }
     mountErrorHandlers(app, { logger, metrics });

@@ -54,3 +54,22 @@ describe('mountLivePage', () => {
     expect(js).toContain('window.LightweightCharts=');
   });
 });
+
+describe('mountLivePage frame-ancestors', () => {
+  it('allows framing only by the configured origins', async () => {
+    const csp = async (opts?: Parameters<typeof mountLivePage>[1]) => {
+      const app = express();
+      mountLivePage(app, opts);
+      const server = createServer(app);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+        return res.headers.get('content-security-policy') ?? '';
+      } finally {
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    };
+    expect(await csp()).toContain("frame-ancestors 'none'");
+    expect(await csp({ frameAncestors: ['http://localhost:3000', 'http://127.0.0.1:3000'] })).toContain('frame-ancestors http://localhost:3000 http://127.0.0.1:3000');
+  });
+});

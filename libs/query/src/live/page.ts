@@ -330,7 +330,15 @@ function chartsPackage(): { file: string; version: string } {
  * Serves the live trade page at `GET /` and the chart library at `GET /assets/lightweight-charts.js`. The page
  * streams from `GET /v1/stream/trades`, which the stream routes provide.
  */
-export function mountLivePage(app: Express): void {
+export interface LivePageOptions {
+  /**
+   * Origins allowed to frame the page (CSP frame-ancestors), e.g. Grafana's for the "Live BTC price" panel of
+   * deploy/grafana; none by default, so the page cannot be clickjacked.
+   */
+  frameAncestors?: readonly string[];
+}
+
+export function mountLivePage(app: Express, opts: LivePageOptions = {}): void {
   const charts = chartsPackage();
   const html = pageHtml(charts.version);
   const csp = [
@@ -342,7 +350,7 @@ export function mountLivePage(app: Express): void {
     "img-src 'self' data:",
     "base-uri 'none'",
     "form-action 'self'",
-    "frame-ancestors 'none'",
+    `frame-ancestors ${opts.frameAncestors?.length ? opts.frameAncestors.join(' ') : "'none'"}`,
   ].join('; ');
 
   app.get('/', (_req: Request, res: Response) => {
