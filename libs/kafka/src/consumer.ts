@@ -47,6 +47,28 @@ export interface ConsumedMessage {
  * node-rdkafka consumer with manual commits only: neither offsets nor their storage advance automatically, so
  * an offset is committed only after the caller has made the data durable (non-negotiable 4).
  */
+/** node-rdkafka's message as K2 hands it out (key normalised to Buffer | null). */
+export function toConsumedMessage(m: Kafka.Message): ConsumedMessage {
+  return {
+    topic: m.topic,
+    partition: m.partition,
+    offset: m.offset,
+    key: (m.key as Buffer | null | undefined) ?? null,
+    value: m.value ?? null,
+    timestamp: m.timestamp,
+    size: m.size,
+  };
+}
+
+/** Low and high watermark of one partition (the broker's, not the consumer's position). */
+export function queryWatermarks(consumer: Kafka.KafkaConsumer, topic: string, partition: number, timeoutMs: number): Promise<{ low: number; high: number }> {
+  return new Promise((resolve, reject) =>
+    consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
+      err ? reject(kafkaError(err, 'watermarks', { topic, partition })) : resolve({ low: o.lowOffset, high: o.highOffset }),
+    ),
+  );
+}
+
 export class K2Consumer {
   private constructor(
     private readonly consumer: Kafka.KafkaConsumer,
@@ -109,18 +131,7 @@ export class K2Consumer {
     return new Promise((resolve, reject) =>
       this.consumer.consume(max, (err, messages) => {
         if (err) reject(kafkaError(err, 'consume'));
-        else
-          resolve(
-            messages.map((m) => ({
-              topic: m.topic,
-              partition: m.partition,
-              offset: m.offset,
-              key: (m.key as Buffer | null | undefined) ?? null,
-              value: m.value ?? null,
-              timestamp: m.timestamp,
-              size: m.size,
-            })),
-          );
+        else resolve(messages.map(toConsumedMessage));
       }),
     );
   }
@@ -193,11 +204,7 @@ export class K2Consumer {
 
   /** High watermark per partition, for lag metrics. */
   watermarks(topic: string, partition: number, timeoutMs = 5000): Promise<{ low: number; high: number }> {
-    return new Promise((resolve, reject) =>
-      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
-        err ? reject(kafkaError(err, 'watermarks', { topic, partition })) : resolve({ low: o.lowOffset, high: o.highOffset }),
-      ),
-    );
+    return queryWatermarks(this.consumer, topic, partition, timeoutMs);
   }
 
   isConnected(): boolean {

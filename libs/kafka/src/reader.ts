@@ -1,7 +1,7 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
 import { kafkaError } from './errors';
-import type { ConsumedMessage, TopicPartition, TopicPartitionOffset } from './consumer';
+import { queryWatermarks, toConsumedMessage, type ConsumedMessage, type TopicPartition, type TopicPartitionOffset } from './consumer';
 
 export interface ReaderOptions {
   brokers: string;
@@ -60,11 +60,7 @@ export class K2Reader {
   }
 
   watermarks(topic: string, partition: number, timeoutMs = 5000): Promise<{ low: number; high: number }> {
-    return new Promise((resolve, reject) =>
-      this.consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
-        err ? reject(kafkaError(err, 'watermarks', { topic, partition })) : resolve({ low: o.lowOffset, high: o.highOffset }),
-      ),
-    );
+    return queryWatermarks(this.consumer, topic, partition, timeoutMs);
   }
 
   /** Replaces the whole assignment; each partition starts at its `offset` (the next offset to read). */
@@ -89,18 +85,7 @@ export class K2Reader {
     return new Promise((resolve, reject) =>
       this.consumer.consume(max, (err, messages) => {
         if (err) reject(kafkaError(err, 'consume'));
-        else
-          resolve(
-            messages.map((m) => ({
-              topic: m.topic,
-              partition: m.partition,
-              offset: m.offset,
-              key: (m.key as Buffer | null | undefined) ?? null,
-              value: m.value ?? null,
-              timestamp: m.timestamp,
-              size: m.size,
-            })),
-          );
+        else resolve(messages.map(toConsumedMessage));
       }),
     );
   }

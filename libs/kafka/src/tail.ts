@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { kafkaError } from './errors';
-import type { ConsumedMessage } from './consumer';
+import { queryWatermarks, toConsumedMessage, type ConsumedMessage } from './consumer';
 
 /**
  * The last `perPartition` messages of every partition of a topic, read by direct assignment (no consumer group,
@@ -29,14 +29,10 @@ export async function readTopicTail(brokers: string, topic: string, perPartition
     const ends = new Map<number, number>();
     const assignments: Kafka.Assignment[] = [];
     for (const partition of partitions) {
-      const w = await new Promise<Kafka.WatermarkOffsets>((resolve, reject) =>
-        consumer.queryWatermarkOffsets(topic, partition, timeoutMs, (err, o) =>
-          err ? reject(kafkaError(err, 'watermarks', { topic, partition })) : resolve(o),
-        ),
-      );
-      if (w.highOffset > w.lowOffset) {
-        ends.set(partition, w.highOffset);
-        assignments.push({ topic, partition, offset: Math.max(w.lowOffset, w.highOffset - perPartition) });
+      const w = await queryWatermarks(consumer, topic, partition, timeoutMs);
+      if (w.high > w.low) {
+        ends.set(partition, w.high);
+        assignments.push({ topic, partition, offset: Math.max(w.low, w.high - perPartition) });
       }
     }
     if (assignments.length === 0) return [];
@@ -49,7 +45,7 @@ export async function readTopicTail(brokers: string, topic: string, perPartition
         consumer.consume(1000, (err, m) => (err ? reject(kafkaError(err, 'consume', { topic })) : resolve(m))),
       );
       for (const m of batch) {
-        out.push({ topic: m.topic, partition: m.partition, offset: m.offset, key: (m.key as Buffer | null | undefined) ?? null, value: m.value ?? null, timestamp: m.timestamp, size: m.size });
+        out.push(toConsumedMessage(m));
         // Transaction markers and compacted gaps mean the last offset may never be delivered; >= end-1 ends it.
         if (m.offset >= (ends.get(m.partition) ?? Infinity) - 1) ends.delete(m.partition);
       }
