@@ -7,6 +7,7 @@ export * from './manifest';
 export * from './avro-schema';
 export * from './tables';
 export * from './parquet-writer';
+export * from './data-file';
 export * from './snapshot';
 export * from './scan';
 export * from './io/file-io';

@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import { toK2Error, type Logger } from '@k2/core';
 import {
   ancestors,
@@ -19,6 +18,7 @@ import {
   type Long,
   type ParquetWriter,
   type TableIdent,
+  storeDataFile,
 } from '@k2/iceberg';
 import { registryCounter } from '@k2/runtime';
 import type { Registry } from 'prom-client';
@@ -141,27 +141,12 @@ export async function compactTable(o: MaintenanceOptions, ident: TableIdent): Pr
           const locals = await Promise.all(bin.map((f) => o.io.localPath(f['file-path'])));
           const out = await o.parquet.rewrite(schema, locals, sortBy);
           const segments = spec.fields.map((pf, i) => partitionPathSegment(pf, pt[i].type, bin[0].partition[pf.name]));
-          const uri = `${base.metadata.location}/data/${segments.join('/')}/${randomUUID()}-compacted.parquet`;
-          try {
-            await o.io.writeFromLocal(uri, out.localPath);
-          } finally {
-            await fs.rm(out.localPath, { force: true });
-          }
           const inputRows = bin.reduce((s, f) => s + f['record-count'], 0);
-          if (out.recordCount !== inputRows) throw new Error(`compaction of ${bin.length} files read ${out.recordCount} rows, expected ${inputRows}`);
-          added.push({
-            content: 0,
-            'file-path': uri,
-            'file-format': 'PARQUET',
-            partition: { ...bin[0].partition },
-            'record-count': out.recordCount,
-            'file-size-in-bytes': out.fileSizeInBytes,
-            'value-counts': out.valueCounts,
-            'null-value-counts': out.nullValueCounts,
-            'lower-bounds': out.lowerBounds,
-            'upper-bounds': out.upperBounds,
-            'sort-order-id': base.metadata['default-sort-order-id'],
-          });
+          if (out.recordCount !== inputRows) {
+            await fs.rm(out.localPath, { force: true });
+            throw new Error(`compaction of ${bin.length} files read ${out.recordCount} rows, expected ${inputRows}`);
+          }
+          added.push(await storeDataFile(o.io, base.metadata, { ...bin[0].partition }, segments, out, '-compacted'));
           for (const f of bin) deleted.add(f['file-path']);
         }
         partitions++;

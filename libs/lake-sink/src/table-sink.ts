@@ -1,5 +1,3 @@
-import fs from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
 import { ErrorCode, K2Error, type Logger } from '@k2/core';
 import {
   applyTransform,
@@ -23,6 +21,7 @@ import {
   type Schema,
   type TableIdent,
   type TableUpdate,
+  storeDataFile,
 } from '@k2/iceberg';
 import { DedupIndex } from './dedup';
 import { mergeOffsets, offsetsKey, serializeOffsets, tableOffsets, type OffsetMap } from './offsets';
@@ -307,25 +306,7 @@ export class TableSink {
         group.map((r) => toRow(r.rec, schema, sources)),
         sortBy,
       );
-      const uri = `${base.metadata.location}/data/${segments.join('/')}/${randomUUID()}.parquet`;
-      try {
-        await this.deps.io.writeFromLocal(uri, local.localPath);
-      } finally {
-        await fs.rm(local.localPath, { force: true });
-      }
-      files.push({
-        content: 0,
-        'file-path': uri,
-        'file-format': 'PARQUET',
-        partition,
-        'record-count': local.recordCount,
-        'file-size-in-bytes': local.fileSizeInBytes,
-        'value-counts': local.valueCounts,
-        'null-value-counts': local.nullValueCounts,
-        'lower-bounds': local.lowerBounds,
-        'upper-bounds': local.upperBounds,
-        'sort-order-id': base.metadata['default-sort-order-id'],
-      });
+      files.push(await storeDataFile(this.deps.io, base.metadata, partition, segments, local));
     }
     return files;
   }

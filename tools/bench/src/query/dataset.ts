@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -28,6 +27,7 @@ import {
   type RowValue,
   type Schema,
   type TableIdent,
+  storeDataFile,
 } from '@k2/iceberg';
 import { toRow, type DecodedRecord } from '@k2/lake-sink';
 import { messageId, v2Type } from '@k2/schema';
@@ -368,23 +368,5 @@ async function writePartition(
     segments.push(partitionPathSegment(pf, pt[i].type, v));
   });
   const local = await parquet.write(schema, rows, SORT_BY);
-  const uri = `${table.metadata.location}/data/${segments.join('/')}/${randomUUID()}.parquet`;
-  try {
-    await io.writeFromLocal(uri, local.localPath);
-  } finally {
-    await fs.rm(local.localPath, { force: true });
-  }
-  return {
-    content: 0,
-    'file-path': uri,
-    'file-format': 'PARQUET',
-    partition,
-    'record-count': local.recordCount,
-    'file-size-in-bytes': local.fileSizeInBytes,
-    'value-counts': local.valueCounts,
-    'null-value-counts': local.nullValueCounts,
-    'lower-bounds': local.lowerBounds,
-    'upper-bounds': local.upperBounds,
-    'sort-order-id': table.metadata['default-sort-order-id'],
-  };
+  return storeDataFile(io, table.metadata, partition, segments, local);
 }
