@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
+import { freePort } from '@k2/testing';
 
 /**
  * query-api as a child process, started the way `nx serve`/the integration tests do (`node --import tsx`, which runs
@@ -15,17 +15,6 @@ export interface ApiProcess {
   /** Highest VmRSS seen so far, bytes. */
   peakRss(): number;
   stop(): Promise<void>;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
 }
 
 /** VmRSS of a process in bytes, from /proc (undefined once it is gone or off Linux). */
