@@ -84,6 +84,7 @@ void runService({
       await refreshLoop;
     });
 
+    let hub: StreamHub | undefined;
     if (config.tailEnabled) {
       const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
       const t = new KafkaTail({
@@ -115,14 +116,11 @@ void runService({
         await connecting;
         await t.stop();
       });
-      const hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
-      onShutdown('streams', () => hub.close());
-      mountLivePage(app, { frameAncestors: config.frameAncestors });
-      mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
-    } else {
-      mountLivePage(app, { frameAncestors: config.frameAncestors });
-      mountQueryRoutes(app, { service, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
+      hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
+      onShutdown('streams', () => hub?.close());
     }
+    mountLivePage(app, { frameAncestors: config.frameAncestors });
+    mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
     mountErrorHandlers(app, { logger, metrics });
     logger.info('query api ready', {
       port: config.port,

@@ -1,4 +1,4 @@
-import { ErrorCode, TransientError, type Logger } from '@k2/core';
+import { ErrorCode, isRetriable, TransientError, type Logger } from '@k2/core';
 import type { FileIO, Predicate } from '@k2/iceberg';
 import { CircuitBreaker } from '@k2/resilience';
 import { barJson, mergeBars, partialFromRow, rebucket, type BarPartial } from './bars';
@@ -6,7 +6,7 @@ import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
 import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
 import { recordJson, tableRowToRecord } from './records';
-import type { Offsets, TailKind, TailRow, TailStore, V2Record } from './tail-store';
+import type { TailKind, TailRow, TailStore, V2Record } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
 export type Degradation = 'storage' | 'kafka' | 'tail-truncated';
@@ -41,7 +41,6 @@ export interface QueryServiceOptions {
 
 type Job<T> = (signal: AbortSignal) => Promise<T>;
 
-const EMPTY_OFFSETS: Offsets = new Map();
 const MINUTE_US = 60_000_000n;
 const MAX_US = 253_402_300_799_999_999n;
 /** About 250 bytes each: ~250 MB, a month of 1m bars for ~600 symbol-days. */
@@ -102,7 +101,7 @@ export class QueryService {
         return v;
       },
       (e: unknown) => {
-        if ((e as { retriable?: boolean })?.retriable) this.o.metrics.setStorageHealthy(false);
+        if (isRetriable(e)) this.o.metrics.setStorageHealthy(false);
         throw e;
       },
     );
@@ -128,7 +127,7 @@ export class QueryService {
           cursor_id: c?.id ?? null,
           limit: req.limit,
         }, signal);
-        return rows.map((r) => tableRowToRecord(kind, r));
+        return rows.map(tableRowToRecord);
       }, deadlineAt);
     } catch (e) {
       this.storageFailed(prov, e);
@@ -160,7 +159,7 @@ export class QueryService {
   }
 
   async summary(req: SummaryRequest): Promise<Answer<Record<string, unknown>>> {
-    const { partials, prov } = await this.aggregate({ ...req }, req.endUs - req.startUs);
+    const { partials, prov } = await this.aggregate(req, req.endUs - req.startUs);
     const p = partials[0];
     const b = p ? barJson(p) : undefined;
     return {
@@ -278,7 +277,7 @@ export class QueryService {
   private capture(kind: TailKind, symbol: string, exchange: string | undefined, startUs: bigint, endUs: bigint): { state: TableState; tailRows: TailRow[]; prov: Provenance } {
     const state = this.o.views[kind].state;
     const tail = this.o.tail;
-    const tailRows = tail ? tail.store.rows(kind, symbol, exchange, startUs, endUs, state.offsets ?? EMPTY_OFFSETS) : [];
+    const tailRows = tail ? tail.store.rows(kind, symbol, exchange, startUs, endUs, state.offsets) : [];
     const prov = this.provenance(state);
     if (tail?.store.truncatedFor(kind, state.offsets)) prov.degraded.push('tail-truncated');
     return { state, tailRows, prov };
@@ -291,7 +290,7 @@ export class QueryService {
   }
 
   private storageFailed(prov: Provenance, e: unknown): void {
-    if (!(e instanceof TransientError) && !(e as { retriable?: boolean })?.retriable) throw e;
+    if (!isRetriable(e)) throw e;
     if (!prov.degraded.includes('storage')) prov.degraded.push('storage');
     this.o.logger.warn('table part of a request failed; answering from the tail', { error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code });
   }

@@ -1,5 +1,5 @@
 import { isoFromMicros } from '@k2/schema';
-import type { TailKind, V2Record } from './tail-store';
+import type { V2Record } from './tail-store';
 
 /** Fields holding µs since epoch; everything else that is a bigint is a long id/sequence, sent as a string. */
 const TIME_FIELDS = new Set(['timestamp', 'ingestion_timestamp', 'effective_date', 'first_seen', 'last_seen']);
@@ -39,7 +39,7 @@ const big = (v: unknown): bigint | null => (v === null || v === undefined ? null
  * A row of SQL.trades / SQL.quotes back in the shape the tail holds (the decoded Avro record), so both sources
  * go through one merge and one formatter: sequences bigint, vendor_data parsed from the table's JSON text.
  */
-export function tableRowToRecord(_kind: TailKind, row: Record<string, unknown>): V2Record {
+export function tableRowToRecord(row: Record<string, unknown>): V2Record {
   const rec: V2Record = { ...row };
   rec['source_sequence'] = big(row['source_sequence']);
   rec['platform_sequence'] = big(row['platform_sequence']);

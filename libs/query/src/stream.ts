@@ -15,6 +15,8 @@ export interface StreamHubOptions {
   backfill?: number;
 }
 
+const tradeFrame = (row: TailRow): string => `event: trade\ndata: ${JSON.stringify(tradeStreamJson(row.rec))}\n\n`;
+
 interface Client {
   symbol: string;
   exchange: string | undefined;
@@ -35,7 +37,7 @@ export class StreamHub {
     if (kind !== 'trades') return;
     const set = this.clients.get(row.symbol);
     if (!set) return;
-    const frame = `event: trade\ndata: ${JSON.stringify(tradeStreamJson(row.rec))}\n\n`;
+    const frame = tradeFrame(row);
     for (const c of set) if (c.exchange === undefined || c.exchange === row.exchange) this.send(c, frame);
   };
 
@@ -70,7 +72,7 @@ export class StreamHub {
     this.o.metrics.sseClients.set(this.count);
     res.write('retry: 2000\n\n');
     for (const r of this.o.store.latest('trades', symbol, exchange, this.o.backfill ?? 100)) {
-      this.send(client, `event: trade\ndata: ${JSON.stringify(tradeStreamJson(r.rec))}\n\n`);
+      this.send(client, tradeFrame(r));
     }
     res.on('close', () => this.drop(client));
     return true;
