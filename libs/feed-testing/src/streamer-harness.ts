@@ -41,8 +41,9 @@ const { kafkaBrokers, registryUrl } = infraEndpoints();
 const serde = new AvroSerde({ registryUrl });
 
 export async function startStreamerRun(sut: StreamerUnderTest, extraSimArgs: string[] = [], extraEnv: Record<string, string> = {}): Promise<StreamerRun> {
-  // Ids unique to this run, so earlier runs' records in the same topic never match.
-  const startId = (Date.now() % 1_000_000_000) * 1000;
+  // Ids unique to this run and above every earlier run's (a streamer resuming from the topic drops ids at or
+  // below the last one published): 1000 ids per elapsed millisecond, far more than a run generates.
+  const startId = Date.now() * 1000;
   const sim = await startSimulatorProcess([...sut.simArgs(startId), ...extraSimArgs]);
   const topics = {
     trades: `market.crypto.trades.${sut.exchange}`,

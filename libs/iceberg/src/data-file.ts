@@ -30,6 +30,7 @@ export async function storeDataFile(
     partition,
     'record-count': local.recordCount,
     'file-size-in-bytes': local.fileSizeInBytes,
+    'column-sizes': local.columnSizes,
     'value-counts': local.valueCounts,
     'null-value-counts': local.nullValueCounts,
     'lower-bounds': local.lowerBounds,

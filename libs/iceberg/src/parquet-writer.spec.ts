@@ -55,6 +55,12 @@ describe('ParquetWriter (DuckDB)', () => {
       expect(f.valueCounts.get(1)).toBe(rows.length);
       const minTs = trades.map((t) => t.timestamp).reduce((a, b) => (a < b ? a : b));
       expect(deserializeValue('timestamptz', f.lowerBounds.get(6)!)).toBe(minTs);
+      // Column sizes: one entry per leaf field id (the list's element, not the list), adding up the chunks' bytes.
+      const chunkBytes = (await c.runAndReadAll(`SELECT sum(total_compressed_size)::BIGINT FROM parquet_metadata('${f.localPath}')`)).getRows()[0]![0];
+      expect([...f.columnSizes.values()].reduce((a, b) => a + b, 0)).toBe(Number(chunkBytes));
+      expect(f.columnSizes.has(16)).toBe(true);
+      expect(f.columnSizes.has(11)).toBe(false);
+      expect(f.columnSizes.get(1)).toBeGreaterThan(0);
     } finally {
       fs.rmSync(f.localPath, { force: true });
     }

@@ -24,6 +24,8 @@ export interface WrittenFile {
   localPath: string;
   recordCount: number;
   fileSizeInBytes: number;
+  /** Field id → compressed bytes of its column chunks (spec: data_file `column_sizes`). */
+  columnSizes: Map<number, number>;
   valueCounts: Map<number, number>;
   nullValueCounts: Map<number, number>;
   lowerBounds: Map<number, Buffer>;
@@ -181,7 +183,7 @@ export class ParquetWriter {
       );
       const metrics = await this.metrics(table, fields);
       const size = (await fs.stat(outPath)).size;
-      return { localPath: outPath, fileSizeInBytes: size, ...metrics };
+      return { localPath: outPath, fileSizeInBytes: size, columnSizes: await this.columnSizes(outPath), ...metrics };
     } catch (e) {
       await fs.rm(outPath, { force: true });
       if (e instanceof FatalError) throw e;
@@ -209,7 +211,7 @@ export class ParquetWriter {
       );
       const metrics = await this.metrics(table, schema.fields);
       const size = (await fs.stat(outPath)).size;
-      return { localPath: outPath, fileSizeInBytes: size, ...metrics };
+      return { localPath: outPath, fileSizeInBytes: size, columnSizes: await this.columnSizes(outPath), ...metrics };
     } catch (e) {
       await fs.rm(outPath, { force: true });
       throw new FatalError(ErrorCode.ICEBERG_INVALID, `rewriting Parquet failed: ${(e as Error).message}`, { cause: e });
@@ -234,6 +236,23 @@ export class ParquetWriter {
     this.conn.closeSync();
     this.db.closeSync();
     await fs.rm(this.tmpDir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /**
+   * Column sizes from the file's own footer. parquet_metadata numbers the leaf columns in schema order, and
+   * parquet_schema lists the same leaves (no children) in that order with their Iceberg field ids; a list's or
+   * map's size goes to its element/key/value field, as Java's ParquetUtil does. Readers such as PyIceberg's
+   * `inspect.entries()`/`inspect.files()` expect the map to be present.
+   */
+  private async columnSizes(file: string): Promise<Map<number, number>> {
+    const leaves = (await this.conn.runAndReadAll(`SELECT field_id FROM parquet_schema(${quoteString(file)}) WHERE num_children IS NULL`)).getRows();
+    const chunks = (await this.conn.runAndReadAll(`SELECT column_id, sum(total_compressed_size) FROM parquet_metadata(${quoteString(file)}) GROUP BY column_id`)).getRows();
+    const out = new Map<number, number>();
+    for (const [column, bytes] of chunks) {
+      const id = leaves[Number(column)]?.[0];
+      if (id !== null && id !== undefined) out.set(Number(id), Number(bytes));
+    }
+    return out;
   }
 
   private async metrics(table: string, fields: readonly NestedField[]): Promise<Omit<WrittenFile, 'localPath' | 'fileSizeInBytes'>> {

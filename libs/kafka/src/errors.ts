@@ -21,7 +21,9 @@ export function kafkaError(err: unknown, what: string, context: Record<string, u
   const code = typeof e.code === 'number' ? e.code : undefined;
   const message = `kafka: ${what}: ${e.message ?? String(err)}`;
   const ctx = { ...context, rdkafkaCode: code };
-  if (e.isFatal) return new FatalError(ErrorCode.KAFKA_FATAL, message, { cause: err, context: ctx });
+  // A consume() callback reports a fatal client state as a plain ERR__FATAL, without isFatal (seen when the group
+  // coordinator fenced a static member after a broker restart); either way the client instance is finished.
+  if (e.isFatal || code === E.ERR__FATAL) return new FatalError(ErrorCode.KAFKA_FATAL, message, { cause: err, context: ctx });
   const transient = new Set<number>([
     E.ERR__TRANSPORT,
     E.ERR__ALL_BROKERS_DOWN,

@@ -120,7 +120,12 @@ export class IcebergSink {
   }
 
   async start(): Promise<void> {
-    this.consumer = await K2Consumer.connect({
+    this.consumer = await this.connectConsumer();
+    this.loop = this.run();
+  }
+
+  private connectConsumer(): Promise<K2Consumer> {
+    return K2Consumer.connect({
       brokers: this.o.brokers,
       groupId: this.o.groupId,
       clientId: this.o.clientId,
@@ -140,7 +145,34 @@ export class IcebergSink {
         ...(this.o.consumerExtra ?? {}),
       },
     });
-    this.loop = this.run();
+  }
+
+  /**
+   * librdkafka's fatal errors leave the client unusable (INTRODUCTION.md, "Fatal consumer errors"): it must be
+   * replaced. Nothing is lost by that: buffered records are dropped and re-read, because every position comes from
+   * the tables on the next assignment (ADR 0008). Seen in the end-to-end test when the coordinator fenced the static
+   * member after a broker restart; without this the writer stayed up but consumed nothing.
+   */
+  private async replaceConsumer(): Promise<void> {
+    const old = this.consumer;
+    this.consumer = undefined;
+    this.partitions.clear();
+    this.ownershipChanged = true;
+    this.pausedTps = [];
+    this.applyRevokes();
+    this.metrics.paused.set(0);
+    this.failing = false;
+    await old?.disconnect().catch(() => undefined);
+    while (!this.stopped) {
+      try {
+        this.consumer = await this.connectConsumer();
+        this.o.logger.info('kafka consumer replaced after a fatal error');
+        return;
+      } catch (e) {
+        this.o.logger.warn('cannot create the kafka consumer yet; retrying', { error: toK2Error(e).toJSON() });
+        await sleep(2000);
+      }
+    }
   }
 
   async stop(): Promise<void> {
@@ -236,7 +268,6 @@ export class IcebergSink {
   private loopIterations = 0;
 
   private async run(): Promise<void> {
-    const c = this.consumer!;
     const beat = setInterval(() => {
       if (this.o.logger.isDebugEnabled()) this.o.logger.debug('writer loop', { stage: this.loopStage, iterations: this.loopIterations, ...this.debugState() });
     }, 10_000);
@@ -246,6 +277,8 @@ export class IcebergSink {
       try {
         this.applyRevokes();
         this.loopStage = 'consume';
+        const c = this.consumer;
+        if (!c) break;
         const msgs = await c.consume(2000);
         this.loopStage = 'handle';
         for (const m of msgs) await this.handle(m);
@@ -256,7 +289,8 @@ export class IcebergSink {
       } catch (e) {
         const err = toK2Error(e);
         this.o.logger.error('writer loop error', { error: err.toJSON() });
-        await sleep(1000);
+        if (err.code === ErrorCode.KAFKA_FATAL) await this.replaceConsumer();
+        else await sleep(1000);
       }
     }
   }
@@ -284,6 +318,7 @@ export class IcebergSink {
       if (low <= st.next) {
         if (st.resyncedAt !== st.next) {
           st.resyncedAt = st.next;
+          this.o.logger.info('fetched past the expected offset; re-positioning every partition', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
           this.consumer!.reassign(this.positions());
         }
         return;
@@ -374,6 +409,8 @@ export class IcebergSink {
     for (const t of this.tables.values()) {
       if (this.failing ? t.hasWork() : t.due(now, this.o.commit)) await this.flushTable(t);
     }
+    // Paused with nothing buffered (a revoke dropped the failed batch): no flush can succeed to resume us.
+    if (this.failing && ![...this.tables.values()].some((t) => t.hasWork())) this.recovered();
   }
 
   private async flushTable(t: TableSink): Promise<void> {
@@ -384,9 +421,7 @@ export class IcebergSink {
           const st = this.partitions.get(k);
           if (st && st.committed < offset) st.committed = offset;
         }
-        this.consumer?.commit(
-          [...r.offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })),
-        );
+        this.commitToGroup(r.offsets);
         this.o.onCommit?.(t.ident.name, r);
         this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
       }
@@ -402,6 +437,20 @@ export class IcebergSink {
         this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.retryDelay });
       }
       this.failed();
+    }
+  }
+
+  /**
+   * Mirrors the table's offsets into the consumer group, for lag tooling only: positions come from the table
+   * (ADR 0008), so a broker that cannot take the commit right now is no commit failure. Counting it as one paused
+   * consumption after a durable Iceberg commit, with nothing left to retry, and the writer never resumed (found by
+   * the end-to-end test's broker restart).
+   */
+  private commitToGroup(offsets: ReadonlyMap<string, number>): void {
+    try {
+      this.consumer?.commit([...offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })));
+    } catch (e) {
+      this.o.logger.warn('Kafka group offset commit failed after the Iceberg commit; the table holds the offsets, so nothing is lost or re-read', { error: toK2Error(e).toJSON() });
     }
   }
 

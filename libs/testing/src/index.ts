@@ -5,3 +5,4 @@ export * from './kafka-read';
 export * from './service-process';
 export * from './simulator';
 export * from './browser';
+export * from './prometheus';

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './infra';
@@ -28,13 +29,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface ServiceProcessOptions {
+  startTimeoutMs?: number;
+  /** Serve on this port (default: a free one). A restarted service keeps its scrape target by reusing its port. */
+  port?: number;
+  /** Also append everything the process writes to this file (kept across restarts, for post-mortems). */
+  logFile?: string;
+}
+
 /**
  * Runs an app's `src/main.ts` as its own process (as `nx serve` would, without building), with `env` on top of
  * the test's environment, and waits until /healthz answers.
  */
-export async function startServiceProcess(app: string, env: Record<string, string>, startTimeoutMs = 60000): Promise<ServiceProcess> {
+export async function startServiceProcess(app: string, env: Record<string, string>, opts: ServiceProcessOptions = {}): Promise<ServiceProcess> {
+  const startTimeoutMs = opts.startTimeoutMs ?? 60000;
   const root = repoRoot();
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   // `node --import tsx` runs the service in this very process (the tsx CLI would fork a child), so a SIGKILL
   // sent by a test really kills the service.
   const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
@@ -43,7 +53,12 @@ export async function startServiceProcess(app: string, env: Record<string, strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const output: string[] = [];
+  const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  // 'close' comes after the last stdout/stderr data, 'exit' may not.
+  child.once('close', () => log?.end());
+  log?.on('error', () => undefined);
   const collect = (b: Buffer) => {
+    log?.write(b);
     for (const line of b.toString().split('\n')) if (line.trim()) output.push(line);
     if (output.length > 20000) output.splice(0, output.length - 20000);
   };

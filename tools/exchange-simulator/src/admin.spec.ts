@@ -32,6 +32,20 @@ describe('admin API', () => {
     c.close();
   });
 
+  it('starts Kraken trade ids and Binance bookTicker update ids where asked (runs sharing a topic stay apart)', async () => {
+    const other = await startSimulator({ rate: 500, logLevel: 'silent', krakenStartId: 7_000_000, binanceBookStartId: 9_000_000_000, binanceSymbols: ['BTCUSDT'] });
+    try {
+      const c = await TestClient.open(`${other.urls.binance!.ws}/ws/btcusdt@bookTicker`);
+      const q = await c.nextJson<{ u: number }>((v) => typeof v.u === 'number');
+      expect(q.u).toBeGreaterThanOrEqual(9_000_000_000);
+      c.close();
+      await until('kraken trades', () => (other.state().kraken!.symbols['BTC/USD'].count > 0 ? true : undefined));
+      expect(other.state().kraken!.symbols['BTC/USD'].firstTradeId).toBe('7000000');
+    } finally {
+      await other.close();
+    }
+  });
+
   it('lists every generated trade id and settles totals on pause', async () => {
     await until('trades', () => (sim.state().kraken!.symbols['BTC/USD'].count > 3 ? true : undefined));
     await post(`${admin}/pause`, {});

@@ -224,6 +224,7 @@ export class SyntheticSource implements Source {
     startId: number,
     aggStartId: number,
     private readonly quotesPerTrade: number,
+    bookStartId?: number,
   ) {
     this.rnd = new Rng(deriveSeed(seed, `${m.exchange}:trades`));
     this.arrivals = new Rng(deriveSeed(seed, `${m.exchange}:arrivals`));
@@ -233,6 +234,7 @@ export class SyntheticSource implements Source {
       this.nextAgg.push(aggStartId);
       this.lastTime.push(0);
       this.lastEvent.push(0);
+      if (bookStartId !== undefined) (m.symbols[i] as SymbolState).bookUpdateId = bookStartId;
     }
   }
 

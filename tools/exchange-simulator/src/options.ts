@@ -26,6 +26,10 @@ export interface SimulatorOptions {
   binanceStartId: number;
   /** First aggregate trade id per Binance symbol (kept apart from trade ids so the two cannot be confused). */
   binanceAggStartId: number;
+  /** First bookTicker update id (`u`) of every Binance symbol. */
+  binanceBookStartId: number;
+  /** First trade id of every Kraken book (Kraken's ids are a per-book sequence from 1). */
+  krakenStartId: number;
   history: number;
   /** Binance: more incoming frames than this within one second disconnects the client. */
   maxIncomingPerSecond: number;
@@ -54,6 +58,8 @@ export const DEFAULT_OPTIONS: SimulatorOptions = {
   heartbeatIntervalMs: 1000,
   binanceStartId: 3000000000,
   binanceAggStartId: 1700000000,
+  binanceBookStartId: 400900217,
+  krakenStartId: 1,
   history: 1000000,
   maxIncomingPerSecond: 5,
   maxBufferedBytes: 256 * 1024 * 1024,
@@ -93,6 +99,8 @@ const FLAGS: Record<string, Flag> = {
   '--max-trades': { key: 'maxTrades', kind: 'int', min: 0 },
   '--binance-start-id': { key: 'binanceStartId', kind: 'int', min: 0 },
   '--binance-agg-start-id': { key: 'binanceAggStartId', kind: 'int', min: 0 },
+  '--binance-book-start-id': { key: 'binanceBookStartId', kind: 'int', min: 0 },
+  '--kraken-start-id': { key: 'krakenStartId', kind: 'int', min: 1 },
   '--history': { key: 'history', kind: 'int', min: 1 },
   '--max-incoming-per-second': { key: 'maxIncomingPerSecond', kind: 'int', min: 1 },
   '--max-buffered-bytes': { key: 'maxBufferedBytes', kind: 'int', min: 1024 },

@@ -113,13 +113,14 @@ export class Simulator {
     } else {
       if (on('binance')) {
         const m = new Market('binance', [...new Set(o.binanceSymbols.map((s) => s.toUpperCase()))].map(binanceSpec), o.history, o.rate, o.maxTrades, undefined);
-        m.setSource(new SyntheticSource(m, this.seed, o.binanceStartId, o.binanceAggStartId, o.quotesPerTrade));
+        m.setSource(new SyntheticSource(m, this.seed, o.binanceStartId, o.binanceAggStartId, o.quotesPerTrade, o.binanceBookStartId));
         this.markets.binance = m;
       }
       if (on('kraken')) {
         const m = new Market('kraken', dedupKraken(o.krakenSymbols).map((s) => krakenSpec(s, o.krakenLegacySymbols)), o.history, o.rate, o.maxTrades, undefined);
-        // Kraken trade ids are a per-book sequence starting at 1; Kraken has no aggregate ids (they stay internal).
-        m.setSource(new SyntheticSource(m, this.seed, 1, 1, o.quotesPerTrade));
+        // Kraken trade ids are a per-book sequence (from 1 on the exchange); Kraken has no aggregate ids (they stay
+        // internal). --kraken-start-id lets a test keep its ids apart from earlier runs' in the same topic.
+        m.setSource(new SyntheticSource(m, this.seed, o.krakenStartId, 1, o.quotesPerTrade));
         this.markets.kraken = m;
       }
     }
