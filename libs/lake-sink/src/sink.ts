@@ -443,12 +443,13 @@ export class IcebergSink {
   /**
    * Mirrors the table's offsets into the consumer group, for lag tooling only: positions come from the table
    * (ADR 0008), so a broker that cannot take the commit right now is no commit failure. Counting it as one paused
-   * consumption after a durable Iceberg commit, with nothing left to retry, and the writer never resumed (found by
-   * the end-to-end test's broker restart).
+   * consumption after a durable Iceberg commit, with nothing left to retry, and the writer never resumed; waiting
+   * for it synchronously froze the process while the broker was away (both found by the end-to-end test's broker
+   * restart).
    */
   private commitToGroup(offsets: ReadonlyMap<string, number>): void {
     try {
-      this.consumer?.commit([...offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })));
+      this.consumer?.commitAsync([...offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })));
     } catch (e) {
       this.o.logger.warn('Kafka group offset commit failed after the Iceberg commit; the table holds the offsets, so nothing is lost or re-read', { error: toK2Error(e).toJSON() });
     }

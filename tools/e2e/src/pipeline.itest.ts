@@ -160,10 +160,9 @@ describe(`the platform end to end under faults (profile ${profile.name})`, () =>
 
     await fault(
       'object store stopped',
-      [
-        { alert: 'K2WriterCommitsFailing', labels: { job: 'iceberg-writer' } },
-        { alert: 'K2QueryStorageDegraded', labels: { job: 'query-api' } },
-      ],
+      // Not K2QueryStorageDegraded: the API keeps the data files it has read in its local cache, and while the
+      // writer cannot commit there are no new ones to fetch (apps/query-api/src/degraded.itest.ts covers it cold).
+      [{ alert: 'K2WriterCommitsFailing', labels: { job: 'iceberg-writer' } }],
       async () => {
         infraDown('s3');
         try {
@@ -254,7 +253,9 @@ describe(`the platform end to end under faults (profile ${profile.name})`, () =>
     }
 
     // Freshness: event time → commit of the snapshot holding the trade, and → first answer of the API.
-    const phase = (pairs: Array<[number, number]>, calmOnly: boolean) => summarize(pairs.filter(([ev]) => !calmOnly || ev < calmEnd).map(([ev, at]) => at - ev));
+    // Events from the start of the watched run: earlier ones waited for the writer's warm-up and the API's start.
+    const phase = (pairs: Array<[number, number]>, calmOnly: boolean) =>
+      summarize(pairs.filter(([ev]) => ev >= runStart && (!calmOnly || ev < calmEnd)).map(([ev, at]) => at - ev));
     const commits = lake['trades_v2']?.commits ?? [];
     const seen = cryptoTradeIds.map((id) => probe?.seen.get(id)).filter((s) => s !== undefined).map((s) => [s.eventMs, s.seenMs] as [number, number]);
     const freshness: Record<string, LatencySummary> = {

@@ -116,7 +116,9 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
     FEED_STALE_TIMEOUT_MS: '3000',
     FEED_BREAKER_RESET_MS: '1000',
     KAFKA_DELIVERY_TIMEOUT_MS: '5000',
-    FEED_RESUME_FROM_KAFKA: 'true',
+    // A first start is a new deployment: earlier runs' ids in the shared topics are not this exchange's history
+    // (resuming from them would declare the ids in between lost). Restarts resume from the topic (see `start`).
+    FEED_RESUME_FROM_KAFKA: 'false',
     FEED_JOURNAL_DIR: path.join(work, `journal-${exchange}`),
   });
   const envs: Record<ServiceName, Record<string, string>> = {
@@ -160,7 +162,9 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
   const services = {} as Record<ServiceName, ServiceProcess>;
   const ports = {} as Record<ServiceName, number>;
   const start = async (name: ServiceName) => {
-    const p = await startServiceProcess(name, envs[name], { port: ports[name], startTimeoutMs: 120_000, logFile: path.join(logDir, `${name}.log`) });
+    const restart = services[name] !== undefined;
+    const env = restart && name.endsWith('-streamer') ? { ...envs[name], FEED_RESUME_FROM_KAFKA: 'true' } : envs[name];
+    const p = await startServiceProcess(name, env, { port: ports[name], startTimeoutMs: 120_000, logFile: path.join(logDir, `${name}.log`) });
     services[name] = p;
     ports[name] = p.port;
     return p;

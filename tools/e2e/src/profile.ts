@@ -32,7 +32,8 @@ const PROFILES: Record<string, E2eProfile> = {
     killRounds: 1,
     deadMs: 12_000,
     rejectMs: 20_000,
-    kafkaDownMs: 20_000,
+    // Long enough for both streamers' producer breakers to open (delivery timeout 5 s, then the breaker's window).
+    kafkaDownMs: 35_000,
     s3DownMs: 30_000,
     settleMs: 8_000,
     alertTimeScale: 20,
@@ -45,7 +46,7 @@ const PROFILES: Record<string, E2eProfile> = {
     killRounds: 3,
     deadMs: 15_000,
     rejectMs: 30_000,
-    kafkaDownMs: 30_000,
+    kafkaDownMs: 45_000,
     s3DownMs: 60_000,
     settleMs: 20_000,
     alertTimeScale: 20,
