@@ -255,7 +255,7 @@ export class ParquetWriter {
     return out;
   }
 
-  private async metrics(table: string, fields: readonly NestedField[]): Promise<Omit<WrittenFile, 'localPath' | 'fileSizeInBytes'>> {
+  private async metrics(table: string, fields: readonly NestedField[]): Promise<Omit<WrittenFile, 'localPath' | 'fileSizeInBytes' | 'columnSizes'>> {
     const stats = fields.filter((f) => isPrimitive(f.type));
     const exprs = ['count(*)'];
     for (const f of stats) {
