@@ -197,6 +197,16 @@ export class QueryService {
     };
     const prov = this.provenance(undefined);
     const states = (['trades', 'quotes'] as const).map((k) => ({ kind: k, state: this.o.views[k].state }));
+    // The tail rows past each snapshot are taken in the same tick as the snapshots (ADR 0009): once the table reads
+    // below have awaited, a newer snapshot may have evicted rows that the older one does not hold.
+    const tailRows: Array<[string, string, string, bigint]> = [];
+    if (this.o.tail) {
+      for (const { kind, state } of states) {
+        for (const [, set] of this.o.tail.store.symbols(kind)) {
+          for (const r of set) if (r.offset >= (state.offsets.get(r.tp) ?? 0)) tailRows.push([r.symbol, r.exchange, String(r.rec['asset_class']), r.ts]);
+        }
+      }
+    }
     for (const { kind, state } of states) {
       try {
         const rows = await this.storage((signal) => this.symbolsOf(kind, state, signal), deadlineAt);
@@ -204,15 +214,8 @@ export class QueryService {
       } catch (e) {
         this.storageFailed(prov, e);
       }
-      if (this.o.tail) {
-        for (const [, set] of this.o.tail.store.symbols(kind)) {
-          for (const r of set) {
-            if (r.offset < (state.offsets.get(r.tp) ?? 0)) continue;
-            add(r.symbol, r.exchange, String(r.rec['asset_class']), r.ts, r.ts);
-          }
-        }
-      }
     }
+    for (const [symbol, exchange, assetClass, ts] of tailRows) add(symbol, exchange, assetClass, ts, ts);
     prov.snapshotId = states[0].state.snapshotId === undefined ? null : String(states[0].state.snapshotId);
     const data = [...acc.values()]
       .sort((a, b) => (a.exchange === b.exchange ? (a.symbol < b.symbol ? -1 : 1) : a.exchange < b.exchange ? -1 : 1))
