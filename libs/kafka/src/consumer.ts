@@ -69,6 +69,17 @@ export function queryWatermarks(consumer: Kafka.KafkaConsumer, topic: string, pa
   );
 }
 
+/** Settings K2Consumer and K2Reader share: offsets are committed explicitly, and a batch ends once caught up. */
+export const CONSUMER_BASE_CONFIG = {
+  'enable.auto.commit': false,
+  'enable.auto.offset.store': false,
+  // node-rdkafka's consume(n) waits up to the consume timeout for each message until it has n, so a steady trickle
+  // (100 msg/s) kept a 2000-message batch open for 20 s. After a partition EOF it stops waiting once it holds
+  // messages (workers.cc, KafkaConsumerConsumeNum); the EOF markers are not returned as messages.
+  'enable.partition.eof': true,
+  'socket.keepalive.enable': true,
+} as const;
+
 export class K2Consumer {
   private constructor(
     private readonly consumer: Kafka.KafkaConsumer,
@@ -83,13 +94,7 @@ export class K2Consumer {
         'metadata.broker.list': o.brokers,
         'group.id': o.groupId,
         'client.id': o.clientId,
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        // node-rdkafka's consume(n) waits up to the consume timeout for each message until it has n, so a steady
-        // trickle (100 msg/s) kept a 2000-message batch open for 20 s. After a partition EOF it stops waiting once
-        // it holds messages (workers.cc, KafkaConsumerConsumeNum); the EOF markers are not returned as messages.
-        'enable.partition.eof': true,
-        'socket.keepalive.enable': true,
+        ...CONSUMER_BASE_CONFIG,
         rebalance_cb: (err: Kafka.LibrdKafkaError, assignments: Kafka.Assignment[]) => {
           const tps = assignments.map((a) => ({ topic: a.topic, partition: a.partition }));
           if (err.code === Kafka.CODES.ERRORS.ERR__ASSIGN_PARTITIONS && o.positionOnAssign) {

@@ -1,7 +1,7 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
 import { kafkaError } from './errors';
-import { queryWatermarks, toConsumedMessage, type ConsumedMessage, type TopicPartition, type TopicPartitionOffset } from './consumer';
+import { CONSUMER_BASE_CONFIG, queryWatermarks, toConsumedMessage, type ConsumedMessage, type TopicPartition, type TopicPartitionOffset } from './consumer';
 
 export interface ReaderOptions {
   brokers: string;
@@ -32,13 +32,7 @@ export class K2Reader {
         'metadata.broker.list': o.brokers,
         'group.id': `${o.clientId}-${process.pid}`,
         'client.id': o.clientId,
-        'enable.auto.commit': false,
-        'enable.auto.offset.store': false,
-        // node-rdkafka's consume(n) waits up to the consume timeout for each message until it has n, so a steady
-        // trickle (100 msg/s) kept a 2000-message batch open for 20 s. After a partition EOF it stops waiting once
-        // it holds messages (workers.cc, KafkaConsumerConsumeNum); the EOF markers are not returned as messages.
-        'enable.partition.eof': true,
-        'socket.keepalive.enable': true,
+        ...CONSUMER_BASE_CONFIG,
       } as Kafka.ConsumerGlobalConfig,
       { 'auto.offset.reset': 'earliest' },
     );

@@ -158,8 +158,7 @@ export class IcebergSink {
     this.consumer = undefined;
     this.partitions.clear();
     this.ownershipChanged = true;
-    this.pausedTps = [];
-    this.applyRevokes();
+    this.applyRevokes(); // drops the buffered records and, with no partitions left, the paused list
     this.metrics.paused.set(0);
     this.failing = false;
     await old?.disconnect().catch(() => undefined);
