@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { ErrorCode, TransientError, type K2Error, type Logger } from '@k2/core';
-import { K2Producer, kafkaError, type Compression } from '@k2/kafka';
+import { K2Producer, kafkaError, requireCodec, type Compression } from '@k2/kafka';
 
 /**
  * Messages sent together and acknowledged together. The loader checkpoints a batch once every message in it (and in
@@ -88,10 +88,12 @@ export class BatchProducer {
   }
 
   static async connect(o: BatchProducerOptions, timeoutMs = 30000): Promise<BatchProducer> {
+    const compression = o.compression ?? BatchProducer.defaultCompression();
+    requireCodec(compression, 'producer', o.clientId);
     const config = K2Producer.librdkafkaConfig({
       brokers: o.brokers,
       clientId: o.clientId,
-      compression: o.compression ?? BatchProducer.defaultCompression(),
+      compression,
       lingerMs: o.lingerMs ?? 20,
       batchNumMessages: 10000,
       queueMaxMessages: 1_000_000,

@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { ErrorCode, TransientError } from '@k2/core';
-import { kafkaError } from '@k2/kafka';
+import { kafkaError, requireCodec, TOPIC_CODEC } from '@k2/kafka';
 
 export interface ScanStart {
   topic: string;
@@ -22,6 +22,7 @@ export async function scanFrom(
   timeoutMs = 120000,
 ): Promise<number> {
   if (starts.length === 0) return 0;
+  requireCodec(TOPIC_CODEC, 'consumer', 'asx resume scan');
   const consumer = new Kafka.KafkaConsumer(
     {
       'metadata.broker.list': brokers,

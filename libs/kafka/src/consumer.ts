@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
+import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
 
 export interface ConsumerOptions {
@@ -87,6 +88,7 @@ export class K2Consumer {
   ) {}
 
   static async connect(o: ConsumerOptions, connectTimeoutMs = 30000): Promise<K2Consumer> {
+    requireCodec(TOPIC_CODEC, 'consumer', o.clientId);
     let generation = 0;
     const consumer = new Kafka.KafkaConsumer(
       {

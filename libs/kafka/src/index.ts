@@ -6,3 +6,4 @@ export * from './admin';
 export * from './config';
 export * from './tail';
 export * from './reader';
+export * from './codecs';

@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
 import { ErrorCode, TransientError, type K2Error } from '@k2/core';
+import { requireCodec } from './codecs';
 import { kafkaError } from './errors';
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
@@ -96,6 +97,7 @@ export class K2Producer {
   }
 
   static async connect(o: ProducerOptions, connectTimeoutMs = 30000): Promise<K2Producer> {
+    requireCodec(o.compression ?? 'zstd', 'producer', o.clientId);
     // message.timeout.ms is a topic-level property: librdkafka ignores it in the global config of a producer
     // created with its own default topic config, so it is set on both.
     const producer = new Kafka.Producer(K2Producer.librdkafkaConfig(o), { 'message.timeout.ms': o.deliveryTimeoutMs ?? 300000 });

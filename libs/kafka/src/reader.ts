@@ -1,5 +1,6 @@
 import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
+import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
 import { CONSUMER_BASE_CONFIG, queryWatermarks, toConsumedMessage, type ConsumedMessage, type TopicPartition, type TopicPartitionOffset } from './consumer';
 
@@ -26,6 +27,7 @@ export class K2Reader {
   ) {}
 
   static async connect(o: ReaderOptions, connectTimeoutMs = 15000): Promise<K2Reader> {
+    requireCodec(TOPIC_CODEC, 'consumer', o.clientId);
     const consumer = new Kafka.KafkaConsumer(
       {
         ...(o.extra ?? {}),

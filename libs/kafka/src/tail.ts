@@ -1,4 +1,5 @@
 import Kafka from 'node-rdkafka';
+import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
 import { queryWatermarks, toConsumedMessage, type ConsumedMessage } from './consumer';
 
@@ -8,6 +9,7 @@ import { queryWatermarks, toConsumedMessage, type ConsumedMessage } from './cons
  * per symbol, so that a restart backfills from there instead of leaving a hole.
  */
 export async function readTopicTail(brokers: string, topic: string, perPartition: number, timeoutMs = 15000): Promise<ConsumedMessage[]> {
+  requireCodec(TOPIC_CODEC, 'consumer', `tail reader of ${topic}`);
   const consumer = new Kafka.KafkaConsumer(
     {
       'metadata.broker.list': brokers,
