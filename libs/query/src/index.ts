@@ -13,3 +13,8 @@ export * from './openapi';
 export * from './routes';
 export * from './live/page';
 export * from './live/sse-parse';
+export * from './access/api-keys';
+export * from './access/key-store';
+export * from './access/limits';
+export * from './access/access-control';
+export * from './access/public-server';

@@ -28,7 +28,10 @@ describe('mountLivePage', () => {
     expect(LIVE_STREAM_PATH).toBe('/v1/stream/trades');
     expect(html).toContain(`'${LIVE_STREAM_PATH}'`);
     expect(html).toContain(`<script src="${LIVE_CHART_ASSET_PATH}?v=`);
-    expect(html).toContain('new EventSource(');
+    // EventSource cannot send the API key header: the page reads the stream with fetch and X-API-Key.
+    expect(html).not.toContain('EventSource(');
+    expect(html).toContain("'X-API-Key': apiKey");
+    expect(html).toContain("location.hash");
   });
 
   it('pins the inline script in the Content-Security-Policy by its hash', async () => {

@@ -22,6 +22,7 @@ h1 { margin: 0; font-size: 18px; font-weight: 600; }
 form { display: flex; gap: 8px; align-items: center; }
 input, select, button { font: inherit; color: var(--text); background: var(--bg); border: 1px solid var(--line); border-radius: 4px; padding: 4px 8px; }
 input { width: 12ch; text-transform: uppercase; }
+#apikey { width: 22ch; text-transform: none; }
 button { cursor: pointer; }
 #status { color: var(--muted); font-variant-numeric: tabular-nums; }
 #status::before { content: ""; display: inline-block; width: 8px; height: 8px; margin-right: 6px; border-radius: 50%; background: var(--muted); }
@@ -63,6 +64,7 @@ const SCRIPT = String.raw`
   var titleEl = document.getElementById('title');
   var statusEl = document.getElementById('status');
   var rowsEl = document.getElementById('rows');
+  var keyInput = document.getElementById('apikey');
 
   var chart = LightweightCharts.createChart(document.getElementById('chart'), {
     autoSize: true,
@@ -73,7 +75,7 @@ const SCRIPT = String.raw`
   });
   var series = chart.addSeries(LightweightCharts.LineSeries, { color: '#4aa3ff', lineWidth: 2 });
 
-  var es = null;
+  var conn = null;
   var retryTimer = null;
   var retryMs = 1000;
   var renderTimer = null;
@@ -86,6 +88,20 @@ const SCRIPT = String.raw`
   var recent = [];
   var precision = 2;
 
+  // The API key comes from the URL fragment (#key=..., never sent to a server, so it lands in no access log)
+  // or the key field, is kept in this tab's sessionStorage, and travels only as the X-API-Key header: EventSource
+  // cannot send headers, so the stream is read with fetch.
+  var KEY_ITEM = 'k2.apiKey';
+  var apiKey = '';
+  var fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.get('key')) {
+    apiKey = fragment.get('key').trim();
+    remember(apiKey);
+  } else {
+    try { apiKey = sessionStorage.getItem(KEY_ITEM) || ''; } catch (err) { apiKey = ''; }
+  }
+  if (location.hash) history.replaceState(null, '', location.pathname + location.search);
+
   var params = new URLSearchParams(location.search);
   symbolInput.value = (params.get('symbol') || 'BTCUSDT').trim().toUpperCase();
   selectExchange(params.get('exchange') || '');
@@ -93,6 +109,10 @@ const SCRIPT = String.raw`
   form.addEventListener('submit', function (e) { e.preventDefault(); start(); });
   exchangeSelect.addEventListener('change', start);
   start();
+
+  function remember(key) {
+    try { sessionStorage.setItem(KEY_ITEM, key); } catch (err) { /* storage disabled: the key lasts for this page only */ }
+  }
 
   function selectExchange(value) {
     var known = false;
@@ -110,6 +130,11 @@ const SCRIPT = String.raw`
   }
 
   function start() {
+    if (keyInput.value.trim()) {
+      apiKey = keyInput.value.trim();
+      keyInput.value = '';
+      remember(apiKey);
+    }
     symbol = symbolInput.value.trim().toUpperCase();
     symbolInput.value = symbol;
     exchange = exchangeSelect.value;
@@ -136,42 +161,85 @@ const SCRIPT = String.raw`
       setState('error', 'invalid symbol');
       return;
     }
+    if (!apiKey) {
+      disconnect();
+      setState('error', 'API key needed: enter it above or open the page with #key=...');
+      return;
+    }
     connect();
   }
 
   function disconnect() {
     if (retryTimer !== null) { clearTimeout(retryTimer); retryTimer = null; }
-    if (es) { es.close(); es = null; }
+    if (conn) { conn.abort(); conn = null; }
+  }
+
+  function retry(reason) {
+    var wait = retryMs;
+    retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
+    retryTimer = setTimeout(connect, wait);
+    setState('error', reason + ', retrying in ' + Math.round(wait / 1000) + ' s');
   }
 
   function connect() {
     disconnect();
     var url = STREAM_PATH + '?symbol=' + encodeURIComponent(symbol) + (exchange ? '&exchange=' + encodeURIComponent(exchange) : '');
-    var source = new EventSource(url);
-    es = source;
+    var ctrl = new AbortController();
+    conn = ctrl;
     setState('connecting', 'connecting');
-    source.onopen = function () {
-      if (es !== source) return;
-      retryMs = 1000;
-      setState('open', 'connected');
-    };
-    source.onerror = function () {
-      if (es !== source) return;
-      if (source.readyState === EventSource.CLOSED) {
-        // EventSource gives up for good on a non-200 answer (a 400, a 503 while the API starts); retry with
-        // backoff so a restart of query-api heals the page without a reload.
-        var wait = retryMs;
-        retryMs = Math.min(retryMs * 2, MAX_RETRY_MS);
-        es = null;
-        retryTimer = setTimeout(connect, wait);
-        setState('error', 'disconnected, retrying in ' + Math.round(wait / 1000) + ' s');
-      } else {
-        setState('error', 'reconnecting');
-      }
-    };
-    source.addEventListener('trade', function (e) {
-      if (es === source) onTrade(e.data);
-    });
+    fetch(url, { headers: { 'X-API-Key': apiKey, Accept: 'text/event-stream' }, cache: 'no-store', signal: ctrl.signal })
+      .then(function (res) {
+        if (conn !== ctrl) return;
+        if (res.status === 401 || res.status === 403) {
+          // A wrong key does not heal by retrying; ask for another one.
+          conn = null;
+          setState('error', 'API key rejected (HTTP ' + res.status + '): enter a valid key above');
+          return;
+        }
+        if (!res.ok || !res.body) { conn = null; retry('HTTP ' + res.status); return; }
+        retryMs = 1000;
+        setState('open', 'connected');
+        return read(res.body.getReader(), ctrl);
+      })
+      .catch(function () {
+        if (conn === ctrl) { conn = null; retry('disconnected'); }
+      });
+  }
+
+  // A minimal server-sent-events reader: frames end with a blank line; only event and data fields matter here.
+  function read(reader, ctrl) {
+    var decoder = new TextDecoder();
+    var pending = '';
+    function pump() {
+      return reader.read().then(function (r) {
+        if (conn !== ctrl) return;
+        if (r.done) { conn = null; retry('stream ended'); return; }
+        pending = (pending + decoder.decode(r.value, { stream: true })).replace(/\r\n?/g, '\n');
+        var end;
+        while ((end = pending.indexOf('\n\n')) >= 0) {
+          frame(pending.slice(0, end));
+          pending = pending.slice(end + 2);
+        }
+        return pump();
+      });
+    }
+    return pump();
+  }
+
+  function frame(text) {
+    var lines = text.split('\n');
+    var event = 'message';
+    var data = [];
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i];
+      if (line.charAt(0) === ':') continue;
+      var colon = line.indexOf(':');
+      var field = colon < 0 ? line : line.slice(0, colon);
+      var value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (event === 'trade' && data.length) onTrade(data.join('\n'));
   }
 
   function setState(state, text) {
@@ -286,6 +354,7 @@ function pageHtml(chartsVersion: string): string {
       <option value="kraken">kraken</option>
       <option value="asx">asx</option>
     </select></label>
+    <label>API key <input id="apikey" name="apikey" type="password" placeholder="kept from #key=" autocomplete="off" spellcheck="false"></label>
     <button type="submit">Watch</button>
   </form>
   <div id="status" role="status" aria-live="polite">loading</div>
