@@ -12,12 +12,22 @@ interface FieldBase<T> {
   /** Required fields without a default fail start-up when unset. */
   required?: boolean;
   doc?: string;
+  /** Never shown: `--help` prints its default as hidden (names like *_SECRET*, *_TOKEN*, *_PASSWORD* count too). */
+  secret?: boolean;
 }
 
 type Parser<T> = (raw: string) => { ok: true; value: T } | { ok: false; problem: string };
 
 export interface Field<T> extends FieldBase<T> {
   parse: Parser<T>;
+  /** What the value looks like (`integer >= 100`, `true|false`), for `--help`. */
+  hint: string;
+}
+
+function intHint(min: number | undefined, max: number | undefined): string {
+  if (min !== undefined && max !== undefined) return `integer ${min}..${max}`;
+  if (min !== undefined) return `integer >= ${min}`;
+  return max !== undefined ? `integer <= ${max}` : 'integer';
 }
 
 const ok = <T>(value: T) => ({ ok: true as const, value });
@@ -27,12 +37,14 @@ export const cfg = {
   string(f: FieldBase<string> & { pattern?: RegExp }): Field<string> {
     return {
       ...f,
+      hint: 'string',
       parse: (raw) => (f.pattern && !f.pattern.test(raw) ? bad(`must match ${f.pattern}`) : ok(raw)),
     };
   },
   int(f: FieldBase<number> & { min?: number; max?: number }): Field<number> {
     return {
       ...f,
+      hint: intHint(f.min, f.max),
       parse: (raw) => {
         if (!/^-?\d+$/.test(raw.trim())) return bad('must be an integer');
         const n = Number(raw);
@@ -49,6 +61,7 @@ export const cfg = {
   bool(f: FieldBase<boolean>): Field<boolean> {
     return {
       ...f,
+      hint: 'true|false',
       parse: (raw) => {
         const v = raw.trim().toLowerCase();
         if (['1', 'true', 'yes', 'on'].includes(v)) return ok(true);
@@ -61,6 +74,7 @@ export const cfg = {
     const protocols = f.protocols ?? ['http:', 'https:'];
     return {
       ...f,
+      hint: `${protocols.map((p) => p.replace(/:$/, '')).join('|')} URL`,
       parse: (raw) => {
         try {
           const u = new URL(raw);
@@ -74,6 +88,7 @@ export const cfg = {
   list(f: FieldBase<readonly string[]> & { item?: RegExp; minItems?: number }): Field<readonly string[]> {
     return {
       ...f,
+      hint: 'comma-separated list',
       parse: (raw) => {
         const items = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
         if (items.length < (f.minItems ?? 1)) return bad(`needs at least ${f.minItems ?? 1} item(s)`);
@@ -85,6 +100,7 @@ export const cfg = {
   oneOf<T extends string>(f: FieldBase<T> & { values: readonly T[] }): Field<T> {
     return {
       ...f,
+      hint: f.values.join('|'),
       parse: (raw) => ((f.values as readonly string[]).includes(raw) ? ok(raw as T) : bad(`must be one of ${f.values.join('|')}`)),
     };
   },

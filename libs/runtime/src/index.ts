@@ -3,3 +3,4 @@ export * from './metrics';
 export * from './readiness';
 export * from './http';
 export * from './service';
+export * from './cli';

@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { ConfigError, createLogger, ErrorCode, K2Error, toK2Error, type Logger } from '@k2/core';
+import { ConfigError, createLogger, ErrorCode, handleCli, K2Error, toK2Error, type Logger } from '@k2/core';
+import { serviceHelp, type ServiceCli } from './cli';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type RuntimeConfig } from './config';
 import { createHttpApp, startHttpServer, type HttpServerHandle } from './http';
 import { createMetricsRegistry } from './metrics';
@@ -195,6 +197,8 @@ export async function startService<C extends RuntimeConfig>(opts: ServiceOptions
 export interface RunServiceOptions<C extends RuntimeConfig> extends ServiceOptions<C> {
   /** Defaults to process.exit; replaced in tests. */
   exit?: (code: number) => void;
+  /** `--help` and argument checking; without it the command line is not looked at. */
+  cli?: ServiceCli;
 }
 
 const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
@@ -203,10 +207,17 @@ const SIGNALS = ['SIGTERM', 'SIGINT'] as const;
  * The `main` of every K2 process. Runs the service and owns the process: SIGTERM and SIGINT start one graceful
  * shutdown (a repeated signal is logged and ignored; the deadline bounds the wait), uncaught exceptions and
  * unhandled rejections are logged as structured JSON and end in a shutdown with exit code 1, as do an invalid
- * config and a failed start. Resolves with the exit code right before calling `exit`.
+ * config and a failed start. Resolves with the exit code right before calling `exit`. With `cli`, `--help` prints
+ * the help and exits 0, and an unknown argument exits 2 with one line on stderr, both before the config is loaded.
  */
 export async function runService<C extends RuntimeConfig>(opts: RunServiceOptions<C>): Promise<number> {
   const exit = opts.exit ?? ((code: number) => process.exit(code));
+  const cliCode = opts.cli ? answerCli(opts.name, opts.cli) : undefined;
+  if (cliCode !== undefined) {
+    await drained();
+    exit(cliCode);
+    return cliCode;
+  }
   let service: Service<C>;
   try {
     service = new Service(opts);
@@ -259,6 +270,24 @@ export async function runService<C extends RuntimeConfig>(opts: RunServiceOption
   await flush();
   exit(code);
   return code;
+}
+
+function answerCli(name: string, cli: ServiceCli): number | undefined {
+  return handleCli(cli.program ?? name, cli.argv ?? process.argv.slice(2), {
+    help: () => serviceHelp(name, cli),
+    args: cli.args,
+    check: cli.check,
+    io: {
+      stdout: cli.out ?? ((t) => process.stdout.write(t)),
+      stderr: cli.err ?? ((t) => process.stderr.write(t)),
+      exit: () => undefined,
+    },
+  });
+}
+
+/** Waits until stdout and stderr have handed any buffered text (a long --help into a pipe) to the OS. */
+async function drained(): Promise<void> {
+  await Promise.all([process.stdout, process.stderr].map((s) => (s.writableNeedDrain ? once(s, 'drain') : undefined)));
 }
 
 /** Lets winston's stream pipeline hand queued entries to the console and stdout drain before process.exit. */
