@@ -6,24 +6,26 @@ import { cfg, optional } from '@k2/core';
  */
 export function feedConfigSpec(exchange: string) {
   return {
-    backoffInitialMs: cfg.int({ env: 'FEED_BACKOFF_INITIAL_MS', default: 5000, min: 0 }),
-    backoffMaxMs: cfg.int({ env: 'FEED_BACKOFF_MAX_MS', default: 60_000, min: 0 }),
+    backoffInitialMs: cfg.int({ env: 'FEED_BACKOFF_INITIAL_MS', default: 5000, min: 0, doc: 'First reconnect delay; doubles per failed attempt' }),
+    backoffMaxMs: cfg.int({ env: 'FEED_BACKOFF_MAX_MS', default: 60_000, min: 0, doc: 'Longest reconnect delay' }),
     /** A connection alive this long is healthy: when it drops, reconnect at once. */
-    stableAfterMs: cfg.int({ env: 'FEED_STABLE_AFTER_MS', default: 30_000, min: 0 }),
+    stableAfterMs: cfg.int({ env: 'FEED_STABLE_AFTER_MS', default: 30_000, min: 0, doc: 'A connection alive this long is healthy: when it drops, reconnect at once' }),
     /** Silence that marks a connection dead; default per exchange (Binance pings every 20 s, Kraken heartbeats every 1 s). */
-    staleTimeoutMs: optional(cfg.int({ env: 'FEED_STALE_TIMEOUT_MS', min: 100 })),
+    staleTimeoutMs: optional(cfg.int({ env: 'FEED_STALE_TIMEOUT_MS', min: 100, doc: 'Silence that marks a connection dead; unset = per exchange (Binance 50 s, Kraken 10 s)' })),
     /** Rotate connections at this age; default per exchange (Binance: just under 24 h). */
-    maxConnectionAgeMs: optional(cfg.int({ env: 'FEED_MAX_CONNECTION_AGE_MS', min: 1000 })),
-    journalDir: cfg.string({ env: 'FEED_JOURNAL_DIR', default: `.data/journal/${exchange}` }),
-    journalMaxBytes: cfg.int({ env: 'FEED_JOURNAL_MAX_BYTES', default: 512 * 1024 * 1024, min: 1024 }),
+    maxConnectionAgeMs: optional(cfg.int({ env: 'FEED_MAX_CONNECTION_AGE_MS', min: 1000, doc: 'Rotate connections at this age; unset = per exchange (Binance just under 24 h)' })),
+    journalDir: cfg.string({ env: 'FEED_JOURNAL_DIR', default: `.data/journal/${exchange}`, doc: 'Disk journal of trades Kafka has not acknowledged, replayed when it is back' }),
+    journalMaxBytes: cfg.int({ env: 'FEED_JOURNAL_MAX_BYTES', default: 512 * 1024 * 1024, min: 1024, doc: 'Journal size limit in bytes' }),
     /** Quotes are optional data: FEED_QUOTES=false streams trades only. */
-    quotes: cfg.bool({ env: 'FEED_QUOTES', default: true }),
+    quotes: cfg.bool({ env: 'FEED_QUOTES', default: true, doc: 'Stream quotes too; false = trades only' }),
     /** librdkafka message.timeout.ms: after this a delivery counts as failed and the trade goes to the journal. */
-    deliveryTimeoutMs: cfg.int({ env: 'KAFKA_DELIVERY_TIMEOUT_MS', default: 15_000, min: 1000 }),
-    lingerMs: cfg.int({ env: 'KAFKA_LINGER_MS', default: 5, min: 0 }),
-    breakerResetMs: cfg.int({ env: 'FEED_BREAKER_RESET_MS', default: 5000, min: 100 }),
+    deliveryTimeoutMs: cfg.int({ env: 'KAFKA_DELIVERY_TIMEOUT_MS', default: 15_000, min: 1000, doc: 'librdkafka message.timeout.ms: after this a delivery failed and the trade goes to the journal' }),
+    lingerMs: cfg.int({ env: 'KAFKA_LINGER_MS', default: 5, min: 0, doc: 'librdkafka linger.ms (batching delay)' }),
+    breakerResetMs: cfg.int({ env: 'FEED_BREAKER_RESET_MS', default: 5000, min: 100, doc: 'Time the Kafka circuit breaker stays open before a trial send' }),
     /** Read the tail of the trades topic at start so a restart backfills from the last trade it published. */
-    resumeFromKafka: cfg.bool({ env: 'FEED_RESUME_FROM_KAFKA', default: true }),
+    resumeFromKafka: cfg.bool({ env: 'FEED_RESUME_FROM_KAFKA', default: true, doc: 'Read the trades topic tail at start so a restart backfills from the last trade published' }),
+    /** Tests and benchmarks only: publish to market.crypto.<kind>.<this> instead of the exchange's platform topics. */
+    topicExchange: optional(cfg.string({ env: 'FEED_TOPIC_EXCHANGE', pattern: /^[a-z][a-z0-9_-]{0,31}$/, doc: 'Exchange segment of the topic names instead of the exchange (tests, benchmarks); unset = the platform topics' })),
   };
 }
 
@@ -40,6 +42,8 @@ export interface FeedConfig {
   readonly lingerMs: number;
   readonly breakerResetMs: number;
   readonly resumeFromKafka: boolean;
+  /** Unset: the adapter's (platform) topics. */
+  readonly topicExchange?: string | undefined;
 }
 
 export function feedConfigProblems(c: FeedConfig): string[] {

@@ -19,8 +19,8 @@ export function runtimeConfigSpec(defaults: { metricsPort?: number } = {}) {
   return {
     metricsPort: cfg.port({ env: 'METRICS_PORT', default: defaults.metricsPort, doc: 'HTTP port of /metrics, /healthz, /readyz; 0 = ephemeral' }),
     metricsHost: cfg.string({ env: 'METRICS_HOST', default: '0.0.0.0', pattern: /^\S+$/, doc: 'Interface the HTTP server binds' }),
-    logLevel: cfg.oneOf<LogLevel>({ env: 'LOG_LEVEL', default: 'info', values: LOG_LEVELS }),
-    shutdownTimeoutMs: cfg.int({ env: 'SHUTDOWN_TIMEOUT_MS', default: DEFAULT_SHUTDOWN_TIMEOUT_MS, min: 1, max: 600_000 }),
+    logLevel: cfg.oneOf<LogLevel>({ env: 'LOG_LEVEL', default: 'info', values: LOG_LEVELS, doc: 'Least severity of the JSON log lines on stdout' }),
+    shutdownTimeoutMs: cfg.int({ env: 'SHUTDOWN_TIMEOUT_MS', default: DEFAULT_SHUTDOWN_TIMEOUT_MS, min: 1, max: 600_000, doc: 'Deadline of the graceful shutdown after SIGTERM/SIGINT; past it the exit code is 1' }),
   };
 }
 

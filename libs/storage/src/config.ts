@@ -17,11 +17,11 @@ export interface S3Config {
 
 export function s3ConfigSpec() {
   return {
-    s3Endpoint: optional(cfg.url({ env: 'S3_ENDPOINT' })),
-    s3AccessKey: optional(cfg.string({ env: 'S3_ACCESS_KEY' })),
-    s3SecretKey: optional(cfg.string({ env: 'S3_SECRET_KEY' })),
-    s3Region: cfg.string({ env: 'S3_REGION', default: 'us-east-1', pattern: /^[a-z0-9-]+$/ }),
-    s3ForcePathStyle: optional(cfg.bool({ env: 'S3_FORCE_PATH_STYLE' })),
+    s3Endpoint: optional(cfg.url({ env: 'S3_ENDPOINT', doc: 'S3-compatible endpoint (MinIO, s3proxy); unset = AWS' })),
+    s3AccessKey: optional(cfg.string({ env: 'S3_ACCESS_KEY', secret: true, doc: 'With S3_SECRET_KEY; unset = the AWS default credential chain' })),
+    s3SecretKey: optional(cfg.string({ env: 'S3_SECRET_KEY', secret: true, doc: 'With S3_ACCESS_KEY' })),
+    s3Region: cfg.string({ env: 'S3_REGION', default: 'us-east-1', pattern: /^[a-z0-9-]+$/, doc: 'S3 region' }),
+    s3ForcePathStyle: optional(cfg.bool({ env: 'S3_FORCE_PATH_STYLE', doc: 'Path-style bucket addressing; unset = on when S3_ENDPOINT is set' })),
   };
 }
 
@@ -55,10 +55,10 @@ export type IcebergCatalogConfig =
 
 export function icebergCatalogConfigSpec() {
   return {
-    catalog: cfg.oneOf<'sql' | 'rest'>({ env: 'ICEBERG_CATALOG', default: 'sql', values: ['sql', 'rest'] }),
-    catalogUri: optional(cfg.string({ env: 'ICEBERG_CATALOG_URI', pattern: /^\S+$/ })),
-    warehouse: optional(cfg.string({ env: 'ICEBERG_WAREHOUSE', pattern: /^(file|s3a?):\/\/\S+$/ })),
-    restUri: optional(cfg.url({ env: 'ICEBERG_REST_URI' })),
+    catalog: cfg.oneOf<'sql' | 'rest'>({ env: 'ICEBERG_CATALOG', default: 'sql', values: ['sql', 'rest'], doc: 'Iceberg catalog: a local SQLite JDBC-layout catalog (sql) or an Iceberg REST catalog' }),
+    catalogUri: optional(cfg.string({ env: 'ICEBERG_CATALOG_URI', pattern: /^\S+$/, doc: 'sql catalog JDBC URI; unset = jdbc:sqlite:file:.data/iceberg/lake-catalog.db' })),
+    warehouse: optional(cfg.string({ env: 'ICEBERG_WAREHOUSE', pattern: /^(file|s3a?):\/\/\S+$/, doc: 'Warehouse root (file:// or s3://); unset = .data/iceberg/warehouse (a hint only for rest)' })),
+    restUri: optional(cfg.url({ env: 'ICEBERG_REST_URI', doc: 'REST catalog URL; required with ICEBERG_CATALOG=rest' })),
   };
 }
 
