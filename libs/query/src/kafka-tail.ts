@@ -1,5 +1,5 @@
 import type { Logger } from '@k2/core';
-import { DATA_TOPIC_PATTERN, K2Reader, parseTopic, type TopicPartitionOffset } from '@k2/kafka';
+import { DATA_TOPIC_PATTERN, K2Reader, parseTopic, requireCodec, TOPIC_CODEC, type TopicPartitionOffset } from '@k2/kafka';
 import { tpKey } from '@k2/lake-sink';
 import type { AvroSerde } from '@k2/serde';
 import type { QueryMetrics } from './metrics';
@@ -43,7 +43,9 @@ export class KafkaTail {
   private lastError: string | undefined;
   private readonly probeIntervalMs: number;
 
+  /** Throws the one-line ConfigError of `requireCodec` when librdkafka cannot decode the topics: a start failure, not a retry loop. */
   constructor(private readonly o: KafkaTailOptions) {
+    requireCodec(TOPIC_CODEC, 'consumer', o.clientId);
     this.probeIntervalMs = o.probeIntervalMs ?? 2000;
   }
 
