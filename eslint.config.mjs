@@ -28,11 +28,14 @@ export default [
             { sourceTag: 'scope:binance-streamer', onlyDependOnLibsWithTags: ['scope:crypto', 'scope:shared'] },
             { sourceTag: 'scope:kraken-streamer', onlyDependOnLibsWithTags: ['scope:crypto', 'scope:shared'] },
             { sourceTag: 'scope:asx-batch-loader', onlyDependOnLibsWithTags: ['scope:asx', 'scope:shared'] },
-            { sourceTag: 'scope:lakehouse', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
-            { sourceTag: 'scope:iceberg-writer', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:shared'] },
-            // The read side reads what the lakehouse writes (table offsets in snapshot summaries).
-            { sourceTag: 'scope:query', onlyDependOnLibsWithTags: ['scope:query', 'scope:lakehouse', 'scope:shared'] },
-            { sourceTag: 'scope:query-api', onlyDependOnLibsWithTags: ['scope:query', 'scope:lakehouse', 'scope:shared'] },
+            // scope:lake (libs/lake) is the contract both sides of the lake share: table definitions, the offsets
+            // summary format, row shapes (ADR 0012). The writer side and the read side meet there, never in each other.
+            { sourceTag: 'scope:lake', onlyDependOnLibsWithTags: ['scope:lake', 'scope:shared'] },
+            { sourceTag: 'scope:lakehouse', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:lake', 'scope:shared'] },
+            { sourceTag: 'scope:iceberg-writer', onlyDependOnLibsWithTags: ['scope:lakehouse', 'scope:lake', 'scope:shared'] },
+            { sourceTag: 'scope:query', onlyDependOnLibsWithTags: ['scope:query', 'scope:lake', 'scope:shared'] },
+            // The app's integration tests run the real writer through @k2/lake-testing (scope:lakehouse).
+            { sourceTag: 'scope:query-api', onlyDependOnLibsWithTags: ['scope:query', 'scope:lake', 'scope:lakehouse', 'scope:shared'] },
           ],
         },
       ],

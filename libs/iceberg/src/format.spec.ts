@@ -5,8 +5,7 @@ import { parseIcebergJson, stringifyIcebergJson } from './json';
 import { readManifest, readManifestList, writeManifest, writeManifestList } from './manifest';
 import { ancestors, applyUpdates, checkRequirements, currentSnapshot, newTableMetadata } from './metadata';
 import { rangeMayMatch } from './scan';
-import type { DataFile, ManifestFile } from './spec';
-import { marketTableLayout } from './tables';
+import type { DataFile, ManifestFile, PartitionSpec, SortOrder } from './spec';
 import {
   bigIntToMinimalBytes,
   bytesToBigInt,
@@ -20,6 +19,22 @@ import {
 } from './values';
 
 const tradeFields = (TRADE_V2_SCHEMA as unknown as { fields: AvroField[] }).fields;
+
+/** day(timestamp) + identity(exchange), sorted by (symbol, timestamp), over trade_v2's field ids (a layout like K2's, @k2/lake). */
+const spec: PartitionSpec = {
+  'spec-id': 0,
+  fields: [
+    { 'source-id': 6, 'field-id': 1000, name: 'timestamp_day', transform: 'day' },
+    { 'source-id': 4, 'field-id': 1001, name: 'exchange', transform: 'identity' },
+  ],
+};
+const sortOrder: SortOrder = {
+  'order-id': 1,
+  fields: [
+    { transform: 'identity', 'source-id': 3, direction: 'asc', 'null-order': 'nulls-first' },
+    { transform: 'identity', 'source-id': 6, direction: 'asc', 'null-order': 'nulls-first' },
+  ],
+};
 
 describe('Avro → Iceberg schema of trade_v2', () => {
   const { schema, sources } = avroToIcebergSchema(tradeFields);
@@ -48,14 +63,6 @@ describe('Avro → Iceberg schema of trade_v2', () => {
     expect(avroToIcebergSchema(tradeFields, schema, 16).changed).toBe(false);
   });
 
-  it('partitions by day(timestamp) and exchange and sorts by symbol, timestamp', () => {
-    const layout = marketTableLayout(schema);
-    expect(layout.spec.fields).toEqual([
-      { 'source-id': 6, 'field-id': 1000, name: 'timestamp_day', transform: 'day' },
-      { 'source-id': 4, 'field-id': 1001, name: 'exchange', transform: 'identity' },
-    ]);
-    expect(layout.sortOrder.fields.map((f) => f['source-id'])).toEqual([3, 6]);
-  });
 });
 
 describe('single-value serialization (spec Appendix D)', () => {
@@ -96,7 +103,6 @@ describe('single-value serialization (spec Appendix D)', () => {
 
 describe('Avro container files, manifests and manifest lists', () => {
   const { schema } = avroToIcebergSchema(tradeFields);
-  const { spec } = marketTableLayout(schema);
   const file: DataFile = {
     content: 0,
     'file-path': 'file:///wh/market_data/trades_v2/data/timestamp_day=2024-01-15/exchange=binance/x.parquet',
@@ -162,7 +168,7 @@ describe('Avro container files, manifests and manifest lists', () => {
 
 describe('table metadata', () => {
   const { schema } = avroToIcebergSchema(tradeFields);
-  const base = newTableMetadata({ location: 'file:///wh/t/', schema, ...marketTableLayout(schema) });
+  const base = newTableMetadata({ location: 'file:///wh/t/', schema, spec, sortOrder });
   const snap = (id: number | bigint, seq: number, parent?: number | bigint) => ({
     'snapshot-id': id,
     ...(parent !== undefined ? { 'parent-snapshot-id': parent } : {}),

@@ -5,7 +5,6 @@ export * from './values';
 export * from './avro-file';
 export * from './manifest';
 export * from './avro-schema';
-export * from './tables';
 export * from './parquet-writer';
 export * from './data-file';
 export * from './snapshot';

@@ -1,5 +1,3 @@
-export * from './offsets';
-export * from './rows';
 export * from './dedup';
 export * from './metrics';
 export * from './table-sink';

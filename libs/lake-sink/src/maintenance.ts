@@ -22,7 +22,7 @@ import {
 } from '@k2/iceberg';
 import { registryCounter } from '@k2/runtime';
 import type { Registry } from 'prom-client';
-import { OFFSETS_PREFIX } from './offsets';
+import { OFFSETS_PREFIX } from '@k2/lake';
 
 /**
  * Table maintenance, run as `iceberg-writer maintain` (a Kubernetes CronJob):

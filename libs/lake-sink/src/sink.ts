@@ -1,5 +1,5 @@
 import { ErrorCode, K2Error, toK2Error, ValidationError, type Logger } from '@k2/core';
-import { MARKET_NAMESPACE, TABLE_BY_KIND, type AvroField, type Catalog, type FileIO, type ParquetWriter } from '@k2/iceberg';
+import type { AvroField, Catalog, FileIO, ParquetWriter } from '@k2/iceberg';
 import {
   DATA_TOPIC_PATTERN,
   dlqTopic,
@@ -14,8 +14,7 @@ import {
 import { readSchemaId, type AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
-import { parseTpKey, tpKey } from './offsets';
-import { partitionKey, partitionOf, type DecodedRecord } from './rows';
+import { MARKET_NAMESPACE, parseTpKey, partitionKey, partitionOf, TABLE_BY_KIND, tpKey, type DecodedRecord } from '@k2/lake';
 import { TableSink, type FlushResult } from './table-sink';
 
 export interface CommitLimits {

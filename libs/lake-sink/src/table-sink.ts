@@ -5,11 +5,8 @@ import {
   commitSnapshot,
   currentSchema,
   defaultSpec,
-  marketTableLayout,
-  MARKET_NAMESPACE,
   partitionPathSegment,
   partitionType,
-  TABLE_PROPERTIES,
   type AvroField,
   type Catalog,
   type ColumnSource,
@@ -24,8 +21,18 @@ import {
   storeDataFile,
 } from '@k2/iceberg';
 import { DedupIndex } from './dedup';
-import { mergeOffsets, offsetsKey, serializeOffsets, tableOffsets, type OffsetMap } from './offsets';
-import { toRow, type DecodedRecord } from './rows';
+import {
+  marketTableLayout,
+  MARKET_NAMESPACE,
+  mergeOffsets,
+  offsetsKey,
+  serializeOffsets,
+  TABLE_PROPERTIES,
+  tableOffsets,
+  toRow,
+  type DecodedRecord,
+  type OffsetMap,
+} from '@k2/lake';
 import type { SinkMetrics } from './metrics';
 
 export interface BufferedRecord {

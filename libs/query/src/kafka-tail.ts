@@ -1,6 +1,6 @@
 import type { Logger } from '@k2/core';
 import { DATA_TOPIC_PATTERN, K2Reader, parseTopic, requireCodec, TOPIC_CODEC, type TopicPartitionOffset } from '@k2/kafka';
-import { tpKey } from '@k2/lake-sink';
+import { tpKey } from '@k2/lake';
 import type { AvroSerde } from '@k2/serde';
 import type { QueryMetrics } from './metrics';
 import type { Offsets, TailKind, TailStore } from './tail-store';

@@ -3,7 +3,6 @@ import {
   currentSnapshot,
   planScan,
   readManifestList,
-  TABLE_BY_KIND,
   type Catalog,
   type FileIO,
   type LoadedTable,
@@ -12,7 +11,7 @@ import {
   type Predicate,
   type ScanPlan,
 } from '@k2/iceberg';
-import { tableOffsets } from '@k2/lake-sink';
+import { TABLE_BY_KIND, tableOffsets } from '@k2/lake';
 import type { Offsets, TailKind } from './tail-store';
 
 /** What one request reads from the table: a fixed snapshot and the Kafka offsets it holds. */

@@ -11,13 +11,9 @@ import {
   currentSchema,
   currentSnapshot,
   defaultSpec,
-  marketTableLayout,
-  MARKET_NAMESPACE,
   ParquetWriter,
   partitionPathSegment,
   partitionType,
-  TABLE_BY_KIND,
-  TABLE_PROPERTIES,
   type AvroField,
   type Catalog,
   type ColumnSource,
@@ -29,7 +25,7 @@ import {
   type TableIdent,
   storeDataFile,
 } from '@k2/iceberg';
-import { toRow, type DecodedRecord } from '@k2/lake-sink';
+import { marketTableLayout, MARKET_NAMESPACE, TABLE_BY_KIND, TABLE_PROPERTIES, toRow, type DecodedRecord } from '@k2/lake';
 import { messageId, v2Type } from '@k2/schema';
 
 /**

@@ -1,5 +1,4 @@
-import type { CreateTableRequest } from './catalog/catalog';
-import type { PartitionField, Schema, SortOrder } from './spec';
+import type { CreateTableRequest, PartitionField, Schema, SortOrder } from '@k2/iceberg';
 
 /**
  * The K2 lake: one Iceberg table per V2 record kind in namespace `market_data`. Trades and quotes are partitioned
