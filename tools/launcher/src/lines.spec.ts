@@ -10,6 +10,7 @@ describe('errorLine', () => {
     });
     expect(errorLine(line)).toBe('invalid configuration: invalid configuration for kraken-streamer: KRAKEN_WS_URLS: not a URL');
     expect(errorLine(JSON.stringify({ level: 'error', message: 'shutdown deadline exceeded' }))).toBe('shutdown deadline exceeded');
+    expect(errorLine(JSON.stringify({ level: 'error', service: 'exchange-simulator', msg: 'listen failed', error: 'EADDRINUSE' }))).toBe('listen failed: EADDRINUSE');
   });
 
   it('ignores other levels and blank or stack lines, and keeps plain-text errors (a crash before the logger)', () => {

@@ -6,6 +6,8 @@
 interface LogEntry {
   level?: unknown;
   message?: unknown;
+  /** The exchange simulator's logger writes `msg`. */
+  msg?: unknown;
   error?: unknown;
   port?: unknown;
 }
@@ -39,7 +41,8 @@ export function errorLine(line: string): string | undefined {
   const entry = parseEntry(line);
   if (entry) {
     if (entry.level !== 'error' && entry.level !== 'fatal') return undefined;
-    const message = typeof entry.message === 'string' ? entry.message : 'error';
+    const text = entry.message ?? entry.msg;
+    const message = typeof text === 'string' ? text : 'error';
     const detail = errorText(entry.error);
     return detail && detail !== message ? `${message}: ${detail}` : message;
   }

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { launchPlan } from './plan';
-import { readyReport } from './report';
+import { readyReport, shownPath } from './report';
 import { supervise } from './supervisor';
 
 function seconds(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
@@ -35,7 +35,7 @@ async function main(): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  process.stdout.write(`starting ${plan.stages.flat().map((s) => s.name).join(', ')}; logs in ${path.relative(root, plan.logDir) || plan.logDir}/\n`);
+  process.stdout.write(`starting ${plan.stages.flat().map((s) => s.name).join(', ')}; logs in ${shownPath(root, plan.logDir)}/\n`);
   return supervise({
     cwd: root,
     logDir: plan.logDir,

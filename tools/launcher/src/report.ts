@@ -2,6 +2,12 @@ import path from 'node:path';
 import type { Child } from './child';
 import { SIMULATOR, SIMULATOR_PORTS, type LaunchPlan } from './plan';
 
+/** A path inside the repository relative to it (.data/logs), any other as it is. */
+export function shownPath(root: string, p: string): string {
+  const rel = path.relative(root, p);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : p;
+}
+
 /**
  * What `npm start` prints once everything answers /readyz: the first line ("all five services ready in 41.2 s")
  * is what the smoke test waits for; then where to look.
@@ -10,7 +16,7 @@ export function readyReport(seconds: number, plan: LaunchPlan, children: readonl
   const services = children.filter((c) => c.spec.name !== SIMULATOR);
   // The child's port is query-api's ops port (its /readyz); the API is on the public port.
   const api = `http://127.0.0.1:${plan.apiPort}`;
-  const logs = path.relative(root, plan.logDir) || plan.logDir;
+  const logs = shownPath(root, plan.logDir);
   const lines = [
     '',
     `all ${services.length === 5 ? 'five' : services.length} services ready in ${seconds.toFixed(1)} s`,

@@ -1,17 +1,19 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { repoRoot, waitFor } from '@k2/testing';
+import { dlqTopic, ensureTopics } from '@k2/kafka';
+import { infraEndpoints, removeScratchTopics, repoRoot, scratchExchange, waitFor } from '@k2/testing';
 import { groupMembers, NpmStart, portsInUse } from './npm-start';
 import { DEFAULT_API_PORT, METRICS_PORTS, SIMULATOR_PORTS } from './plan';
 
 /**
- * The README's `K2_FEEDS=simulated npm start`, run as a user runs it, on a fresh state directory: the services'
- * catalog, warehouse, ASX checkpoints, journals and logs go to a temp K2_STATE_DIR and the writer uses a consumer
- * group of its own, so the user's lake in .data/ is untouched. Shared with the user: the local infrastructure
- * and the Kafka topics (the simulator's trades and the ASX sample are appended to them, as any
- * `K2_FEEDS=simulated npm start` does; their ids never repeat an earlier run's, and the writer deduplicates the
- * sample). It needs the ports of `npm start` (8080, 9401-9404, 18765-18767) free.
+ * The README's `K2_FEEDS=simulated npm start`, run as a user runs it, on fresh state: the services' catalog,
+ * warehouse, ASX checkpoints, journals and logs go to a temp K2_STATE_DIR, the writer uses a consumer group of its
+ * own, and the data goes to scratch topics of this run (deleted at the end) through the services' own settings
+ * (FEED_TOPIC_EXCHANGE — one for both streamers, their records keep their exchange —, ASX_TOPIC_EXCHANGE,
+ * WRITER_TOPICS, QUERY_TAIL_TOPICS). So the user's lake in .data/ and the platform topics are untouched; shared with
+ * the user are the local infrastructure and what start.sh itself does (setup, infra up, creating the platform
+ * topics, building the apps). It needs the ports of `npm start` (8080, 9401-9404, 18765-18767) free.
  */
 
 const root = repoRoot();
@@ -21,12 +23,18 @@ const READY = /all five services ready in ([\d.]+) s/;
 const ASX_SAMPLE = ['BHP', 'DVN', 'MWR'];
 const artifacts = path.join(root, 'dist', 'test-artifacts', 'smoke');
 
+const crypto = scratchExchange('test', 'smk');
+const asx = scratchExchange('test', 'smka');
+const tailTopics = [`market.crypto.trades.${crypto}`, `market.crypto.quotes.${crypto}`, `market.equities.trades.${asx}`, `market.equities.quotes.${asx}`];
+const dataTopics = [...tailTopics, `market.equities.reference.${asx}`];
+
 function userEnv(stateDir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   // What the test runner adds (nx task variables, ports of other tests) is not in a user's shell.
   for (const k of Object.keys(env)) if ((k.startsWith('NX_') && k !== 'NX_DAEMON' && k !== 'NX_NO_CLOUD') || k === 'PORT' || k === 'METRICS_PORT') delete env[k];
   const group = `k2-smoke-writer-${process.pid}-${Date.now()}`;
-  return { ...env, K2_FEEDS: 'simulated', K2_STATE_DIR: stateDir, WRITER_GROUP_ID: group, QUERY_WRITER_GROUP_ID: group, ...extra };
+  const scratch = { FEED_TOPIC_EXCHANGE: crypto, ASX_TOPIC_EXCHANGE: asx, WRITER_TOPICS: dataTopics.join(','), QUERY_TAIL_TOPICS: tailTopics.join(',') };
+  return { ...env, K2_FEEDS: 'simulated', K2_STATE_DIR: stateDir, WRITER_GROUP_ID: group, QUERY_WRITER_GROUP_ID: group, ...scratch, ...extra };
 }
 
 async function getJson(url: string, headers: Record<string, string>): Promise<{ status: number; body: { data?: Array<Record<string, unknown>> } }> {
@@ -63,6 +71,11 @@ describe('npm start (fresh state, simulated feeds)', () => {
     const busy = await portsInUse(PORTS);
     if (busy.length) throw new Error(`ports ${busy.join(', ')} are in use (is npm start running?); the smoke test runs npm start, which needs ${PORTS.join(', ')}`);
     fs.rmSync(artifacts, { recursive: true, force: true });
+    await ensureTopics(infraEndpoints().kafkaBrokers, dataTopics.flatMap((topic) => [{ topic }, { topic: dlqTopic(topic), partitions: 1 }]));
+  });
+  afterAll(async () => {
+    const { kafkaBrokers, registryUrl } = infraEndpoints();
+    await removeScratchTopics(kafkaBrokers, registryUrl, dataTopics);
   });
   beforeEach(() => (stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-smoke-'))));
   afterEach(() => {
