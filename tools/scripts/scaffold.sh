@@ -25,7 +25,7 @@ else
       "options": {
         "commands": [
           "tsc -p {projectRoot}/tsconfig.app.json --noEmit",
-          "esbuild {projectRoot}/src/main.ts --bundle --platform=node --target=node20 --packages=external --sourcemap --log-level=warning --outfile=dist/{projectRoot}/main.js"
+          "esbuild {projectRoot}/src/main.ts --bundle --platform=node --target=node24 --packages=external --sourcemap --log-level=warning --outfile=dist/{projectRoot}/main.js"
         ],
         "parallel": false
       }

@@ -4,7 +4,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true
-[[ -d node_modules ]] || npm ci
+# One setup path for npm start, npm test and CI: system packages, Node 24, npm deps, infra downloads, verified.
+bash tools/scripts/setup.sh start
+source tools/scripts/node-env.sh
 bash tools/infra/infra.sh up
 eval "$(bash tools/infra/infra.sh env)"
 # Embedded defaults: the SQL catalog in .data/iceberg/lake-catalog.db (JdbcCatalog/PyIceberg SqlCatalog layout) and

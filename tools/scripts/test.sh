@@ -4,6 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export NX_DAEMON=false NX_NO_CLOUD=true
+# The same setup as npm start, plus what only the tests need (chromium, the deploy validators).
+bash tools/scripts/setup.sh test
+source tools/scripts/node-env.sh
+echo "node $(node --version), npm $(npm --version)"
 npx nx run-many -t build lint test --outputStyle=stream
 started=0
 if ! bash tools/infra/infra.sh status >/dev/null 2>&1; then
