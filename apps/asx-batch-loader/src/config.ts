@@ -37,22 +37,22 @@ export interface AsxBatchLoaderConfig extends RuntimeConfig {
   readonly checkpointIntervalMs: number;
 }
 
-const spec = {
+export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9403 }),
   ...kafkaClientConfigSpec(),
-  input: optional(cfg.string({ env: 'ASX_INPUT' })),
-  stayAlive: cfg.bool({ env: 'ASX_STAY_ALIVE', default: false }),
-  dryRun: cfg.bool({ env: 'ASX_DRY_RUN', default: false }),
-  maxErrors: optional(cfg.int({ env: 'ASX_MAX_ERRORS', min: 0 })),
-  checkpointDir: cfg.string({ env: 'ASX_CHECKPOINT_DIR', default: '.data/asx-loader/checkpoints' }),
-  rejectFile: optional(cfg.string({ env: 'ASX_REJECT_FILE' })),
-  currency: cfg.string({ env: 'ASX_CURRENCY', default: 'AUD', pattern: /^[A-Z]{3}$/ }),
-  companyInfo: optional(cfg.string({ env: 'ASX_COMPANY_INFO' })),
-  symbols: optional(cfg.list({ env: 'ASX_SYMBOLS', item: /^\d+=[A-Z0-9.]{1,12}$/ })),
-  sourceTag: optional(cfg.string({ env: 'ASX_SOURCE_TAG', pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/ })),
-  topicExchange: cfg.string({ env: 'ASX_TOPIC_EXCHANGE', default: 'asx', pattern: /^[a-z][a-z0-9_-]{0,31}$/ }),
-  progressIntervalMs: cfg.int({ env: 'ASX_PROGRESS_INTERVAL_MS', default: 5000, min: 100 }),
-  checkpointIntervalMs: cfg.int({ env: 'ASX_CHECKPOINT_INTERVAL_MS', default: 1000, min: 0 }),
+  input: optional(cfg.string({ env: 'ASX_INPUT', doc: 'What to load: a local file, directory or glob, or s3://bucket/prefix; unset = nothing to load, exit 0' })),
+  stayAlive: cfg.bool({ env: 'ASX_STAY_ALIVE', default: false, doc: 'Keep /metrics up after the batch until SIGTERM (the exit code is then the load\'s)' }),
+  dryRun: cfg.bool({ env: 'ASX_DRY_RUN', default: false, doc: 'Parse, map and encode everything and write the reject file; produce nothing, keep no checkpoints' }),
+  maxErrors: optional(cfg.int({ env: 'ASX_MAX_ERRORS', min: 0, doc: 'Stop with exit code 2 once more rows than this were rejected in this run; unset = unlimited' })),
+  checkpointDir: cfg.string({ env: 'ASX_CHECKPOINT_DIR', default: '.data/asx-loader/checkpoints', doc: 'Per-file checkpoints (a persistent volume in Kubernetes)' }),
+  rejectFile: optional(cfg.string({ env: 'ASX_REJECT_FILE', doc: 'Where rejected rows go; unset = <checkpoint dir>/rejects.jsonl (rejects.dry-run.jsonl in a dry run)' })),
+  currency: cfg.string({ env: 'ASX_CURRENCY', default: 'AUD', pattern: /^[A-Z]{3}$/, doc: 'Trading currency of prices and instruments' }),
+  companyInfo: optional(cfg.string({ env: 'ASX_COMPANY_INFO', doc: 'company_info.csv (local path or s3://bucket/key); unset = found next to the data' })),
+  symbols: optional(cfg.list({ env: 'ASX_SYMBOLS', item: /^\d+=[A-Z0-9.]{1,12}$/, doc: 'id=SYMBOL mappings completing or overriding company_info.csv' })),
+  sourceTag: optional(cfg.string({ env: 'ASX_SOURCE_TAG', pattern: /^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/, doc: 'Prefix of source identities (see docs/asx-loader.md, ids)' })),
+  topicExchange: cfg.string({ env: 'ASX_TOPIC_EXCHANGE', default: 'asx', pattern: /^[a-z][a-z0-9_-]{0,31}$/, doc: 'Exchange segment of the topic names; tests and the bench use their own' }),
+  progressIntervalMs: cfg.int({ env: 'ASX_PROGRESS_INTERVAL_MS', default: 5000, min: 100, doc: 'Period of the progress log line when stderr is not a terminal' }),
+  checkpointIntervalMs: cfg.int({ env: 'ASX_CHECKPOINT_INTERVAL_MS', default: 1000, min: 0, doc: 'Least time between two checkpoint writes of a file' }),
   ...s3ConfigSpec(),
 };
 
@@ -71,6 +71,17 @@ const BOOL_FLAGS: Record<string, string> = { '--serve': 'ASX_STAY_ALIVE', '--dry
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 const S3_URL = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/;
+
+/** `--flag VALUE` / `--flag` and the variable each sets, for `--help`. */
+export const ASX_FLAGS: ReadonlyArray<{ readonly flag: string; readonly env: string }> = Object.freeze([
+  ...Object.entries(VALUE_FLAGS).map(([flag, env]) => ({ flag: `${flag} VALUE`, env })),
+  ...Object.entries(BOOL_FLAGS).map(([flag, env]) => ({ flag, env })),
+]);
+
+/** Usage problems of the command line alone (unknown flag, flag without value), checked before anything starts. */
+export function asxArgProblems(argv: readonly string[]): string[] {
+  return applyFlags({}, argv).problems;
+}
 
 function applyFlags(env: NodeJS.ProcessEnv, argv: readonly string[]): { env: NodeJS.ProcessEnv; problems: string[] } {
   const out: NodeJS.ProcessEnv = { ...env };

@@ -1,10 +1,12 @@
 import { toK2Error } from '@k2/core';
 import { AsxLoader, formatSummary, type LoadSummary } from '@k2/asx';
 import { runService } from '@k2/runtime';
+import { CLI } from './cli';
 import { loadAsxBatchLoaderConfig, SERVICE } from './config';
 
 void runService({
   name: SERVICE,
+  cli: CLI,
   config: () => loadAsxBatchLoaderConfig(),
   start: (ctx) => {
     const c = ctx.config;

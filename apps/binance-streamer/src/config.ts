@@ -15,12 +15,12 @@ export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9401 }),
   ...kafkaClientConfigSpec(),
   ...feedConfigSpec('binance'),
-  wsUrls: cfg.list({ env: 'BINANCE_WS_URLS', default: ['wss://stream.binance.com:9443'], item: /^wss?:\/\/\S+$/ }),
-  restUrl: cfg.url({ env: 'BINANCE_REST_URL', default: 'https://api.binance.com' }),
+  wsUrls: cfg.list({ env: 'BINANCE_WS_URLS', default: ['wss://stream.binance.com:9443'], item: /^wss?:\/\/\S+$/, doc: 'WebSocket endpoints, failed over in order' }),
+  restUrl: cfg.url({ env: 'BINANCE_REST_URL', default: 'https://api.binance.com', doc: 'REST API for gap backfill' }),
   /** Binance spot symbols as the API spells them (upper case, no separator). */
-  symbols: cfg.list({ env: 'BINANCE_SYMBOLS', default: ['BTCUSDT', 'ETHUSDT', 'BNBUSDT'], item: /^[A-Z0-9]{2,20}$/ }),
+  symbols: cfg.list({ env: 'BINANCE_SYMBOLS', default: ['BTCUSDT', 'ETHUSDT', 'BNBUSDT'], item: /^[A-Z0-9]{2,20}$/, doc: 'Spot symbols as Binance spells them' }),
   /** `trade` = one event per trade (raw), `aggTrade` = trades aggregated per taker order and price. */
-  stream: cfg.oneOf<'trade' | 'aggTrade'>({ env: 'BINANCE_STREAM', default: 'trade', values: ['trade', 'aggTrade'] }),
+  stream: cfg.oneOf<'trade' | 'aggTrade'>({ env: 'BINANCE_STREAM', default: 'trade', values: ['trade', 'aggTrade'], doc: 'trade = one event per trade, aggTrade = aggregated per taker order and price' }),
 };
 
 export type BinanceStreamerConfig = ConfigOf<typeof spec>;

@@ -1,10 +1,12 @@
 import { binanceAdapter } from '@k2/binance';
 import { Streamer } from '@k2/feed';
 import { runService } from '@k2/runtime';
+import { CLI } from './cli';
 import { loadBinanceStreamerConfig, SERVICE } from './config';
 
 void runService({
   name: SERVICE,
+  cli: CLI,
   config: () => loadBinanceStreamerConfig(),
   start: async ({ config, logger, registry, readiness, onShutdown }) => {
     const streamer = new Streamer({

@@ -14,10 +14,10 @@ export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9402 }),
   ...kafkaClientConfigSpec(),
   ...feedConfigSpec('kraken'),
-  wsUrls: cfg.list({ env: 'KRAKEN_WS_URLS', default: ['wss://ws.kraken.com/v2'], item: /^wss?:\/\/\S+$/ }),
-  restUrl: cfg.url({ env: 'KRAKEN_REST_URL', default: 'https://api.kraken.com' }),
+  wsUrls: cfg.list({ env: 'KRAKEN_WS_URLS', default: ['wss://ws.kraken.com/v2'], item: /^wss?:\/\/\S+$/, doc: 'WebSocket v2 endpoints, failed over in order' }),
+  restUrl: cfg.url({ env: 'KRAKEN_REST_URL', default: 'https://api.kraken.com', doc: 'REST API for gap backfill' }),
   /** WebSocket v2 symbols: BASE/QUOTE with ISO-style codes, e.g. BTC/USD (not the REST pair name XBTUSD). */
-  symbols: cfg.list({ env: 'KRAKEN_SYMBOLS', default: ['BTC/USD', 'ETH/USD'], item: /^[A-Z0-9]{1,16}\/[A-Z0-9]{1,16}$/ }),
+  symbols: cfg.list({ env: 'KRAKEN_SYMBOLS', default: ['BTC/USD', 'ETH/USD'], item: /^[A-Z0-9]{1,16}\/[A-Z0-9]{1,16}$/, doc: 'WebSocket v2 symbols, BASE/QUOTE (BTC/USD, not XBTUSD)' }),
 };
 
 export type KrakenStreamerConfig = ConfigOf<typeof spec>;

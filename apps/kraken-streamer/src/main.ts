@@ -1,10 +1,12 @@
 import { Streamer } from '@k2/feed';
 import { krakenAdapter } from '@k2/kraken';
 import { runService } from '@k2/runtime';
+import { CLI } from './cli';
 import { loadKrakenStreamerConfig, SERVICE } from './config';
 
 void runService({
   name: SERVICE,
+  cli: CLI,
   config: () => loadKrakenStreamerConfig(),
   start: async ({ config, logger, registry, readiness, onShutdown }) => {
     const streamer = new Streamer({
