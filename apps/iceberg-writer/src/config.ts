@@ -46,26 +46,26 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   readonly topicPattern: RegExp;
 }
 
-const spec = {
+export const spec = {
   ...runtimeConfigSpec({ metricsPort: 9404 }),
   ...kafkaClientConfigSpec(),
   ...icebergCatalogConfigSpec(),
   ...s3ConfigSpec(),
-  commitIntervalMs: cfg.int({ env: 'WRITER_COMMIT_INTERVAL_MS', default: 10_000, min: 100 }),
-  commitMaxRows: cfg.int({ env: 'WRITER_COMMIT_MAX_ROWS', default: 500_000, min: 1 }),
-  commitMaxBytes: cfg.int({ env: 'WRITER_COMMIT_MAX_BYTES', default: 128 * 1024 * 1024, min: 1024 }),
-  groupId: cfg.string({ env: 'WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
-  writerId: optional(cfg.string({ env: 'WRITER_ID', pattern: /^[A-Za-z0-9._-]{1,200}$/ })),
-  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: DEFAULT_SQL_CATALOG_NAME, pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
-  namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
-  minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/ }),
-  sessionTimeoutMs: cfg.int({ env: 'WRITER_SESSION_TIMEOUT_MS', default: 30_000, min: 6000 }),
-  maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0 }),
-  maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000 }),
-  tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/ })),
-  duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1 }),
+  commitIntervalMs: cfg.int({ env: 'WRITER_COMMIT_INTERVAL_MS', default: 10_000, min: 100, doc: 'Commit at the latest after this long' }),
+  commitMaxRows: cfg.int({ env: 'WRITER_COMMIT_MAX_ROWS', default: 500_000, min: 1, doc: 'Commit once this many rows are buffered' }),
+  commitMaxBytes: cfg.int({ env: 'WRITER_COMMIT_MAX_BYTES', default: 128 * 1024 * 1024, min: 1024, doc: 'Commit once this many bytes are buffered' }),
+  groupId: cfg.string({ env: 'WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/, doc: 'Kafka consumer group; the tables record offsets per group' }),
+  writerId: optional(cfg.string({ env: 'WRITER_ID', pattern: /^[A-Za-z0-9._-]{1,200}$/, doc: 'Writer identity and Kafka static member id (e.g. the pod name); unset = hostname-pid, no static membership' })),
+  catalogName: cfg.string({ env: 'ICEBERG_CATALOG_NAME', default: DEFAULT_SQL_CATALOG_NAME, pattern: /^[A-Za-z0-9._-]{1,200}$/, doc: 'catalog_name in the SQL catalog' }),
+  namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/, doc: 'Iceberg namespace of the tables' }),
+  minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/, doc: 'Events before this go to the DLQ' }),
+  sessionTimeoutMs: cfg.int({ env: 'WRITER_SESSION_TIMEOUT_MS', default: 30_000, min: 6000, doc: 'Kafka session.timeout.ms' }),
+  maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0, doc: 'Events further ahead of now go to the DLQ' }),
+  maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000, doc: 'message_ids kept per table for replay dedup' }),
+  tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/, doc: 'Absolute directory for Parquet files before upload; unset = the OS temp dir' })),
+  duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1, doc: 'DuckDB threads of the Parquet writer' }),
   topicPattern: optional(cfg.string({ env: 'WRITER_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
-  duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
+  duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, doc: 'DuckDB memory limit' }),
 };
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */

@@ -3,13 +3,15 @@ import { createCatalog, createFileIO, ParquetWriter } from '@k2/iceberg';
 import { K2Producer } from '@k2/kafka';
 import { IcebergSink, runMaintenance } from '@k2/lake-sink';
 import { runService } from '@k2/runtime';
+import { writerCli, writerCommand } from './cli';
 import { loadIcebergWriterConfig, SERVICE } from './config';
 
 // `iceberg-writer maintain` runs table maintenance once and exits (the Kubernetes CronJob entry point).
-const command = process.argv[2] ?? 'run';
+const { command, rest } = writerCommand(process.argv.slice(2));
 
 void runService({
   name: command === 'maintain' ? `${SERVICE}-maintenance` : SERVICE,
+  cli: writerCli(command, rest),
   config: () => loadIcebergWriterConfig(),
   start: async (ctx) => {
     const { config, logger, registry, readiness, onShutdown } = ctx;
