@@ -51,7 +51,7 @@ export interface QueryApiConfig extends RuntimeConfig {
 
 export const DEFAULT_PORT = 8080;
 
-const spec = {
+export const spec = {
   ...runtimeConfigSpec(),
   metricsPort: optional(cfg.port({ env: 'METRICS_PORT' })),
   port: optional(cfg.port({ env: 'PORT' })),

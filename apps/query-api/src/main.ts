@@ -14,12 +14,14 @@ import {
 } from '@k2/query';
 import { runService } from '@k2/runtime';
 import { AvroSerde } from '@k2/serde';
+import { CLI } from './cli';
 import { loadQueryApiConfig, SERVICE } from './config';
 
 const KINDS: readonly TailKind[] = ['trades', 'quotes'];
 
 void runService({
   name: SERVICE,
+  cli: CLI,
   config: () => loadQueryApiConfig(),
   start: async (ctx) => {
     const { config, logger, registry, app, onShutdown, signal } = ctx;
