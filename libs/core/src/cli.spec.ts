@@ -6,6 +6,8 @@ const spec = {
   level: cfg.oneOf({ env: 'LOG_LEVEL', default: 'info', values: ['info', 'debug'] }),
   token: cfg.string({ env: 'API_TOKEN', default: 'dev-token-123' }),
   flagged: cfg.string({ env: 'PLAIN_NAME', default: 'p4ss', secret: true }),
+  keys: cfg.string({ env: 'QUERY_API_KEYS', default: '{"k":1}' }),
+  poll: cfg.int({ env: 'QUERY_API_KEYS_POLL_MS', default: 5000 }),
   input: optional(cfg.string({ env: 'ASX_INPUT', doc: 'what to load' })),
   must: cfg.url({ env: 'UPSTREAM_URL', required: true }),
   retries: cfg.int({ env: 'RETRIES', default: 3, min: 1 }),
@@ -27,19 +29,21 @@ const sample: CliHelp = {
 describe('envDocs', () => {
   it('lists every variable once, in spec order, with its hint, default and doc', () => {
     const docs = envDocs(spec);
-    expect(docs.map((d) => d.name)).toEqual(['METRICS_PORT', 'KAFKA_BROKERS', 'LOG_LEVEL', 'API_TOKEN', 'PLAIN_NAME', 'ASX_INPUT', 'UPSTREAM_URL', 'RETRIES']);
+    expect(docs.map((d) => d.name)).toEqual(['METRICS_PORT', 'KAFKA_BROKERS', 'LOG_LEVEL', 'API_TOKEN', 'PLAIN_NAME', 'QUERY_API_KEYS', 'QUERY_API_KEYS_POLL_MS', 'ASX_INPUT', 'UPSTREAM_URL', 'RETRIES']);
     expect(docs[0]).toEqual({ name: 'METRICS_PORT', default: '9401', hint: 'integer 0..65535', doc: 'HTTP port', required: undefined });
     expect(docs[1]).toMatchObject({ default: 'a:9092,b:9092', hint: 'comma-separated list' });
     expect(docs[2]).toMatchObject({ default: 'info', hint: 'info|debug' });
-    expect(docs[5]).toMatchObject({ default: undefined, hint: 'string', doc: 'what to load' });
-    expect(docs[6]).toMatchObject({ required: true, hint: 'http|https URL' });
-    expect(docs[7]).toMatchObject({ hint: 'integer >= 1', default: '3' });
+    expect(docs[7]).toMatchObject({ default: undefined, hint: 'string', doc: 'what to load' });
+    expect(docs[8]).toMatchObject({ required: true, hint: 'http|https URL' });
+    expect(docs[9]).toMatchObject({ hint: 'integer >= 1', default: '3' });
   });
 
   it('never shows the default of a secret, by name or by flag', () => {
     const docs = envDocs(spec);
     expect(docs.find((d) => d.name === 'API_TOKEN')?.default).toBe('hidden');
     expect(docs.find((d) => d.name === 'PLAIN_NAME')?.default).toBe('hidden');
+    expect(docs.find((d) => d.name === 'QUERY_API_KEYS')?.default).toBe('hidden');
+    expect(docs.find((d) => d.name === 'QUERY_API_KEYS_POLL_MS')?.default).toBe('5000');
     const text = formatHelp(sample);
     expect(text).not.toContain('dev-token-123');
     expect(text).not.toContain('p4ss');

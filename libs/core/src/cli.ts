@@ -42,7 +42,8 @@ export interface CliHelp {
 
 export const HELP_FLAG: CliFlagDoc = { flag: '-h, --help', doc: 'print this help and exit 0' };
 
-const SECRET_ENV = /SECRET|PASSWORD|TOKEN|CREDENTIAL|ACCESS_?KEY|API_?KEY/i;
+/** Names that hold a secret: SECRET or PASSWORD anywhere, or ending in a credential word (not QUERY_API_KEYS_POLL_MS). */
+const SECRET_ENV = /SECRET|PASSWORD|(TOKEN|CREDENTIALS?|ACCESS_?KEY|API_?KEYS?)$/i;
 
 function showDefault(value: unknown): string {
   if (Array.isArray(value)) return value.join(',');
