@@ -1,13 +1,20 @@
 // `npm run tail -- --symbol BTCUSDT [--exchange binance] [--url http://127.0.0.1:8080]`: the live trade stream of
 // query-api in the terminal, one line per trade, from the same SSE route as the browser page.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseSse, type SseEvent } from '@k2/query';
 
-const USAGE = `usage: npm run tail -- [--symbol SYMBOL] [--exchange EXCHANGE] [--url URL]
+// Written by tools/scripts/demo-key.ts when npm start runs (npm runs scripts from the repository root).
+const DEMO_KEY_FILE = '.data/secrets/query-api-demo.key';
+
+const USAGE = `usage: npm run tail -- [--symbol SYMBOL] [--exchange EXCHANGE] [--url URL] [--api-key KEY]
 
   --symbol, -s    instrument as in the V2 records, e.g. BTCUSDT, BTC/USD (default BTCUSDT)
   --exchange, -e  only this exchange, e.g. binance, kraken (default: all)
   --url           query-api base URL (default: $K2_API_URL, else http://127.0.0.1:8080)
+  --api-key       query-api key (default: $K2_API_KEY, else the demo key npm start made in ${DEMO_KEY_FILE});
+                  prefer the variable: arguments show in the process list
 
 Trades go to stdout, connection notices to stderr. Ctrl-C stops.`;
 
@@ -23,6 +30,7 @@ interface Options {
   symbol: string;
   exchange: string | undefined;
   url: string;
+  apiKey: string | undefined;
 }
 
 interface Trade {
@@ -46,6 +54,7 @@ function parseOptions(argv: string[]): Options {
         symbol: { type: 'string', short: 's' },
         exchange: { type: 'string', short: 'e' },
         url: { type: 'string' },
+        'api-key': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       allowPositionals: true,
@@ -65,7 +74,13 @@ function parseOptions(argv: string[]): Options {
   } catch {
     throw new FatalError(`--url ${url} is not a URL`);
   }
-  return { symbol: (values.symbol ?? 'BTCUSDT').trim().toUpperCase(), exchange: values.exchange?.trim() || undefined, url };
+  const apiKey = values['api-key'] ?? process.env['K2_API_KEY'] ?? demoKey();
+  return { symbol: (values.symbol ?? 'BTCUSDT').trim().toUpperCase(), exchange: values.exchange?.trim() || undefined, url, apiKey: apiKey?.trim() || undefined };
+}
+
+function demoKey(): string | undefined {
+  const file = join(process.cwd(), DEMO_KEY_FILE);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
 function streamUrl(opts: Options): string {
@@ -148,10 +163,12 @@ async function streamOnce(opts: Options, state: StreamState, stop: AbortSignal, 
     const headers: Record<string, string> = { Accept: 'text/event-stream' };
     // Harmless when the server cannot resume, and lets one that can fill the gap after a reconnect.
     if (state.lastEventId !== undefined) headers['Last-Event-ID'] = state.lastEventId;
+    if (opts.apiKey) headers['X-API-Key'] = opts.apiKey;
     const res = await fetch(streamUrl(opts), { headers, signal: conn.signal });
     if (!res.ok) {
       const body = (await res.text().catch(() => '')).trim().slice(0, 500);
       const message = `HTTP ${res.status} from ${streamUrl(opts)}${body ? `: ${body}` : ''}`;
+      if (res.status === 401) throw new FatalError(`${message}\n(no API key: pass --api-key or set K2_API_KEY)`);
       // Client errors will not change by retrying, except the ones that say "later".
       if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new FatalError(message);
       throw new Error(message);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, watch, type FSWatcher } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { Logger } from '@k2/core';
-import { KeyFileError, KeyRing, parseKeyEntries } from './api-keys';
+import { KeyFileError, KeyRing, parseKeyEntries, type ApiKeyEntry } from './api-keys';
 
 export interface KeySource {
   /** QUERY_API_KEYS_FILE: re-read on change, so keys are added and revoked without a restart. */
@@ -115,4 +115,22 @@ export class KeyStore {
 function digestOf(src: KeySource): string {
   const text = src.file !== undefined ? readFileSync(src.file) : Buffer.from(src.inline ?? '');
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** The entries of a keys file; none when it does not exist yet. */
+export function readKeysFile(file: string): ApiKeyEntry[] {
+  return existsSync(file) ? [...readKeyRing({ file }).entries] : [];
+}
+
+/**
+ * Replaces a keys file atomically (write + rename in the same directory, mode 0600), so the watching query-api
+ * never reads half a file. The entries are validated first.
+ */
+export function writeKeysFile(file: string, entries: readonly ApiKeyEntry[]): void {
+  const text = `${JSON.stringify(entries, null, 2)}\n`;
+  parseKeyEntries(text);
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  chmodSync(tmp, 0o600);
+  renameSync(tmp, file);
 }
