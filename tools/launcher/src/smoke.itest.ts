@@ -38,13 +38,13 @@ function userEnv(stateDir: string, extra: Record<string, string> = {}): NodeJS.P
 }
 
 async function getJson(url: string, headers: Record<string, string>): Promise<{ status: number; body: { data?: Array<Record<string, unknown>> } }> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(10_000) });
+  const res = await fetch(url, { headers: { ...headers, connection: 'close' }, signal: AbortSignal.timeout(10_000) });
   return { status: res.status, body: (await res.json().catch(() => ({}))) as { data?: Array<Record<string, unknown>> } };
 }
 
 /** The simulator's first BTCUSDT trade id of this run (its ids start at the launch time, so no earlier run has them). */
 async function simulatorFirstId(): Promise<bigint> {
-  const state = (await (await fetch(`http://127.0.0.1:${SIMULATOR_PORTS.admin}/state`)).json()) as { binance: { symbols: Record<string, { firstTradeId: string | null }> } };
+  const state = (await (await fetch(`http://127.0.0.1:${SIMULATOR_PORTS.admin}/state`, { headers: { connection: 'close' } })).json()) as { binance: { symbols: Record<string, { firstTradeId: string | null }> } };
   const first = state.binance.symbols['BTCUSDT']?.firstTradeId;
   if (!first) throw new Error('the simulator has no BTCUSDT trade yet');
   return BigInt(first);

@@ -110,7 +110,17 @@ describe('supervise', () => {
     );
     expect(code).toBe(1);
     expect(err).toContain('stubborn did not stop within 1 s; sending SIGKILL');
+    expect(out).toContain('every service stopped; killed after the grace: stubborn');
     expect(alive(pid)).toBe(false);
+  });
+
+  it('a stop that was asked for is clean even when a child exits non-zero on it, and that child is named', async () => {
+    const stop = new AbortController();
+    const child = spec('loader', SERVICE.replace("process.exit(0); });", "process.exit(1); });"));
+    const code = await supervise(options([[child]], stop.signal, { onReady: () => stop.abort() }));
+    expect(code).toBe(0);
+    expect(out).toContain('stopped with a non-zero exit code (see their logs): loader exited (code 1)');
+    expect(out).toContain('every service stopped');
   });
 
   it('a one-shot child that finishes with 0 is done, not failed; a line-ready child is ready on its line', async () => {

@@ -36,7 +36,9 @@ const NEVER = new Promise<never>(() => undefined);
  * - a child that exits (a one-shot child: with a non-zero code) or is not ready in time stops all the others
  *   (SIGTERM, SIGKILL after the grace) and then `<name> exited (code 1): <its last error line>` and
  *   `full log: <file>` are printed: 1;
- * - `stop`: every child stopped (SIGTERM, SIGKILL after the grace): 0 when all stopped in time with code 0, else 1.
+ * - `stop`: every child stopped (SIGTERM, SIGKILL after the grace): 0 when all stopped by themselves within the
+ *   grace, 1 when one had to be killed. A child that stops with a non-zero code (the ASX loader interrupted in the
+ *   middle of a batch) is named, but a stop that was asked for is still a clean stop.
  */
 export async function supervise(o: SuperviseOptions): Promise<number> {
   fs.mkdirSync(o.logDir, { recursive: true });
@@ -80,9 +82,10 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   stopping = true;
   if (outcome === 'stop') {
     o.print('stopping every service');
-    const unclean = await stopAll(children, o);
-    o.print(unclean.length === 0 ? 'every service stopped' : `stopped; not cleanly: ${unclean.join(', ')}`);
-    return unclean.length === 0 ? 0 : 1;
+    const { killed, nonZero } = await stopAll(children, o);
+    if (nonZero.length) o.print(`stopped with a non-zero exit code (see their logs): ${nonZero.join(', ')}`);
+    o.print(killed.length === 0 ? 'every service stopped' : `every service stopped; killed after the grace: ${killed.join(', ')}`);
+    return killed.length === 0 ? 0 : 1;
   }
   o.printError(`${outcome.child.spec.name} ${outcome.what}; stopping the others`);
   await stopAll(children, o);
@@ -125,22 +128,22 @@ async function probeReadyz(port: number): Promise<string | undefined> {
   }
 }
 
-/** SIGTERM to every running child, SIGKILL to those still running after the grace; the names of the unclean ones. */
-async function stopAll(children: readonly Child[], o: Pick<SuperviseOptions, 'stopGraceMs' | 'printError'>): Promise<string[]> {
+/** SIGTERM to every running child, SIGKILL to those still running after the grace; who was killed, who exited non-zero. */
+async function stopAll(children: readonly Child[], o: Pick<SuperviseOptions, 'stopGraceMs' | 'printError'>): Promise<{ killed: string[]; nonZero: string[] }> {
   const running = children.filter((c) => c.running);
   for (const c of running) c.signal('SIGTERM');
   const all = Promise.all(running.map((c) => c.exited));
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([all, new Promise((r) => (timer = setTimeout(r, o.stopGraceMs)))]);
   clearTimeout(timer);
-  const unclean: string[] = [];
+  const killed: string[] = [];
   for (const c of running) {
     if (!c.running) continue;
     o.printError(`${c.spec.name} did not stop within ${Math.round(o.stopGraceMs / 1000)} s; sending SIGKILL`);
     c.signal('SIGKILL');
-    unclean.push(c.spec.name);
+    killed.push(c.spec.name);
   }
   await all;
-  for (const c of running) if (!unclean.includes(c.spec.name) && c.exit?.code !== 0) unclean.push(`${c.spec.name} (${c.describeExit()})`);
-  return unclean;
+  const nonZero = running.filter((c) => !killed.includes(c.spec.name) && c.exit?.code !== 0).map((c) => `${c.spec.name} ${c.describeExit()}`);
+  return { killed, nonZero };
 }
