@@ -5,7 +5,7 @@ import { createLogger } from '@k2/core';
 import { waitFor } from '@k2/testing';
 import { FeedMetrics } from './metrics';
 import type { FeedTransport } from './types';
-import { WebSocketFeed, type ConnectedInfo } from './ws-feed';
+import { DEFAULT_WS_MAX_PAYLOAD_BYTES, WebSocketFeed, type ConnectedInfo } from './ws-feed';
 
 // A loopback server standing in for an exchange endpoint: it records what clients send and lets the test drop,
 // silence or refuse them. Exchange protocol details are tested against the exchange simulator elsewhere.
@@ -140,6 +140,35 @@ describe('WebSocketFeed', () => {
     expect(feed.connected).toBe(true);
     // The old connection closing must not report the endpoint down while the replacement is up.
     expect(await registry.getSingleMetricAsString('k2_binance_connection_status')).toContain(`k2_binance_connection_status{endpoint="${ex.url}"} 1`);
+  });
+
+  it('refuses a frame above the 4 MiB default (not ws\'s 100 MiB): closes, counts it and reconnects', async () => {
+    const ex = await endpoint();
+    const { feed, frames, connected, registry } = feedFor([ex.url]);
+    feeds.push(feed);
+    feed.start();
+    await waitFor('connected', () => connected.length === 1 || undefined);
+    // A trade frame padded past the limit, as a broken or hostile endpoint could send.
+    const trade = '{"e":"trade","E":1672515782136,"s":"BNBBTC","t":12345,"p":"0.001","q":"100","T":1672515782136,"m":true,"M":true';
+    ex.broadcast(`${trade},"pad":"${'x'.repeat(DEFAULT_WS_MAX_PAYLOAD_BYTES)}"}`);
+    await waitFor('reconnected', () => connected.length === 2 || undefined, 5000);
+    expect(frames).toEqual([]);
+    expect(await registry.getSingleMetricAsString('k2_binance_errors_total')).toContain('k2_binance_errors_total{kind="frame_too_large"} 1');
+    ex.broadcast(`${trade}}`);
+    await waitFor('normal frame', () => frames.length === 1 || undefined);
+  });
+
+  it('takes the frame limit from its options', async () => {
+    const ex = await endpoint();
+    const { feed, frames, connected } = feedFor([ex.url], {}, { maxPayloadBytes: 1024 });
+    feeds.push(feed);
+    feed.start();
+    await waitFor('connected', () => connected.length === 1 || undefined);
+    ex.broadcast(`{"pad":"${'x'.repeat(1024)}"}`);
+    await waitFor('reconnected', () => connected.length === 2 || undefined, 5000);
+    ex.broadcast(`{"pad":"${'x'.repeat(1000)}"}`);
+    await waitFor('frame under the limit', () => frames.length === 1 || undefined);
+    expect(frames[0]).toHaveLength(1000 + 10);
   });
 
   it('stays disconnected while paused and reconnects on resume', async () => {

@@ -31,7 +31,12 @@ export interface WebSocketFeedOptions {
   maxConnectionAgeMs?: number;
   /** How long old and new connection overlap during a rotation. Default 2000 ms. */
   rotationOverlapMs?: number;
+  /** Largest frame accepted (FEED_WS_MAX_PAYLOAD_BYTES); a larger one closes the connection with 1009. Default 4 MiB. */
+  maxPayloadBytes?: number;
 }
+
+/** Default frame limit instead of ws's 100 MiB; see feedConfigSpec's wsMaxPayloadBytes for the sizing. */
+export const DEFAULT_WS_MAX_PAYLOAD_BYTES = 4 * 1024 * 1024;
 
 interface Conn {
   readonly id: number;
@@ -59,6 +64,7 @@ export class WebSocketFeed {
   private readonly staleTimeoutMs: number;
   private readonly maxAgeMs: number | undefined;
   private readonly overlapMs: number;
+  private readonly maxPayload: number;
   private active: Conn | undefined;
   private replacement: Conn | undefined;
   private urlIndex = 0;
@@ -80,6 +86,7 @@ export class WebSocketFeed {
     this.staleTimeoutMs = o.staleTimeoutMs ?? this.t.staleTimeoutMs;
     this.maxAgeMs = o.maxConnectionAgeMs ?? this.t.maxConnectionAgeMs;
     this.overlapMs = o.rotationOverlapMs ?? 2000;
+    this.maxPayload = o.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES;
   }
 
   get connected(): boolean {
@@ -170,7 +177,7 @@ export class WebSocketFeed {
     const base = this.o.urls[this.urlIndex] as string;
     const url = this.t.connectUrl(base);
     const id = this.nextId++;
-    const ws = new WebSocket(url, { handshakeTimeout: this.connectTimeoutMs, perMessageDeflate: false });
+    const ws = new WebSocket(url, { handshakeTimeout: this.connectTimeoutMs, perMessageDeflate: false, maxPayload: this.maxPayload });
     const c: Conn = {
       id,
       ws,
@@ -222,11 +229,28 @@ export class WebSocketFeed {
       this.o.logger.warn('connection refused', { exchange: this.t.exchange, endpoint: base, status: res.statusCode });
       ws.terminate();
     });
-    ws.on('error', (err) => {
-      this.o.metrics.errors.labels('connection').inc();
-      this.o.logger.warn('websocket error', { exchange: this.t.exchange, endpoint: base, connection: id, error: err.message });
-    });
+    ws.on('error', (err) => this.onError(c, err));
     ws.on('close', (code, reason) => this.onClose(c, code, reason.toString()));
+  }
+
+  /**
+   * A frame above maxPayload is not buffered: ws fails the connection with 1009 and it reconnects like any drop,
+   * after which the sequencer backfills whatever that frame carried (issue 18: ws's 100 MiB default).
+   */
+  private onError(c: Conn, err: Error): void {
+    if ((err as { code?: string }).code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+      this.o.metrics.errors.labels('frame_too_large').inc();
+      this.o.logger.warn('frame larger than the limit, connection closed', {
+        exchange: this.t.exchange,
+        endpoint: c.url,
+        connection: c.id,
+        max_payload_bytes: this.maxPayload,
+        error: err.message,
+      });
+      return;
+    }
+    this.o.metrics.errors.labels('connection').inc();
+    this.o.logger.warn('websocket error', { exchange: this.t.exchange, endpoint: c.url, connection: c.id, error: err.message });
   }
 
   private promote(c: Conn): void {
