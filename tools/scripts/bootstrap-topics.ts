@@ -1,10 +1,26 @@
 // Creates the V2 topics (and their dead-letter topics) and registers their schemas; safe to run at every start.
-import { dlqTopic, ensureTopics, topicName, type DataType } from '@k2/kafka';
+import { envDocs, handleCli, HELP_FLAG, loadConfig } from '@k2/core';
+import { dlqTopic, ensureTopics, kafkaClientConfigSpec, topicName, type DataType } from '@k2/kafka';
 import type { AssetClass } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 
-const brokers = process.env['KAFKA_BROKERS'] ?? '127.0.0.1:9092';
-const registryUrl = process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+const SPEC = kafkaClientConfigSpec();
+
+handleCli('bootstrap-topics', process.argv.slice(2), {
+  help: () => ({
+    usage: ['npm run topics:bootstrap', 'tsx --tsconfig tsconfig.base.json tools/scripts/bootstrap-topics.ts [-h|--help]'],
+    summary:
+      'Creates the platform V2 topics (Binance and Kraken trades and quotes; ASX trades, quotes and reference data) and ' +
+      'their .dlq topics where missing, and registers each topic\'s V2 value schema. Idempotent: safe at every start.',
+    flags: [HELP_FLAG],
+    env: envDocs(SPEC),
+    exitCodes: [
+      { code: 0, when: 'topics exist and schemas are registered (or --help)' },
+      { code: 1, when: 'invalid KAFKA_BROKERS/SCHEMA_REGISTRY_URL, or Kafka or the registry failed (one line on stderr)' },
+      { code: 2, when: 'usage error: any argument other than --help' },
+    ],
+  }),
+});
 const feeds: Array<[AssetClass, DataType, string]> = [
   ['crypto', 'trades', 'binance'],
   ['crypto', 'quotes', 'binance'],
@@ -16,6 +32,9 @@ const feeds: Array<[AssetClass, DataType, string]> = [
 ];
 
 async function main(): Promise<void> {
+  const config = loadConfig({ service: 'bootstrap-topics', spec: SPEC });
+  const brokers = config.kafkaBrokers.join(',');
+  const registryUrl = config.schemaRegistryUrl;
   const topics = feeds.map(([assetClass, dataType, exchange]) => ({ dataType, topic: topicName({ assetClass, dataType, exchange }) }));
   const created = await ensureTopics(brokers, topics.flatMap(({ topic }) => [{ topic }, { topic: dlqTopic(topic), partitions: 1 }]));
   const serde = new AvroSerde({ registryUrl });

@@ -4,7 +4,7 @@
  * usage: npm run simulator -- [options]   (tools/exchange-simulator/README.md)
  */
 import { createLog } from './log';
-import { parseArgs, UsageError } from './options';
+import { HelpRequested, parseArgs, UsageError } from './options';
 import { startSimulator } from './simulator';
 
 async function main(): Promise<void> {
@@ -12,6 +12,10 @@ async function main(): Promise<void> {
   try {
     opts = parseArgs(process.argv.slice(2));
   } catch (e) {
+    if (e instanceof HelpRequested) {
+      process.stdout.write(`${e.message}\n`);
+      process.exit(0);
+    }
     if (e instanceof UsageError) {
       process.stderr.write(`${e.message}\n`);
       process.exit(2);

@@ -71,6 +71,9 @@ export const MAX_RATE = 1000000;
 
 export class UsageError extends Error {}
 
+/** `--help`/`-h`: the message is the usage, for stdout with exit code 0. */
+export class HelpRequested extends UsageError {}
+
 interface Flag {
   key: keyof SimulatorOptions;
   kind: 'string' | 'int' | 'number' | 'list' | 'bool' | 'exchanges' | 'mode' | 'level';
@@ -108,8 +111,16 @@ const FLAGS: Record<string, Flag> = {
   '--log-level': { key: 'logLevel', kind: 'level' },
 };
 
-export const USAGE = `usage: exchange-simulator [options]   (see tools/exchange-simulator/README.md)
-  ${Object.keys(FLAGS).join(' ')}`;
+export const USAGE = `Usage: exchange-simulator [options]   (npm run simulator -- [options]; each option: tools/exchange-simulator/README.md)
+
+Options (--flag value or --flag=value):
+  ${Object.keys(FLAGS).join(' ')}
+  -h, --help  print this help and exit 0
+
+Exit codes:
+  0  stopped by SIGTERM or SIGINT after a clean shutdown (or --help)
+  1  start-up or shutdown failure (message on stderr)
+  2  bad option (message and this usage on stderr)`;
 
 function parseNumber(flag: string, raw: string, f: Flag): number {
   const n = f.kind === 'int' ? (/^-?\d+$/.test(raw) ? Number(raw) : NaN) : Number(raw);
@@ -130,7 +141,7 @@ export function parseArgs(argv: string[]): SimulatorOptions {
       value = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
     }
-    if (arg === '--help' || arg === '-h') throw new UsageError(USAGE);
+    if (arg === '--help' || arg === '-h') throw new HelpRequested(USAGE);
     const f = FLAGS[arg];
     if (!f) throw new UsageError(`unknown option ${arg}\n${USAGE}`);
     if (f.kind === 'bool') {

@@ -1,5 +1,5 @@
 import { fixed8, floatText, padded, parseRfc3339Micros, parseUnits, rfc3339Micros, secondsMicros, trimmed } from './numfmt';
-import { parseArgs, DEFAULT_OPTIONS, UsageError } from './options';
+import { parseArgs, DEFAULT_OPTIONS, HelpRequested, USAGE, UsageError } from './options';
 import { parseSince } from './kraken';
 import { canonicalStream } from './binance';
 import { binanceSpec, krakenAltname, krakenRestAliases, krakenRestKey, krakenSpec } from './symbols';
@@ -45,6 +45,20 @@ describe('options', () => {
     expect(() => parseArgs(['--mode', 'replay'])).toThrow('--replay-file');
     expect(() => parseArgs(['--bogus'])).toThrow('unknown option');
     expect(() => parseArgs(['--binance-port'])).toThrow('needs a value');
+  });
+
+  it('answers --help with the usage as a HelpRequested, unlike a bad option', () => {
+    for (const flag of ['--help', '-h']) expect(() => parseArgs(['--rate', '5', flag])).toThrow(HelpRequested);
+    expect(USAGE).toMatch(/^Usage: exchange-simulator/);
+    expect(USAGE).toContain('Exit codes:');
+    let bad: unknown;
+    try {
+      parseArgs(['--bogus']);
+    } catch (e) {
+      bad = e;
+    }
+    expect(bad).toBeInstanceOf(UsageError);
+    expect(bad).not.toBeInstanceOf(HelpRequested);
   });
 });
 

@@ -2,15 +2,36 @@
  * validate-schemas: the TypeScript counterpart of the seeds' validate_v2_schemas.py. Checks registry
  * connectivity, registers the three V2 schemas, round-trips Binance, Kraken and ASX samples through the real
  * registry, checks BACKWARD compatibility, and with --perf-test prints encode/decode records/s.
- * usage: validate-schemas [--schema-registry URL] [--perf-test]
+ * usage: validate-schemas [--schema-registry URL] [--perf-test]   (--help: flags, environment, exit codes)
  */
+import { envDocs, flagValue, handleCli, HELP_FLAG, loadConfig, type CliHelp } from '@k2/core';
+import { kafkaClientConfigSpec } from '@k2/kafka';
 import { TRADE_V2_SCHEMA, type RecordKind } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import { sampleQuotes, sampleTrades } from '@k2/testing';
 
+const SPEC = { schemaRegistryUrl: kafkaClientConfigSpec().schemaRegistryUrl };
+
+const help = (): CliHelp => ({
+  usage: ['validate-schemas [--schema-registry URL] [--perf-test]', 'npm run validate-schemas -- [flags]'],
+  summary:
+    'Checks the schema registry: registers the three V2 schemas, round-trips the Binance, Kraken and ASX samples ' +
+    'through it, and checks that it enforces BACKWARD compatibility (uses its own *.validate subjects).',
+  flags: [
+    { flag: '--schema-registry URL', doc: 'registry base URL (wins over SCHEMA_REGISTRY_URL)' },
+    { flag: '--perf-test', doc: 'also print V2 trade encode/decode records/s' },
+    HELP_FLAG,
+  ],
+  env: envDocs(SPEC),
+  exitCodes: [
+    { code: 0, when: 'every check passed (or --help)' },
+    { code: 1, when: 'a check failed, the registry is unreachable or SCHEMA_REGISTRY_URL is invalid (one line on stderr)' },
+    { code: 2, when: 'usage error: unknown flag or a flag without its value' },
+  ],
+});
+
 const args = process.argv.slice(2);
-const urlIdx = args.indexOf('--schema-registry');
-const registryUrl = (urlIdx >= 0 ? args[urlIdx + 1] : undefined) ?? process.env['SCHEMA_REGISTRY_URL'] ?? 'http://127.0.0.1:8081/apis/ccompat/v7';
+handleCli('validate-schemas', args, { help, args: { booleans: ['--perf-test'], values: ['--schema-registry'] } });
 const perf = args.includes('--perf-test');
 
 const TOPICS: Record<RecordKind, string> = {
@@ -28,6 +49,17 @@ function fail(message: string): never {
   console.error(`validate-schemas: ${message}`);
   process.exit(1);
 }
+
+function registryUrlOf(argv: readonly string[]): string {
+  const flag = flagValue(argv, '--schema-registry');
+  try {
+    return loadConfig({ service: 'validate-schemas', spec: SPEC, env: flag === undefined ? process.env : { SCHEMA_REGISTRY_URL: flag } }).schemaRegistryUrl;
+  } catch (err) {
+    return fail(err instanceof Error ? err.message : String(err));
+  }
+}
+
+const registryUrl = registryUrlOf(args);
 
 async function main(): Promise<void> {
   try {
