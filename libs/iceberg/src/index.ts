@@ -12,6 +12,7 @@ export * from './scan';
 export * from './io/file-io';
 export * from './io/local-file-io';
 export * from './catalog/catalog';
+export * from './io/download-cache';
 export * from './io/s3-file-io';
 export * from './io/resolving-file-io';
 export * from './catalog/sql-catalog';

@@ -2,6 +2,7 @@ import { ErrorCode, FatalError } from '@k2/core';
 import type { S3Config } from '@k2/storage';
 import type { FileInfo, FileIO } from './file-io';
 import { LocalFileIO } from './local-file-io';
+import type { DownloadCacheStats } from './download-cache';
 import { S3FileIO, type S3FileIOOptions } from './s3-file-io';
 
 export type FileScheme = 'file' | 's3';
@@ -67,6 +68,11 @@ export class ResolvingFileIO implements FileIO {
 
   async *list(prefixUri: string): AsyncIterable<FileInfo> {
     yield* this.ioFor(prefixUri).list(prefixUri);
+  }
+
+  /** The S3 download cache's files and bytes (zero before the first s3:// read). */
+  cacheStats(): DownloadCacheStats {
+    return this.s3io?.cacheStats() ?? { files: 0, bytes: 0, maxBytes: this.s3Options.cacheMaxBytes ?? 0, evictedFiles: 0, evictedBytes: 0 };
   }
 
   /** Closes the S3 client's sockets if one was created. */

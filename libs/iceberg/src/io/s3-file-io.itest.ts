@@ -192,6 +192,28 @@ describe('S3FileIO against s3proxy', () => {
     }
   });
 
+  it('keeps the local copies under cacheMaxBytes, least recently used first, and downloads an evicted one again', async () => {
+    const cacheDir = path.join(tmp, 'bounded-cache');
+    const bounded = new S3FileIO(config, { cacheDir, cacheMaxBytes: 600 * 1024, cacheMinAgeMs: 0 });
+    try {
+      const bodies = [0, 1, 2].map(() => randomBytes(256 * 1024));
+      const uris = bodies.map((_, i) => `${base}/bounded/data/0000${i}-0-a.parquet`);
+      for (let i = 0; i < 3; i++) await bounded.write(uris[i], bodies[i]);
+      const first = await bounded.localPath(uris[0]);
+      await bounded.localPath(uris[1]);
+      expect(await bounded.localPath(uris[0])).toBe(first); // 0 is now more recent than 1
+      const third = await bounded.localPath(uris[2]);
+      const second = bounded.cachePath(parseS3Uri(uris[1]));
+      await expect(fs.stat(second)).rejects.toThrow();
+      expect(sha(await fs.readFile(first))).toBe(sha(bodies[0]));
+      expect(sha(await fs.readFile(third))).toBe(sha(bodies[2]));
+      expect(bounded.cacheStats()).toMatchObject({ files: 2, bytes: 512 * 1024, evictedFiles: 1, evictedBytes: 256 * 1024 });
+      expect(sha(await fs.readFile(await bounded.localPath(uris[1])))).toBe(sha(bodies[1]));
+    } finally {
+      bounded.close();
+    }
+  });
+
   it('ResolvingFileIO routes s3:// to S3 and file:// to the local disk', async () => {
     const rio = createFileIO(config);
     try {

@@ -20,6 +20,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { ConfigError, ErrorCode, FatalError, K2Error, TransientError } from '@k2/core';
 import type { S3Config } from '@k2/storage';
+import { DownloadCache, type DownloadCacheStats } from './download-cache';
 import type { FileInfo, FileIO } from './file-io';
 
 const MiB = 1024 * 1024;
@@ -37,6 +38,10 @@ export interface S3FileIOOptions {
   partConcurrency?: number;
   /** Where `localPath` keeps downloaded copies. Default `os.tmpdir()/k2-s3-cache`. */
   cacheDir?: string;
+  /** Bytes of local copies kept; least recently used ones are deleted past it (DownloadCache). Default 2 GiB. */
+  cacheMaxBytes?: number;
+  /** A copy used this recently is never deleted (a reader may be opening it). Default 60 s. */
+  cacheMinAgeMs?: number;
   /** ListObjectsV2 MaxKeys per page (S3 caps it at 1000). Default 1000. */
   listPageSize?: number;
   /** Attempts per request, including the SDK's own retries of transient failures. Default 3 (the SDK's). */
@@ -60,6 +65,11 @@ export function parseS3Uri(uri: string): S3Location {
   return { scheme: m[1].toLowerCase(), bucket: m[2], key: m[3] ?? '' };
 }
 
+/** Where `localPath` keeps downloads when no cacheDir is given (readers that sandbox file access need to know). */
+export function defaultS3CacheDir(): string {
+  return path.join(os.tmpdir(), 'k2-s3-cache');
+}
+
 /**
  * s3:// warehouse over any S3-compatible store (AWS, MinIO, s3proxy). Every request sends a Buffer, so the SigV4
  * signature covers the payload's SHA-256 (x-amz-content-sha256): the store verifies each body, and the SDK can replay
@@ -74,6 +84,7 @@ export class S3FileIO implements FileIO {
   private readonly pageSize: number;
   /** One download per cache file at a time within this process. */
   private readonly downloads = new Map<string, Promise<string>>();
+  private readonly cache: DownloadCache;
 
   constructor(config: S3Config, opts: S3FileIOOptions = {}) {
     this.threshold = positive(opts.multipartThresholdBytes ?? 16 * MiB, 'multipartThresholdBytes');
@@ -83,7 +94,8 @@ export class S3FileIO implements FileIO {
     }
     this.concurrency = positive(opts.partConcurrency ?? 4, 'partConcurrency');
     this.pageSize = Math.min(positive(opts.listPageSize ?? 1000, 'listPageSize'), 1000);
-    this.cacheDir = path.resolve(opts.cacheDir ?? path.join(os.tmpdir(), 'k2-s3-cache'));
+    this.cacheDir = path.resolve(opts.cacheDir ?? defaultS3CacheDir());
+    this.cache = new DownloadCache(this.cacheDir, { maxBytes: opts.cacheMaxBytes, minAgeMs: opts.cacheMinAgeMs });
     this.client = new S3Client({
       region: config.region,
       endpoint: config.endpoint,
@@ -152,8 +164,9 @@ export class S3FileIO implements FileIO {
 
   /**
    * Downloads into the cache dir once and reuses the copy while its size matches the object's (objects are
-   * immutable, so a matching copy is the object). The copy is written under a temp name and renamed: a concurrent
-   * reader, in this process or another, sees either no file or the complete one.
+   * immutable, so a matching copy is the object): a copy this process wrote or checked needs no HEAD request. The
+   * copy is written under a temp name and renamed: a concurrent reader, in this process or another, sees either no
+   * file or the complete one. The copies are bounded by `cacheMaxBytes` (least recently used deleted first).
    */
   async localPath(uri: string): Promise<string> {
     const loc = objectLocation(uri);
@@ -161,30 +174,42 @@ export class S3FileIO implements FileIO {
     const pending = this.downloads.get(target);
     if (pending) return pending;
     const job = this.guard('localPath', uri, async () => {
+      const known = await this.cache.lookup(target);
+      const onDisk = await fs.stat(target).catch(() => undefined);
+      if (known !== undefined && onDisk?.isFile() && onDisk.size === known) return target;
+      this.cache.forget(target);
       const head = await this.client.send(new HeadObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
       const expected = head.ContentLength ?? -1;
-      const cached = await fs.stat(target).catch(() => undefined);
-      if (cached?.isFile() && cached.size === expected) return target;
-      await fs.mkdir(path.dirname(target), { recursive: true });
-      const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-      try {
-        const out = await this.client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
-        if (!(out.Body instanceof Readable)) throw new FatalError(ErrorCode.STORAGE_REJECTED, `s3 localPath ${uri}: response body is not a stream`);
-        await pipeline(out.Body, createWriteStream(tmp));
-        const got = (await fs.stat(tmp)).size;
-        // A connection cut mid-body can end the stream early without an error; never publish a short copy.
-        if (got !== (out.ContentLength ?? got)) {
-          throw new TransientError(ErrorCode.STORAGE_UNAVAILABLE, `s3 localPath ${uri}: got ${got} of ${out.ContentLength} bytes`);
-        }
-        await fs.rename(tmp, target);
-        return target;
-      } catch (e) {
-        await fs.rm(tmp, { force: true });
-        throw e;
-      }
+      if (!(onDisk?.isFile() && onDisk.size === expected)) await this.download(uri, loc, target);
+      await this.cache.add(target, expected);
+      return target;
     }).finally(() => this.downloads.delete(target));
     this.downloads.set(target, job);
     return job;
+  }
+
+  /** Files, bytes and evictions of the local copies `localPath` keeps. */
+  cacheStats(): DownloadCacheStats {
+    return this.cache.stats();
+  }
+
+  private async download(uri: string, loc: S3Location, target: string): Promise<void> {
+    await fs.mkdir(path.dirname(target), { recursive: true });
+    const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: loc.bucket, Key: loc.key }));
+      if (!(out.Body instanceof Readable)) throw new FatalError(ErrorCode.STORAGE_REJECTED, `s3 localPath ${uri}: response body is not a stream`);
+      await pipeline(out.Body, createWriteStream(tmp));
+      const got = (await fs.stat(tmp)).size;
+      // A connection cut mid-body can end the stream early without an error; never publish a short copy.
+      if (got !== (out.ContentLength ?? got)) {
+        throw new TransientError(ErrorCode.STORAGE_UNAVAILABLE, `s3 localPath ${uri}: got ${got} of ${out.ContentLength} bytes`);
+      }
+      await fs.rename(tmp, target);
+    } catch (e) {
+      await fs.rm(tmp, { force: true });
+      throw e;
+    }
   }
 
   /** HeadObject; only a 404 means "no": a 403 or an outage must not look like a missing file. */
