@@ -1,4 +1,5 @@
 import { ConfigError } from '@k2/core';
+import { defaultS3CacheDir } from '@k2/iceberg';
 import { loadQueryApiConfig } from './config';
 
 const cwd = '/srv/k2';
@@ -48,6 +49,18 @@ describe('query-api config', () => {
     [{ S3_SECRET_KEY: 'x' }, 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
   ])('rejects %j', (env, problem) => {
     expect(problems(env)).toEqual([problem]);
+  });
+
+  it('sizes admission and scan caps and sandboxes DuckDB to the S3 cache and a file warehouse (ADR 0013)', () => {
+    const d = loadQueryApiConfig({ QUERY_CACHE_DIR: '/var/cache/k2' }, cwd);
+    expect(d).toMatchObject({ engineQueue: 16, heavySlots: 2, heavyQueue: 2, maxScanRows: 5_000_000, maxAggregateScanRows: 100_000_000, heavyScanRows: 500_000 });
+    expect(d.duckdbAllowedDirs).toEqual(['/var/cache/k2', '/srv/k2/.data/iceberg/warehouse']);
+    expect(Object.isFrozen(d.duckdbAllowedDirs)).toBe(true);
+    const env = { QUERY_DUCKDB_CONNECTIONS: '8', QUERY_HEAVY_SLOTS: '3', QUERY_ENGINE_QUEUE: '0', QUERY_MAX_SCAN_ROWS: '1000', QUERY_DUCKDB_ALLOWED_DIRS: '/a,/b' };
+    expect(loadQueryApiConfig(env, cwd)).toMatchObject({ heavySlots: 3, engineQueue: 0, maxScanRows: 1000, duckdbAllowedDirs: ['/a', '/b'] });
+    expect(loadQueryApiConfig({ ICEBERG_WAREHOUSE: 's3://bucket/wh' }, cwd).duckdbAllowedDirs).toEqual([defaultS3CacheDir()]);
+    expect(problems({ QUERY_DUCKDB_CONNECTIONS: '2', QUERY_HEAVY_SLOTS: '3' })).toEqual(['QUERY_HEAVY_SLOTS=3 exceeds QUERY_DUCKDB_CONNECTIONS=2']);
+    expect(problems({ QUERY_DUCKDB_ALLOWED_DIRS: 'relative/dir' })).toHaveLength(1);
   });
 });
 

@@ -1,5 +1,6 @@
+import { fileURLToPath } from 'node:url';
 import { cfg, loadConfig, optional } from '@k2/core';
-import { DEFAULT_SQL_CATALOG_NAME } from '@k2/iceberg';
+import { DEFAULT_SQL_CATALOG_NAME, defaultS3CacheDir } from '@k2/iceberg';
 import { kafkaClientConfigSpec } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
@@ -42,6 +43,16 @@ export interface QueryApiConfig extends RuntimeConfig {
   readonly duckdbThreads: number;
   readonly duckdbMemoryLimit: string;
   readonly duckdbConnections: number;
+  /** The only directories DuckDB may read (its sandbox): the S3 download cache and a file:// warehouse. */
+  readonly duckdbAllowedDirs: readonly string[];
+  /** Admission control in front of DuckDB (ADR 0013): light requests' queue, heavy requests' slots and queue. */
+  readonly engineQueue: number;
+  readonly heavySlots: number;
+  readonly heavyQueue: number;
+  /** Scan caps (estimated rows of the planned files): raw-row routes, aggregates, and the heavy threshold. */
+  readonly maxScanRows: number;
+  readonly maxAggregateScanRows: number;
+  readonly heavyScanRows: number;
   readonly maxStreamClients: number;
   /** Origins that may frame the live page (Grafana's overview panel); empty = none. */
   readonly frameAncestors: readonly string[];
@@ -69,11 +80,25 @@ export const spec = {
   duckdbThreads: cfg.int({ env: 'QUERY_DUCKDB_THREADS', default: 2, min: 1 }),
   duckdbMemoryLimit: cfg.string({ env: 'QUERY_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
   duckdbConnections: cfg.int({ env: 'QUERY_DUCKDB_CONNECTIONS', default: 4, min: 1, max: 64 }),
+  duckdbAllowedDirs: optional(cfg.list({ env: 'QUERY_DUCKDB_ALLOWED_DIRS', item: /^\/\S*$/, doc: 'Absolute directories DuckDB may read; unset = the S3 cache dir and a file:// warehouse' })),
+  engineQueue: cfg.int({ env: 'QUERY_ENGINE_QUEUE', default: 16, min: 0, max: 10_000, doc: 'Requests that may wait for a DuckDB connection; one more gets 503 + Retry-After' }),
+  heavySlots: optional(cfg.int({ env: 'QUERY_HEAVY_SLOTS', min: 1, max: 64, doc: 'Connections heavy requests may hold at once; unset = half of QUERY_DUCKDB_CONNECTIONS' })),
+  heavyQueue: cfg.int({ env: 'QUERY_HEAVY_QUEUE', default: 2, min: 0, max: 10_000, doc: 'Heavy requests that may wait; one more gets 503 + Retry-After' }),
+  maxScanRows: cfg.int({ env: 'QUERY_MAX_SCAN_ROWS', default: 5_000_000, min: 1, doc: 'trades/quotes: most rows the planned files may hold in the window (else 422)' }),
+  maxAggregateScanRows: cfg.int({ env: 'QUERY_MAX_AGGREGATE_SCAN_ROWS', default: 100_000_000, min: 1, doc: 'bars/summary: most not-yet-cached rows to scan (else 422)' }),
+  heavyScanRows: cfg.int({ env: 'QUERY_HEAVY_SCAN_ROWS', default: 500_000, min: 1, doc: 'Requests estimated above this many rows are heavy' }),
   maxStreamClients: cfg.int({ env: 'QUERY_MAX_STREAM_CLIENTS', default: 500, min: 1 }),
   topicPattern: optional(cfg.string({ env: 'QUERY_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
   // Space-separated origins (scheme://host[:port]) as CSP frame-ancestors takes them.
   frameAncestors: optional(cfg.string({ env: 'QUERY_FRAME_ANCESTORS', pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?( https?:\/\/[A-Za-z0-9.-]+(:\d+)?)*$/ })),
 };
+
+/** Where DuckDB reads: S3 objects' local copies, and the warehouse itself when it is on the local file system. */
+function defaultAllowedDirs(cacheDir: string | undefined, warehouse: string | undefined): string[] {
+  const dirs = [cacheDir ?? defaultS3CacheDir()];
+  if (warehouse?.startsWith('file:')) dirs.push(fileURLToPath(warehouse));
+  return dirs;
+}
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): QueryApiConfig {
@@ -86,19 +111,21 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
       if (c.port !== undefined && c.metricsPort !== undefined && c.port !== c.metricsPort) {
         problems.push(`PORT=${c.port} and METRICS_PORT=${c.metricsPort} differ; query-api serves the API and /metrics on one port, set only PORT`);
       }
+      if (c.heavySlots !== undefined && c.heavySlots > c.duckdbConnections) problems.push(`QUERY_HEAVY_SLOTS=${c.heavySlots} exceeds QUERY_DUCKDB_CONNECTIONS=${c.duckdbConnections}`);
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
       return problems;
     },
   });
   const port = c.port ?? c.metricsPort ?? DEFAULT_PORT;
+  const catalog = resolveIcebergCatalog(c, cwd);
   return Object.freeze({
     port,
     metricsPort: port,
     metricsHost: c.metricsHost,
     logLevel: c.logLevel,
     shutdownTimeoutMs: c.shutdownTimeoutMs,
-    catalog: resolveIcebergCatalog(c, cwd),
+    catalog,
     s3: resolveS3Config(c),
     catalogName: c.catalogName,
     namespace: Object.freeze(c.namespace.split('.')),
@@ -113,6 +140,13 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     duckdbThreads: c.duckdbThreads,
     duckdbMemoryLimit: c.duckdbMemoryLimit,
     duckdbConnections: c.duckdbConnections,
+    duckdbAllowedDirs: Object.freeze([...(c.duckdbAllowedDirs ?? defaultAllowedDirs(c.cacheDir, catalog.warehouse))]),
+    engineQueue: c.engineQueue,
+    heavySlots: c.heavySlots ?? Math.max(1, Math.floor(c.duckdbConnections / 2)),
+    heavyQueue: c.heavyQueue,
+    maxScanRows: c.maxScanRows,
+    maxAggregateScanRows: c.maxAggregateScanRows,
+    heavyScanRows: c.heavyScanRows,
     maxStreamClients: c.maxStreamClients,
     topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : undefined,
     frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),

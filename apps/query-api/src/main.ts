@@ -29,7 +29,12 @@ void runService({
     onShutdown('file-io', () => io.close());
     const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
     onShutdown('catalog', () => catalog.close());
-    const engine = await QueryEngine.create({ threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit, connections: config.duckdbConnections });
+    const engine = await QueryEngine.create({
+      threads: config.duckdbThreads,
+      memoryLimit: config.duckdbMemoryLimit,
+      connections: config.duckdbConnections,
+      allowedDirectories: config.duckdbAllowedDirs,
+    });
     onShutdown('duckdb', () => engine.close());
     const metrics = new QueryMetrics(registry);
     const store = new TailStore({ maxRecords: config.tailMaxRecords });
@@ -57,6 +62,8 @@ void runService({
       metrics,
       logger,
       deadlineMs: config.deadlineMs,
+      admission: { slots: config.duckdbConnections, queue: config.engineQueue, heavySlots: config.heavySlots, heavyQueue: config.heavyQueue },
+      costs: { maxRawRows: config.maxScanRows, maxAggregateRows: config.maxAggregateScanRows, heavyRows: config.heavyScanRows },
     });
     onShutdown('query-service', () => service.close());
 
@@ -64,7 +71,7 @@ void runService({
     const refreshAll = async (budgetMs: number) => {
       for (const kind of KINDS) {
         try {
-          await service.storage(() => views[kind].refresh(), Date.now() + budgetMs, false);
+          await service.refreshView(kind, budgetMs);
           metrics.snapshotAge.set({ table: kind }, 0);
         } catch (e) {
           const age = views[kind].state.refreshedAtMs ? (Date.now() - views[kind].state.refreshedAtMs) / 1000 : -1;

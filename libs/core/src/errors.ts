@@ -32,6 +32,10 @@ export const ErrorCode = {
   QUERY_INVALID_PARAMETER: 'K2_QUERY_INVALID_PARAMETER',
   /** No such query-api route (HTTP 404). */
   QUERY_NOT_FOUND: 'K2_QUERY_NOT_FOUND',
+  /** query-api's engine queue is full; nothing was done, retry after the Retry-After header (HTTP 503). */
+  QUERY_OVERLOADED: 'K2_QUERY_OVERLOADED',
+  /** A query-api request would scan more rows than its route's cap; narrow the window (HTTP 422). */
+  QUERY_TOO_EXPENSIVE: 'K2_QUERY_TOO_EXPENSIVE',
   INTERNAL: 'K2_INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

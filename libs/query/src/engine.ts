@@ -11,8 +11,9 @@ import {
   type DuckDBPreparedStatement,
   type DuckDBType,
 } from '@duckdb/node-api';
+import path from 'node:path';
 import { ErrorCode, FatalError, K2Error, TransientError } from '@k2/core';
-import { isKnownSql, SQL, type SqlName } from './sql';
+import { isKnownSql, SANDBOX_SQL, SQL, type SandboxSqlName, type SqlName } from './sql';
 
 /** A bound parameter value; bigint µs for timestamps (typed by the parameter's declared kind). */
 export type SqlValue = string | number | bigint | null | readonly string[];
@@ -29,6 +30,7 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   cursor_id: VARCHAR,
   limit: INTEGER,
   bucket_us: BIGINT,
+  dirs: LIST(VARCHAR),
 };
 
 function toDuck(name: string, v: SqlValue): unknown {
@@ -45,6 +47,17 @@ export interface EngineOptions {
   memoryLimit?: string;
   /** Connections, i.e. queries that may run at once. */
   connections?: number;
+  /**
+   * The only directories DuckDB may read (the local warehouse, the S3 download cache). Every other file, every
+   * URL and every extension download is refused: external access is off and the configuration is locked, so not
+   * even a statement could turn it back on. Default: none (the engine can read nothing but what is allowed).
+   */
+  allowedDirectories?: readonly string[];
+}
+
+/** Directories as allowed_directories takes them: absolute, ending with a separator so `/cache` does not also allow `/cache-other`. */
+export function sandboxDirectories(dirs: readonly string[]): string[] {
+  return dirs.map((d) => `${path.resolve(d)}${path.sep}`.replace(/\/+$/, '/'));
 }
 
 /**
@@ -66,13 +79,20 @@ export class QueryEngine {
   }
 
   static async create(opts: EngineOptions = {}): Promise<QueryEngine> {
+    // No extension is ever installed or loaded on demand: Parquet is built into the bindings.
     const instance = await DuckDBInstance.create(':memory:', {
       threads: String(opts.threads ?? 2),
       memory_limit: opts.memoryLimit ?? '1GB',
       enable_object_cache: 'true',
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
     });
     const conns: DuckDBConnection[] = [];
     for (let i = 0; i < (opts.connections ?? 4); i++) conns.push(await instance.connect());
+    // Instance-wide, before any read and in this order (see SANDBOX_SQL).
+    await sandbox(conns[0], 'allowDirectories', { dirs: sandboxDirectories(opts.allowedDirectories ?? []) });
+    await sandbox(conns[0], 'disableExternalAccess', {});
+    await sandbox(conns[0], 'lockConfiguration', {});
     return new QueryEngine(instance, conns);
   }
 
@@ -83,7 +103,9 @@ export class QueryEngine {
   async query(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown>[]> {
     const text = SQL[name];
     if (!isKnownSql(text)) throw new FatalError(ErrorCode.INTERNAL, `refusing to run SQL that is not in sql.ts (${name})`);
-    const conn = await this.acquire();
+    const conn = await this.acquire(signal).catch((e: unknown) => {
+      throw classify(e, name, signal);
+    });
     const onAbort = () => conn.interrupt();
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
@@ -92,15 +114,7 @@ export class QueryEngine {
       if (!byName) this.prepared.set(conn, (byName = new Map()));
       let stmt = byName.get(name);
       if (!stmt) byName.set(name, (stmt = await conn.prepare(text)));
-      const values: Record<string, unknown> = {};
-      const types: Record<string, DuckDBType> = {};
-      for (let i = 1; i <= stmt.parameterCount; i++) {
-        const p = stmt.parameterName(i);
-        if (!(p in params)) throw new FatalError(ErrorCode.INTERNAL, `SQL ${name}: parameter $${p} not bound`);
-        values[p] = toDuck(p, params[p]);
-        types[p] = PARAM_TYPES[p];
-      }
-      stmt.bind(values as Parameters<DuckDBPreparedStatement['bind']>[0], types);
+      bindAll(stmt, name, params);
       const reader = await stmt.runAndReadAll();
       return reader.getRowObjectsJS() as Record<string, unknown>[];
     } catch (e) {
@@ -117,11 +131,25 @@ export class QueryEngine {
     this.instance.closeSync();
   }
 
-  private acquire(): Promise<DuckDBConnection> {
+  /** A free connection, or a place in the queue for one; leaves the queue when `signal` aborts. */
+  private acquire(signal?: AbortSignal): Promise<DuckDBConnection> {
     if (this.closed) return Promise.reject(new K2Error(ErrorCode.SHUTTING_DOWN, 'query engine is closed', { retriable: true }));
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const c = this.idle.pop();
     if (c) return Promise.resolve(c);
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        const i = this.waiters.indexOf(waiter);
+        if (i >= 0) this.waiters.splice(i, 1);
+        reject(signal?.reason);
+      };
+      const waiter = (conn: DuckDBConnection) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(conn);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
   }
 
   private release(c: DuckDBConnection): void {
@@ -129,6 +157,26 @@ export class QueryEngine {
     if (w) w(c);
     else this.idle.push(c);
   }
+}
+
+async function sandbox(conn: DuckDBConnection, name: SandboxSqlName, params: Record<string, SqlValue>): Promise<void> {
+  const text = SANDBOX_SQL[name];
+  const stmt = await conn.prepare(text);
+  bindAll(stmt, name, params);
+  await stmt.run();
+}
+
+/** Binds every parameter the statement declares, typed by PARAM_TYPES; a missing one is a bug. */
+function bindAll(stmt: DuckDBPreparedStatement, name: string, params: Record<string, SqlValue>): void {
+  const values: Record<string, unknown> = {};
+  const types: Record<string, DuckDBType> = {};
+  for (let i = 1; i <= stmt.parameterCount; i++) {
+    const p = stmt.parameterName(i);
+    if (!(p in params)) throw new FatalError(ErrorCode.INTERNAL, `SQL ${name}: parameter $${p} not bound`);
+    values[p] = toDuck(p, params[p]);
+    types[p] = PARAM_TYPES[p];
+  }
+  stmt.bind(values as Parameters<DuckDBPreparedStatement['bind']>[0], types);
 }
 
 /**
@@ -140,6 +188,8 @@ function classify(e: unknown, name: string, signal?: AbortSignal): unknown {
   if (e instanceof K2Error) return e;
   if (signal?.aborted) return signal.reason instanceof K2Error ? signal.reason : new TransientError(ErrorCode.TIMEOUT, `query ${name} interrupted at its deadline`, { cause: e });
   const msg = e instanceof Error ? e.message : String(e);
+  // A planned file outside QUERY_DUCKDB_ALLOWED_DIRS: a deployment mistake, not a storage outage and not retriable.
+  if (/^(Error: )?Permission Error/.test(msg)) return new FatalError(ErrorCode.STORAGE_REJECTED, `query ${name}: the engine may not read this file (allowed directories): ${msg}`, { cause: e });
   if (/^(IO|HTTP) Error|No files found|Cannot open file|Interrupt/i.test(msg)) {
     return new TransientError(ErrorCode.STORAGE_UNAVAILABLE, `query ${name}: ${msg}`, { cause: e });
   }

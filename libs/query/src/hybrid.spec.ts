@@ -40,6 +40,28 @@ describe('TailStore', () => {
     expect(s.truncatedFor('trades', new Map())).toBe(true);
     expect(s.truncatedFor('trades', new Map([['tp/0', trades.length]]))).toBe(false);
   });
+
+  it('latest: the newest rows by event time from the symbol ring, held rows only, exchange filtered', () => {
+    const s = new TailStore({ maxRecords: 10_000, recentPerSymbol: 8 });
+    // 20 trades of one symbol from two exchanges, arriving slightly out of event-time order.
+    const base = trades[0]['timestamp'] as bigint;
+    const made = Array.from({ length: 20 }, (_, i) => {
+      const ts = base + BigInt(i % 2 === 0 ? i + 1 : i - 1);
+      return { ...trades[0], message_id: `id-${i}`, timestamp: ts, exchange: i % 4 === 3 ? 'BINANCE' : 'KRAKEN' };
+    });
+    made.forEach((t, i) => s.add('trades', row(t, 'tp/0', i)));
+    const latest = s.latest('trades', 'BTCUSD', undefined, 5);
+    // Only the ring's 8 newest arrivals (ids 12..19) are candidates; the 5 newest of them by event time.
+    const expected = made.slice(12).sort((a, b) => (a.timestamp < b.timestamp ? -1 : 1)).slice(-5).map((t) => t.message_id);
+    expect(latest.map((r) => r.id)).toEqual(expected);
+    expect(s.latest('trades', 'BTCUSD', 'BINANCE', 100).map((r) => r.id)).toEqual(['id-15', 'id-19']);
+    expect(s.latest('trades', 'ETHUSD', undefined, 5)).toEqual([]);
+    // Rows the table now holds leave the stream's backfill too, as they leave the tail.
+    s.evictCommitted('trades', new Map([['tp/0', 16]]));
+    expect(s.latest('trades', 'BTCUSD', undefined, 100).map((r) => r.id).sort()).toEqual(['id-16', 'id-17', 'id-18', 'id-19']);
+    s.evictCommitted('trades', new Map([['tp/0', 20]]));
+    expect(s.latest('trades', 'BTCUSD', undefined, 100)).toEqual([]);
+  });
 });
 
 describe('bars', () => {

@@ -93,6 +93,9 @@ const list = (item: string, cursor: boolean) => ({
   },
 });
 
+/** Routes whose scan is capped (422). */
+const SCANNING: readonly RouteName[] = ['trades', 'quotes', 'bars', 'summary'];
+
 function op(route: RouteName, summary: string, body: unknown, contentType = 'application/json'): unknown {
   return {
     get: {
@@ -102,6 +105,8 @@ function op(route: RouteName, summary: string, body: unknown, contentType = 'app
       responses: {
         '200': { description: 'OK', headers: provenanceHeaders, content: { [contentType]: { schema: body } } },
         '400': { description: 'Invalid parameter', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        ...(SCANNING.includes(route) ? { '422': { description: 'The window holds more rows than the route allows (K2_QUERY_TOO_EXPENSIVE); narrow it', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } } } : {}),
+        '503': { description: 'Busy (K2_QUERY_OVERLOADED): retry after the Retry-After header', headers: { 'Retry-After': { schema: { type: 'integer' } } }, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
       },
     },
   };

@@ -1,11 +1,14 @@
-import { ErrorCode, isRetriable, TransientError, type Logger } from '@k2/core';
-import type { FileIO, Predicate } from '@k2/iceberg';
-import { CircuitBreaker } from '@k2/resilience';
+import { isRetriable, type Logger } from '@k2/core';
+import type { FileIO, PlannedFile, Predicate, Schema } from '@k2/iceberg';
+import { Admission, type AdmissionOptions, type CostClass } from './admission';
 import { barJson, mergeBars, partialFromRow, rebucket, type BarPartial } from './bars';
+import { MinuteBarCache } from './minute-bars';
+import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
 import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
 import { recordJson, tableRowToRecord } from './records';
+import { DeadlineExceededError, StorageGate } from './storage-gate';
 import type { TailKind, TailRow, TailStore, V2Record } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
@@ -37,14 +40,18 @@ export interface QueryServiceOptions {
   deadlineMs: number;
   /** Storage breaker: open after this many failures in its window, retried after resetMs. */
   breaker?: { volumeThreshold?: number; resetMs?: number };
+  /** Admission control in front of DuckDB; default 4 slots (the engine's default connections), queue 16, heavy 2 + 2. */
+  admission?: Partial<AdmissionOptions>;
+  /** Scan caps per route kind and the heavy threshold (see cost.ts). */
+  costs?: Partial<CostLimits>;
 }
 
-type Job<T> = (signal: AbortSignal) => Promise<T>;
+interface Planned {
+  files: PlannedFile[];
+  schema: Schema;
+}
 
 const MINUTE_US = 60_000_000n;
-const MAX_US = 253_402_300_799_999_999n;
-/** About 250 bytes each: ~250 MB, a month of 1m bars for ~600 symbol-days. */
-const MAX_MINUTE_PARTIALS = 1_000_000;
 
 /**
  * The hybrid read path (the kdb+ RDB + HDB split on Kafka + Iceberg). Each request:
@@ -53,58 +60,46 @@ const MAX_MINUTE_PARTIALS = 1_000_000;
  *  2. reads the table at S through DuckDB under the storage breaker and the request deadline;
  *  3. merges, dropping tail rows whose message_id the table already has (replays), and answers.
  * Storage failing (breaker open, error, deadline) → tail only, `degraded: storage`; Kafka failing → table plus the
- * tail held so far, `degraded: kafka`.
+ * tail held so far, `degraded: kafka`. Before any download or scan, a request's planned rows are checked against
+ * its route's cap (422) and it is admitted to the engine by cost class (503 + Retry-After when the queue is full).
  */
 export class QueryService {
-  private readonly breaker: CircuitBreaker<[Job<unknown>, number], unknown>;
+  private readonly gate: StorageGate;
+  private readonly admission: Admission;
+  private readonly costs: CostLimits;
   private readonly localPaths = new Map<string, string>();
-  /**
-   * 1-minute partial bars per (data file, symbol): files are immutable, so these are exact forever. Bars of any
-   * whole-minute interval and window, and daily summaries, are regrouped from them without touching Parquet again.
-   * LRU, bounded by the number of partials held.
-   */
-  private readonly minuteBars = new Map<string, BarPartial[]>();
-  private minuteBarsSize = 0;
+  private readonly minuteBars: MinuteBarCache;
   /** Instruments per data file, per table; only the files of the latest plan are kept. */
   private readonly fileSymbols: Record<TailKind, Map<string, SymbolRow[]>> = { trades: new Map(), quotes: new Map() };
 
   constructor(private readonly o: QueryServiceOptions) {
-    this.breaker = new CircuitBreaker((job: Job<unknown>, budgetMs: number) => withDeadline(job, budgetMs), {
-      name: 'storage',
-      timeout: false,
-      volumeThreshold: o.breaker?.volumeThreshold ?? 3,
-      errorThresholdPercentage: 50,
-      resetTimeout: o.breaker?.resetMs ?? 10_000,
+    this.gate = new StorageGate({ metrics: o.metrics, logger: o.logger, breaker: o.breaker });
+    this.admission = new Admission({
+      slots: 4,
+      queue: 16,
+      heavySlots: 2,
+      heavyQueue: 2,
+      retryAfterSeconds: Math.max(1, Math.ceil(o.deadlineMs / 1000)),
+      ...o.admission,
     });
-    this.breaker.on('state', (s) => {
-      if (s === 'open') o.metrics.setStorageHealthy(false);
-      o.logger[s === 'closed' ? 'info' : 'warn']('storage breaker', { state: s });
-    });
-    this.breaker.on('failure', (e) => o.metrics.storageFailures.inc({ code: (e as { code?: string }).code ?? 'unknown' }));
+    this.costs = { ...DEFAULT_COST_LIMITS, ...o.costs };
+    this.minuteBars = new MinuteBarCache(o.engine);
   }
 
   get storageBreakerState(): string {
-    return this.breaker.state;
+    return this.gate.breakerState;
+  }
+
+  get admissionStats(): Admission['stats'] {
+    return this.admission.stats;
   }
 
   /**
-   * Runs `job` (table reads) under the storage breaker with the time left until `deadlineAt`. A retriable
-   * failure marks storage degraded (k2_degradation_level{component="storage"}); a success clears it unless
-   * `provesHealth` is false (a catalog poll that found nothing new has not touched the object store).
+   * Refreshes one table view with its own budget, outside the request breaker and admission: user reads can
+   * neither starve it nor keep it from running (ADR 0013). Rejects with the storage error.
    */
-  storage<T>(job: Job<T>, deadlineAt: number, provesHealth = true): Promise<T> {
-    const budget = deadlineAt - Date.now();
-    if (budget <= 0) return Promise.reject(new TransientError(ErrorCode.TIMEOUT, 'request deadline reached before the table was read'));
-    return (this.breaker.fire(job as Job<unknown>, budget) as Promise<T>).then(
-      (v) => {
-        if (provesHealth) this.o.metrics.setStorageHealthy(true);
-        return v;
-      },
-      (e: unknown) => {
-        if (isRetriable(e)) this.o.metrics.setStorageHealthy(false);
-        throw e;
-      },
-    );
+  refreshView(kind: TailKind, budgetMs: number): Promise<TableState> {
+    return this.gate.refresh(() => this.o.views[kind].refresh(), budgetMs);
   }
 
   async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: Record<string, unknown>[]; next_cursor: string | null }>> {
@@ -114,19 +109,22 @@ export class QueryService {
     const tail = c ? tailRows.filter((r) => r.ts < c.ts || (r.ts === c.ts && r.id < c.id)) : tailRows;
     let table: V2Record[] = [];
     try {
-      table = await this.storage(async (signal) => {
-        const files = await this.files(state, kind, predicates(req), signal);
-        if (files.length === 0) return [];
-        const rows = await this.o.engine.query(kind, {
-          files,
-          symbol: req.symbol,
-          exchange: req.exchange ?? null,
-          start: req.startUs,
-          end: req.endUs,
-          cursor_ts: c?.ts ?? null,
-          cursor_id: c?.id ?? null,
-          limit: req.limit,
-        }, signal);
+      table = await this.gate.request(async (signal) => {
+        const planned = await this.plan(state, kind, predicates(req));
+        if (planned.files.length === 0) return [];
+        const cls = classifyCost('raw', estimateRows(planned.files, planned.schema, req.startUs, req.endUs), { ...req, parameter: 'start' }, this.costs);
+        const rows = await this.withSlot(cls, signal, async () =>
+          this.o.engine.query(kind, {
+            files: await this.localFiles(planned.files, signal),
+            symbol: req.symbol,
+            exchange: req.exchange ?? null,
+            start: req.startUs,
+            end: req.endUs,
+            cursor_ts: c?.ts ?? null,
+            cursor_id: c?.id ?? null,
+            limit: req.limit,
+          }, signal),
+        );
         return rows.map(tableRowToRecord);
       }, deadlineAt);
     } catch (e) {
@@ -209,7 +207,7 @@ export class QueryService {
     }
     for (const { kind, state } of states) {
       try {
-        const rows = await this.storage((signal) => this.symbolsOf(kind, state, signal), deadlineAt);
+        const rows = await this.gate.request((signal) => this.symbolsOf(kind, state, signal), deadlineAt);
         for (const r of rows) add(r.symbol, r.exchange, r.asset_class, r.first_seen, r.last_seen);
       } catch (e) {
         this.storageFailed(prov, e);
@@ -229,21 +227,29 @@ export class QueryService {
     let partials: BarPartial[] = [];
     let tail = tailRows;
     try {
-      const r = await this.storage(async (signal) => {
-        const files = await this.files(state, 'trades', predicates(req), signal);
-        if (files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
-        const base = { files, symbol: req.symbol, start: req.startUs, end: req.endUs };
-        let partials: BarPartial[];
-        if (req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n) {
-          const minutes: BarPartial[] = [];
-          for (const f of files) minutes.push(...(await this.minutePartials(f, req.symbol, signal)));
-          partials = rebucket(minutes, bucketUs, req.startUs, req.endUs);
-        } else {
-          partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal)).map(partialFromRow);
-        }
-        // Replays of records the table already holds must not count twice in volume and trade counts.
-        const present = tailRows.length === 0 ? new Set<string>() : new Set((await this.o.engine.query('presentIds', { ...base, ids: tailRows.map((t) => t.id) }, signal)).map((x) => String(x['message_id'])));
-        return { partials, present };
+      const r = await this.gate.request(async (signal) => {
+        const planned = await this.plan(state, 'trades', predicates(req));
+        if (planned.files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
+        const wholeMinutes = req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n;
+        // Files whose minute partials are cached cost nothing; the rest are scanned once.
+        const scanned = wholeMinutes ? planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol)) : planned.files;
+        const rows = estimateRows(scanned, planned.schema, req.startUs, req.endUs);
+        const cls = classifyCost('aggregate', rows, { ...req, parameter: 'date' in req ? 'date' : 'start' }, this.costs);
+        return this.withSlot(cls, signal, async () => {
+          const files = await this.localFiles(planned.files, signal);
+          const base = { files, symbol: req.symbol, start: req.startUs, end: req.endUs };
+          let partials: BarPartial[];
+          if (wholeMinutes) {
+            const minutes: BarPartial[] = [];
+            for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.get(planned.files[i].file['file-path'], files[i], req.symbol, signal)));
+            partials = rebucket(minutes, bucketUs, req.startUs, req.endUs);
+          } else {
+            partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal)).map(partialFromRow);
+          }
+          // Replays of records the table already holds must not count twice in volume and trade counts.
+          const present = tailRows.length === 0 ? new Set<string>() : new Set((await this.o.engine.query('presentIds', { ...base, ids: tailRows.map((t) => t.id) }, signal)).map((x) => String(x['message_id'])));
+          return { partials, present };
+        });
       }, deadlineAt);
       partials = r.partials;
       tail = tailRows.filter((t) => !r.present.has(t.id));
@@ -253,27 +259,6 @@ export class QueryService {
     prov.icebergRows = partials.reduce((n, p) => n + p.trades, 0);
     prov.tailRows = tail.length;
     return { partials: mergeBars(partials, tail.map((t) => t.rec), bucketUs), prov };
-  }
-
-  private async minutePartials(file: string, symbol: string, signal: AbortSignal): Promise<BarPartial[]> {
-    const key = `${file}\u0000${symbol}`;
-    const hit = this.minuteBars.get(key);
-    if (hit) {
-      this.minuteBars.delete(key); // re-insert: Map order is the LRU order
-      this.minuteBars.set(key, hit);
-      return hit;
-    }
-    // Exchange is not a filter here: planned files are partitioned by exchange, so a file holds one exchange.
-    const rows = await this.o.engine.query('bars', { files: [file], symbol, exchange: null, start: 0n, end: MAX_US, bucket_us: MINUTE_US }, signal);
-    const partials = rows.map(partialFromRow);
-    this.minuteBars.set(key, partials);
-    this.minuteBarsSize += partials.length + 1;
-    for (const [k, v] of this.minuteBars) {
-      if (this.minuteBarsSize <= MAX_MINUTE_PARTIALS) break;
-      this.minuteBars.delete(k);
-      this.minuteBarsSize -= v.length + 1;
-    }
-    return partials;
   }
 
   /** Table state and tail rows taken together, synchronously (see the class comment). */
@@ -292,18 +277,38 @@ export class QueryService {
     return { snapshotId: state?.snapshotId === undefined ? null : String(state.snapshotId), icebergRows: 0, tailRows: 0, tail: this.o.tail !== undefined, degraded };
   }
 
+  /** The table part is missing (storage error, open breaker or the request's deadline): answer from the tail. */
   private storageFailed(prov: Provenance, e: unknown): void {
-    if (!isRetriable(e)) throw e;
+    if (!isRetriable(e) && !(e instanceof DeadlineExceededError)) throw e;
     if (!prov.degraded.includes('storage')) prov.degraded.push('storage');
     this.o.logger.warn('table part of a request failed; answering from the tail', { error: e instanceof Error ? e.message : String(e), code: (e as { code?: string }).code });
   }
 
-  /** Local paths of the planned files (S3 objects are downloaded once: data files never change). */
-  private async files(state: TableState, kind: TailKind, preds: readonly Predicate[], signal: AbortSignal): Promise<string[]> {
+  /** Data files of `state` that may hold matching rows (from the manifests the refresh has cached). */
+  private async plan(state: TableState, kind: TailKind, preds: readonly Predicate[]): Promise<Planned> {
     const plan = await this.o.views[kind].plan(state, preds);
-    if (!plan) return [];
+    return plan ? { files: plan.files, schema: plan.schema } : { files: [], schema: { type: 'struct', 'schema-id': 0, fields: [] } };
+  }
+
+  /**
+   * Runs `fn` holding an engine slot of class `cls` (see Admission). The deadline frees the slot at once: an
+   * interrupted statement or a download left running must not keep other requests out.
+   */
+  private async withSlot<T>(cls: CostClass, signal: AbortSignal, fn: () => Promise<T>): Promise<T> {
+    const release = await this.admission.enter(cls, signal);
+    signal.addEventListener('abort', release, { once: true });
+    try {
+      return await fn();
+    } finally {
+      signal.removeEventListener('abort', release);
+      release();
+    }
+  }
+
+  /** Local paths of the planned files (S3 objects are downloaded once: data files never change). */
+  private async localFiles(files: readonly PlannedFile[], signal: AbortSignal): Promise<string[]> {
     const out: string[] = [];
-    for (const f of plan.files) {
+    for (const f of files) {
       if (signal.aborted) throw signal.reason;
       out.push(await this.localPath(f.file['file-path']));
     }
@@ -320,33 +325,28 @@ export class QueryService {
   }
 
   private async symbolsOf(kind: TailKind, state: TableState, signal: AbortSignal): Promise<SymbolRow[]> {
-    const plan = await this.o.views[kind].plan(state, []);
-    if (!plan) return [];
-    const out: SymbolRow[] = [];
+    const { files } = await this.plan(state, kind, []);
     const cache = this.fileSymbols[kind];
-    const kept = new Map<string, SymbolRow[]>();
-    for (const f of plan.files) {
-      const uri = f.file['file-path'];
-      let rows = cache.get(uri);
-      if (!rows) {
-        rows = (await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] }, signal)).map((r) => ({
-          symbol: String(r['symbol']),
-          exchange: String(r['exchange']),
-          asset_class: String(r['asset_class']),
-          first_seen: BigInt(r['first_seen'] as bigint),
-          last_seen: BigInt(r['last_seen'] as bigint),
-        }));
-        cache.set(uri, rows); // kept even if the deadline cuts this request short, so the next one gets further
-      }
-      kept.set(uri, rows);
-      out.push(...rows);
+    const missing = files.filter((f) => !cache.has(f.file['file-path']));
+    if (missing.length > 0) {
+      // No cap (nothing to narrow), but a cold table is heavy: its files are scanned once, then cached.
+      const rows = missing.reduce((n, f) => n + f.file['record-count'], 0);
+      await this.withSlot(rows > this.costs.heavyRows ? 'heavy' : 'light', signal, async () => {
+        for (const f of missing) {
+          const uri = f.file['file-path'];
+          const found = await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] }, signal);
+          cache.set(uri, found.map(symbolRow)); // kept even if the deadline cuts this request short, so the next one gets further
+        }
+      });
     }
+    const kept = new Map<string, SymbolRow[]>();
+    for (const f of files) kept.set(f.file['file-path'], cache.get(f.file['file-path']) ?? []);
     this.fileSymbols[kind] = kept;
-    return out;
+    return [...kept.values()].flat();
   }
 
   close(): void {
-    this.breaker.shutdown();
+    this.gate.close();
   }
 }
 
@@ -358,6 +358,14 @@ interface SymbolRow {
   last_seen: bigint;
 }
 
+const symbolRow = (r: Record<string, unknown>): SymbolRow => ({
+  symbol: String(r['symbol']),
+  exchange: String(r['exchange']),
+  asset_class: String(r['asset_class']),
+  first_seen: BigInt(r['first_seen'] as bigint),
+  last_seen: BigInt(r['last_seen'] as bigint),
+});
+
 function predicates(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }): Predicate[] {
   const p: Predicate[] = [
     { column: 'symbol', op: 'eq', value: req.symbol },
@@ -368,20 +376,3 @@ function predicates(req: { symbol: string; exchange: string | undefined; startUs
   return p;
 }
 
-/** Rejects with a retriable K2_TIMEOUT after `ms` and aborts the job's signal (DuckDB interrupts its query). */
-async function withDeadline<T>(job: Job<T>, ms: number): Promise<T> {
-  const ac = new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      const err = new TransientError(ErrorCode.TIMEOUT, `table read did not finish within the request deadline (${ms} ms)`);
-      ac.abort(err);
-      reject(err);
-    }, ms);
-  });
-  try {
-    return await Promise.race([job(ac.signal), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

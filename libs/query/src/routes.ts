@@ -1,6 +1,7 @@
 import type { Express, NextFunction, Request, Response } from 'express';
 import { ErrorCode, type Logger } from '@k2/core';
 import { nowMicros } from '@k2/schema';
+import { QueryRejectedError } from './admission';
 import type { QueryMetrics } from './metrics';
 import { openApiDocument, ROUTE_PATHS } from './openapi';
 import {
@@ -89,6 +90,13 @@ export function mountErrorHandlers(app: Express, o: Pick<RoutesOptions, 'logger'
     if (err instanceof InvalidParameterError) {
       o.metrics.requests.inc({ route, status: '400', degraded: 'none' });
       res.status(400).json({ error: { code: err.code, parameter: err.parameter, message: err.message } });
+      return;
+    }
+    // Refused before any work: 503 + Retry-After (engine queue full) or 422 (scan above the route's cap).
+    if (err instanceof QueryRejectedError) {
+      o.metrics.requests.inc({ route, status: String(err.status), degraded: 'none' });
+      if (err.retryAfterSeconds !== undefined) res.set('Retry-After', String(err.retryAfterSeconds));
+      res.status(err.status).json({ error: { code: err.code, ...(err.parameter ? { parameter: err.parameter } : {}), message: err.message } });
       return;
     }
     // Body-parser style errors from express itself (e.g. a malformed URI) carry a 4xx status.

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { QueryEngine } from './engine';
-import { isKnownSql, SQL, type SqlName } from './sql';
+import { isKnownSql, SANDBOX_SQL, SQL, type SqlName } from './sql';
 
 /**
  * "Parameterized SQL only" as a build-breaking check rather than a convention: statements are constant text,
@@ -27,11 +27,15 @@ describe('SQL is never built from strings', () => {
   it('every statement in sql.ts is a constant without interpolation or concatenation', () => {
     const text = fs.readFileSync(path.join(__dirname, 'sql.ts'), 'utf8');
     expect(text).not.toContain('${');
-    const body = text.slice(text.indexOf('Object.freeze({'), text.indexOf('});') + 3);
-    // Only `name: \`...\`,` entries (and comments) inside the frozen object: no +, no function calls.
-    const stripped = body.replace(/\/\*\*[\s\S]*?\*\//g, '').replace(/`[^`]*`/g, '``');
-    expect(stripped.replace(/\s+/g, ' ')).toMatch(/^Object\.freeze\(\{ (\w+: ``, )*\}\);$/);
+    // Both frozen objects (the reads and the sandbox settings) hold only `name: \`...\`,` entries and comments: no +, no calls.
+    const bodies = [...text.matchAll(/Object\.freeze\(\{[\s\S]*?\n\}\);/g)].map((m) => m[0]);
+    expect(bodies).toHaveLength(2);
+    for (const body of bodies) {
+      const stripped = body.replace(/\/\*\*[\s\S]*?\*\//g, '').replace(/`[^`]*`/g, '``');
+      expect(stripped.replace(/\s+/g, ' ')).toMatch(/^Object\.freeze\(\{ (\w+: ``, )*\}\);$/);
+    }
     for (const v of Object.values(SQL)) expect(v).toMatch(/\$[a-z_]+/);
+    for (const v of Object.values(SANDBOX_SQL)) expect(isKnownSql(v)).toBe(true);
   });
 
   it('only engine.ts talks to DuckDB, and it prepares nothing but SQL[name]', () => {
@@ -46,6 +50,7 @@ describe('SQL is never built from strings', () => {
     expect(calls.length).toBeGreaterThan(1);
     for (const c of calls) expect(c[2] === '' || `${c[1]}(${c[2]})` === 'prepare(text)').toBe(true);
     expect(engine).toContain('const text = SQL[name];');
+    expect(engine).toContain('const text = SANDBOX_SQL[name];');
   });
 
   it('the engine refuses a statement that is not in sql.ts', async () => {

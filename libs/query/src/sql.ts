@@ -87,7 +87,21 @@ export const SQL = Object.freeze({
 
 export type SqlName = keyof typeof SQL;
 
-const KNOWN = new Set<string>(Object.values(SQL));
+/**
+ * The engine's sandbox, run once on the first connection before any read (DuckDB "Securing DuckDB"): the only
+ * readable directories, then no file or network access beyond them, then the configuration locked so no statement
+ * can undo either. These options cannot be set through the C API's configuration object (list-valued), hence
+ * statements; they are constants like the reads, and `$dirs` is bound.
+ */
+export const SANDBOX_SQL = Object.freeze({
+  allowDirectories: `SET allowed_directories = $dirs`,
+  disableExternalAccess: `SET enable_external_access = false`,
+  lockConfiguration: `SET lock_configuration = true`,
+});
+
+export type SandboxSqlName = keyof typeof SANDBOX_SQL;
+
+const KNOWN = new Set<string>([...Object.values(SQL), ...Object.values(SANDBOX_SQL)]);
 
 export function isKnownSql(text: string): boolean {
   return KNOWN.has(text);

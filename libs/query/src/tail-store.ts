@@ -17,6 +17,8 @@ export interface TailRow {
 export interface TailStoreOptions {
   /** Records held across both kinds; above it the oldest of the largest partition backlog are dropped. */
   maxRecords: number;
+  /** Newest rows remembered per symbol for `latest` (the live stream's backfill on connect). Default 256. */
+  recentPerSymbol?: number;
 }
 
 export interface TailStoreEvents {
@@ -34,11 +36,40 @@ interface Partition {
   floor: number;
 }
 
+/**
+ * The last `capacity` rows added for one symbol, overwritten in place: a stream that connects reads at most
+ * `capacity` rows instead of copying and sorting the symbol's whole tail.
+ */
+class Ring {
+  private readonly buf: TailRow[] = [];
+  private next = 0;
+
+  constructor(private readonly capacity: number) {}
+
+  push(row: TailRow): void {
+    if (this.buf.length < this.capacity) this.buf.push(row);
+    else this.buf[this.next] = row;
+    this.next = (this.next + 1) % this.capacity;
+  }
+
+  /** Oldest to newest by arrival. */
+  *rows(): IterableIterator<TailRow> {
+    const start = this.buf.length < this.capacity ? 0 : this.next;
+    for (let i = 0; i < this.buf.length; i++) yield this.buf[(start + i) % this.buf.length];
+  }
+}
+
 class KindStore {
   readonly partitions = new Map<string, Partition>();
   readonly bySymbol = new Map<string, Set<TailRow>>();
   readonly byId = new Map<string, TailRow>();
+  readonly recent = new Map<string, Ring>();
   size = 0;
+
+  /** Still held (not evicted, not replaced by a later row with the same id). */
+  holds(row: TailRow): boolean {
+    return this.byId.get(row.id) === row;
+  }
 
   partition(tp: string): Partition {
     let p = this.partitions.get(tp);
@@ -48,7 +79,10 @@ class KindStore {
 
   remove(row: TailRow): void {
     const set = this.bySymbol.get(row.symbol);
-    if (set?.delete(row) && set.size === 0) this.bySymbol.delete(row.symbol);
+    if (set?.delete(row) && set.size === 0) {
+      this.bySymbol.delete(row.symbol);
+      this.recent.delete(row.symbol);
+    }
     if (this.byId.get(row.id) === row) this.byId.delete(row.id);
     this.size--;
   }
@@ -96,6 +130,9 @@ export class TailStore extends EventEmitter<TailStoreEvents> {
     let set = k.bySymbol.get(row.symbol);
     if (!set) k.bySymbol.set(row.symbol, (set = new Set()));
     set.add(row);
+    let ring = k.recent.get(row.symbol);
+    if (!ring) k.recent.set(row.symbol, (ring = new Ring(this.opts.recentPerSymbol ?? 256)));
+    ring.push(row);
     k.size++;
     if (this.size > this.opts.maxRecords) this.shed();
     this.emit('row', kind, row);
@@ -142,11 +179,16 @@ export class TailStore extends EventEmitter<TailStoreEvents> {
     return this.kinds[kind].bySymbol.entries();
   }
 
-  /** The newest `n` rows of a symbol by event time. */
+  /**
+   * The newest `n` rows of a symbol by event time that the tail still holds, oldest first, taken from the symbol's
+   * ring of recent rows (so at most `recentPerSymbol`): the cost does not grow with the symbol's tail.
+   */
   latest(kind: TailKind, symbol: string, exchange: string | undefined, n: number): TailRow[] {
-    const set = this.kinds[kind].bySymbol.get(symbol);
-    if (!set) return [];
-    const rows = [...set].filter((r) => exchange === undefined || r.exchange === exchange);
+    const k = this.kinds[kind];
+    const ring = k.recent.get(symbol);
+    if (!ring || n <= 0) return [];
+    const rows: TailRow[] = [];
+    for (const r of ring.rows()) if ((exchange === undefined || r.exchange === exchange) && k.holds(r)) rows.push(r);
     rows.sort((a, b) => (a.ts < b.ts ? -1 : a.ts > b.ts ? 1 : 0));
     return rows.slice(-n);
   }
