@@ -47,6 +47,7 @@ export class Streamer {
 
   constructor(private readonly o: StreamerOptions) {
     this.metrics = new FeedMetrics(o.registry, o.adapter.exchange);
+    this.metrics.initSymbols(o.adapter.symbols);
     this.degradation = new DegradationController({ service: o.service, component: 'producer', registry: o.registry, recoveryDelayMs: 2000 });
     const m = this.metrics.messagesReceived;
     this.received = { trade: m.labels('trade'), quote: m.labels('quote'), control: m.labels('control'), invalid: m.labels('invalid') };
@@ -92,6 +93,7 @@ export class Streamer {
       logger,
       degradation: this.degradation,
       breakerResetMs: fc.breakerResetMs,
+      ...(fc.dlqRawMaxBytes === undefined ? {} : { dlqRawMaxBytes: fc.dlqRawMaxBytes }),
       onHalt: () => this.feed?.pause(),
       onResume: () => this.feed?.resume(),
     });
@@ -115,6 +117,7 @@ export class Streamer {
       stableAfterMs: fc.stableAfterMs,
       staleTimeoutMs: fc.staleTimeoutMs,
       maxConnectionAgeMs: fc.maxConnectionAgeMs,
+      ...(fc.wsMaxPayloadBytes === undefined ? {} : { maxPayloadBytes: fc.wsMaxPayloadBytes }),
       onFrame: (raw, receivedAtMicros) => this.onFrame(raw, receivedAtMicros),
       onConnected: (info) => {
         if (info.reconnect) this.sequencer.onReconnected();
