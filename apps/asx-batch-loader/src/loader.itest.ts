@@ -10,7 +10,7 @@ import { createLogger } from '@k2/core';
 import { dlqTopic } from '@k2/kafka';
 import { messageId, type TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
-import { infraEndpoints, repoRoot, sampleTrades, uniqueSuffix, waitFor } from '@k2/testing';
+import { infraEndpoints, removeScratchTopics, repoRoot, sampleTrades, scratchExchange, uniqueSuffix, waitFor } from '@k2/testing';
 
 const ep = infraEndpoints();
 const ROOT = repoRoot();
@@ -25,6 +25,15 @@ const topicsOf = (exchange: string) => ({
   quotes: `market.equities.quotes.${exchange}`,
   reference: `market.equities.reference.${exchange}`,
 });
+
+/** Scratch exchanges (k2test…): no platform subscription names their topics, and they are deleted at the end. */
+const scratchTopics: string[] = [];
+function testExchange(label: string): string {
+  const exchange = scratchExchange('test', label);
+  scratchTopics.push(...Object.values(topicsOf(exchange)));
+  return exchange;
+}
+afterAll(() => removeScratchTopics(ep.kafkaBrokers, ep.registryUrl, scratchTopics));
 
 interface Read {
   key: string;
@@ -88,7 +97,7 @@ const sampleLines = (file: string) => readFileSync(path.join(SAMPLE, file), 'utf
 const count = <T>(xs: T[]) => xs.reduce((m, x) => m.set(x, (m.get(x) ?? 0) + 1), new Map<T, number>());
 
 describe('asx-batch-loader against the real Kafka and schema registry', () => {
-  const exchange = `asxit${uniqueSuffix()}`;
+  const exchange = testExchange('asxit');
   const topics = topicsOf(exchange);
   let firstIds: string[] = [];
 
@@ -157,7 +166,7 @@ describe('asx-batch-loader against the real Kafka and schema registry', () => {
     await put('reference-data/company_info.csv', readFileSync(path.join(SAMPLE, 'reference-data/company_info.csv')));
     await put('README.md', Buffer.from('not data'));
 
-    const s3Exchange = `asxs3${uniqueSuffix()}`;
+    const s3Exchange = testExchange('asxs3');
     const s = await new AsxLoader(loadOptions(s3Exchange, { kind: 's3', bucket: 'k2-warehouse', key: `${prefix}/trades/` })).run();
     expect(s).toMatchObject({ status: 'completed', rowsProduced: 91874, rowsRejected: 0 });
     expect(s.files.map((f) => f.location)).toEqual(['3153', '7078', '7181'].map((id) => `s3://k2-warehouse/${prefix}/trades/${id}.csv.gz`));
@@ -194,7 +203,7 @@ describe('asx-batch-loader against the real Kafka and schema registry', () => {
     for (const [n, raw] of bad) lines.splice(n - 1, 0, raw);
     writeFileSync(path.join(dir, 'quotes/7181.csv'), `${lines.join('\r\n')}\r\n`);
 
-    const ex = `asxdlq${uniqueSuffix()}`;
+    const ex = testExchange('asxdlq');
     const o = loadOptions(ex, { kind: 'local', path: path.join(dir, 'quotes') });
     const s = await new AsxLoader(o).run();
     expect(s).toMatchObject({ status: 'completed', exitCode: 0, rowsRead: 553, rowsProduced: 549, rowsRejected: 4 });
@@ -259,7 +268,7 @@ describe('the asx-batch-loader process', () => {
     writeFileSync(path.join(dir, 'trades/7078.csv'), `${big.join('\r\n')}\r\n`);
     cpSync(path.join(SAMPLE, 'trades/7181.csv'), path.join(dir, 'trades/7181.csv'));
 
-    const ex = `asxkill${uniqueSuffix()}`;
+    const ex = testExchange('asxkill');
     const checkpointDir = path.join(dir, 'checkpoints');
     const env = { ASX_INPUT: path.join(dir, 'trades'), ASX_TOPIC_EXCHANGE: ex, ASX_CHECKPOINT_DIR: checkpointDir, ASX_CHECKPOINT_INTERVAL_MS: '300' };
     const cpFile = path.join(checkpointDir, 'trades__7078.csv.json');
@@ -327,7 +336,7 @@ describe('the asx-batch-loader process', () => {
     // Large enough that the reader (at most ~100k rows ahead of the acknowledgements) is mid-file at the signal.
     const big = [...bhp, ...bhp, ...bhp, ...bhp, ...bhp];
     writeFileSync(path.join(dir, 'trades/7078.csv'), `${big.join('\r\n')}\r\n`);
-    const ex = `asxterm${uniqueSuffix()}`;
+    const ex = testExchange('asxterm');
     const checkpointDir = path.join(dir, 'checkpoints');
     const env = { ASX_INPUT: path.join(dir, 'trades'), ASX_TOPIC_EXCHANGE: ex, ASX_CHECKPOINT_DIR: checkpointDir, ASX_CHECKPOINT_INTERVAL_MS: '300' };
     const cpFile = path.join(checkpointDir, 'trades__7078.csv.json');
@@ -362,7 +371,7 @@ describe('the asx-batch-loader process', () => {
     lines[19] = 'garbage';
     lines[29] = 'garbage';
     writeFileSync(path.join(dir, 'trades/7181.csv'), `${lines.join('\r\n')}\r\n`);
-    const ex = `asxmax${uniqueSuffix()}`;
+    const ex = testExchange('asxmax');
     const base = { ASX_INPUT: path.join(dir, 'trades'), ASX_TOPIC_EXCHANGE: ex };
 
     const dry = run({ ...base, ASX_CHECKPOINT_DIR: path.join(dir, 'cp-dry') }, ['--dry-run']);

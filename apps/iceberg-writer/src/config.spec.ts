@@ -1,5 +1,5 @@
 import { ConfigError } from '@k2/core';
-import { DATA_TOPIC_PATTERN } from '@k2/kafka';
+import { PLATFORM_DATA_TOPICS } from '@k2/kafka';
 import { loadIcebergWriterConfig } from './config';
 
 const cwd = '/srv/k2';
@@ -28,17 +28,17 @@ describe('iceberg-writer config', () => {
       tmpDir: undefined,
       duckdbThreads: 2,
       duckdbMemoryLimit: '1GB',
-      topicPattern: DATA_TOPIC_PATTERN,
+      topics: PLATFORM_DATA_TOPICS,
     });
   });
 
   it('takes the group, namespace, subscription and event-time window from env', () => {
     const c = loadIcebergWriterConfig(
-      { WRITER_GROUP_ID: 'lake-2', WRITER_ID: 'w1', ICEBERG_NAMESPACE: 'lake.market', WRITER_TOPIC_PATTERN: '^market\\.crypto\\..*$', WRITER_MIN_EVENT_TIME: '2010-01-01' },
+      { WRITER_GROUP_ID: 'lake-2', WRITER_ID: 'w1', ICEBERG_NAMESPACE: 'lake.market', WRITER_TOPICS: 'market.crypto.trades.binance, market.crypto.quotes.binance', WRITER_MIN_EVENT_TIME: '2010-01-01' },
       cwd,
     );
     expect(c).toMatchObject({ groupId: 'lake-2', writerId: 'w1', namespace: ['lake', 'market'], minEventTime: '2010-01-01' });
-    expect(c.topicPattern.source).toBe('^market\\.crypto\\..*$');
+    expect(c.topics).toEqual(['market.crypto.trades.binance', 'market.crypto.quotes.binance']);
   });
 
   it('takes a REST catalog, an S3 warehouse on MinIO and commit limits from env', () => {
@@ -75,7 +75,9 @@ describe('iceberg-writer config', () => {
     [{ S3_ACCESS_KEY: 'minio' }, 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
     [{ ICEBERG_WAREHOUSE: '/tmp/warehouse' }, 'ICEBERG_WAREHOUSE="/tmp/warehouse" must match /^(file|s3a?):\\/\\/\\S+$/'],
     [{ WRITER_COMMIT_INTERVAL_MS: '10' }, 'WRITER_COMMIT_INTERVAL_MS="10" must be >= 100'],
-    [{ WRITER_TOPIC_PATTERN: '^market\\..*\\.dlq$' }, 'WRITER_TOPIC_PATTERN must not select dead-letter topics'],
+    [{ WRITER_TOPICS: 'market.crypto.trades.binance.dlq' }, 'WRITER_TOPICS: market.crypto.trades.binance.dlq is a dead-letter topic'],
+    [{ WRITER_TOPICS: 'market.crypto.trades.Binance' }, 'WRITER_TOPICS: exchange "Binance" must be lowercase letters, digits, - or _ (max 32)'],
+    [{ WRITER_TOPIC_PATTERN: '^market\\..*$' }, 'WRITER_TOPIC_PATTERN is no longer supported; list the topics in WRITER_TOPICS'],
     [{ WRITER_MIN_EVENT_TIME: '2024-13-45' }, 'WRITER_MIN_EVENT_TIME="2024-13-45" is not a date'],
   ])('rejects %j', (env, problem) => {
     expect(problems(env)).toEqual([problem]);

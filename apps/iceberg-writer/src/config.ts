@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { cfg, loadConfig, optional } from '@k2/core';
 import { DEFAULT_SQL_CATALOG_NAME } from '@k2/iceberg';
-import { DATA_TOPIC_PATTERN, kafkaClientConfigSpec } from '@k2/kafka';
+import { dataTopicListProblems, kafkaClientConfigSpec, PLATFORM_DATA_TOPICS } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -42,8 +42,11 @@ export interface IcebergWriterConfig extends RuntimeConfig {
   readonly tmpDir: string | undefined;
   readonly duckdbThreads: number;
   readonly duckdbMemoryLimit: string;
-  /** Subscription regex (librdkafka syntax, leading ^); default: every V2 data topic, never a DLQ. */
-  readonly topicPattern: RegExp;
+  /**
+   * The V2 data topics consumed, by name (no pattern: a topic that only fits the naming rule, a benchmark's or a
+   * test's, is never read). Default: the platform's topics (PLATFORM_DATA_TOPICS).
+   */
+  readonly topics: readonly string[];
 }
 
 export const spec = {
@@ -64,7 +67,7 @@ export const spec = {
   maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000, doc: 'message_ids kept per table for replay dedup' }),
   tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/, doc: 'Absolute directory for Parquet files before upload; unset = the OS temp dir' })),
   duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1, doc: 'DuckDB threads of the Parquet writer' }),
-  topicPattern: optional(cfg.string({ env: 'WRITER_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
+  topics: cfg.list({ env: 'WRITER_TOPICS', default: PLATFORM_DATA_TOPICS, doc: 'Topics consumed, by name (no pattern); default the platform V2 topics' }),
   duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, doc: 'DuckDB memory limit' }),
 };
 
@@ -78,7 +81,8 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
       const problems: string[] = [];
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
-      if (c.topicPattern && /\.dlq\$?$/.test(c.topicPattern)) problems.push('WRITER_TOPIC_PATTERN must not select dead-letter topics');
+      problems.push(...dataTopicListProblems('WRITER_TOPICS', c.topics));
+      if (env['WRITER_TOPIC_PATTERN'] !== undefined) problems.push('WRITER_TOPIC_PATTERN is no longer supported; list the topics in WRITER_TOPICS');
       if (Number.isNaN(Date.parse(c.minEventTime))) problems.push(`WRITER_MIN_EVENT_TIME="${c.minEventTime}" is not a date`);
       return problems;
     },
@@ -105,6 +109,6 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     tmpDir: c.tmpDir,
     duckdbThreads: c.duckdbThreads,
     duckdbMemoryLimit: c.duckdbMemoryLimit,
-    topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : DATA_TOPIC_PATTERN,
+    topics: c.topics,
   });
 }

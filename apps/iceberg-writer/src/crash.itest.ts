@@ -27,7 +27,7 @@ describe('iceberg-writer under SIGKILL (real process, Kafka, registry, SQLite ca
       WRITER_GROUP_ID: `crash-${env.suffix}`,
       // Static membership: each restart takes the partitions back at once, so kills land in real work.
       WRITER_ID: `crash-writer-${env.suffix}`,
-      WRITER_TOPIC_PATTERN: env.pattern.source,
+      WRITER_TOPICS: env.topicList,
       WRITER_COMMIT_INTERVAL_MS: '1000',
       WRITER_DUCKDB_THREADS: '1',
       LOG_LEVEL: 'warn',

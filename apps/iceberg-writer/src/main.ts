@@ -47,7 +47,7 @@ void runService({
       minEventUs: BigInt(Date.parse(config.minEventTime)) * 1000n,
       maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
       maxDedupIds: config.maxDedupIds,
-      topics: [config.topicPattern],
+      topics: config.topics,
       consumerExtra: {
         'session.timeout.ms': config.sessionTimeoutMs,
         ...(config.staticMemberId ? { 'group.instance.id': config.staticMemberId } : {}),
@@ -56,7 +56,7 @@ void runService({
     readiness.add({ name: 'iceberg-commits', check: () => assert(sink.isReady(), 'consuming paused: object store or catalog failing') });
     onShutdown('sink', () => sink.stop());
     await sink.start();
-    logger.info('iceberg writer consuming', { group: config.groupId, catalog: config.catalog.type, warehouse: config.catalog.warehouse, commit: config.commit });
+    logger.info('iceberg writer consuming', { group: config.groupId, topics: config.topics, catalog: config.catalog.type, warehouse: config.catalog.warehouse, commit: config.commit });
   },
 });
 

@@ -21,11 +21,20 @@ describe('query-api config', () => {
       writerGroupId: 'k2-iceberg-writer',
       tailMaxRecords: 500_000,
       deadlineMs: 3000,
-      topicPattern: undefined,
+      tailTopics: ['market.crypto.trades.binance', 'market.crypto.quotes.binance', 'market.crypto.trades.kraken', 'market.crypto.quotes.kraken', 'market.equities.trades.asx', 'market.equities.quotes.asx'],
       frameAncestors: [],
     });
     expect(loadQueryApiConfig({ QUERY_FRAME_ANCESTORS: 'http://localhost:3000 https://grafana.example.com' }, cwd).frameAncestors).toEqual(['http://localhost:3000', 'https://grafana.example.com']);
     expect(Object.isFrozen(loadQueryApiConfig({}, cwd))).toBe(true);
+  });
+
+  it('tails the topics listed in QUERY_TAIL_TOPICS, trades and quotes only, never by pattern', () => {
+    expect(loadQueryApiConfig({ QUERY_TAIL_TOPICS: 'market.crypto.trades.binance' }, cwd).tailTopics).toEqual(['market.crypto.trades.binance']);
+    expect(problems({ QUERY_TAIL_TOPICS: 'market.equities.reference.asx' })).toEqual([
+      'QUERY_TAIL_TOPICS: market.equities.reference.asx is a reference topic; only trades|quotes are allowed',
+    ]);
+    expect(problems({ QUERY_TAIL_TOPICS: 'market.crypto.trades.binance.dlq' })).toEqual(['QUERY_TAIL_TOPICS: market.crypto.trades.binance.dlq is a dead-letter topic']);
+    expect(problems({ QUERY_TOPIC_PATTERN: '^market\\..*$' })).toEqual(['QUERY_TOPIC_PATTERN is no longer supported; list the topics in QUERY_TAIL_TOPICS']);
   });
 
   it('serves API and metrics on PORT, accepting METRICS_PORT as an alias', () => {

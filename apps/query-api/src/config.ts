@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { cfg, loadConfig, optional } from '@k2/core';
 import { DEFAULT_SQL_CATALOG_NAME, defaultS3CacheDir } from '@k2/iceberg';
-import { kafkaClientConfigSpec } from '@k2/kafka';
+import { dataTopicListProblems, kafkaClientConfigSpec, parseTopic, PLATFORM_DATA_TOPICS } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -56,11 +56,17 @@ export interface QueryApiConfig extends RuntimeConfig {
   readonly maxStreamClients: number;
   /** Origins that may frame the live page (Grafana's overview panel); empty = none. */
   readonly frameAncestors: readonly string[];
-  /** Which V2 topics the tail reads (regex); default every trades and quotes topic. */
-  readonly topicPattern: RegExp | undefined;
+  /**
+   * The trades/quotes topics the Kafka tail reads, by name (no pattern: a benchmark's or a test's topic that fits
+   * the naming rule is never read). Default: the platform's trades and quotes topics.
+   */
+  readonly tailTopics: readonly string[];
 }
 
 export const DEFAULT_PORT = 8080;
+
+const TAIL_DATA_TYPES = ['trades', 'quotes'] as const;
+const TAIL_DEFAULT_TOPICS = Object.freeze(PLATFORM_DATA_TOPICS.filter((t) => (TAIL_DATA_TYPES as readonly string[]).includes(parseTopic(t).dataType)));
 
 export const spec = {
   ...runtimeConfigSpec(),
@@ -88,7 +94,7 @@ export const spec = {
   maxAggregateScanRows: cfg.int({ env: 'QUERY_MAX_AGGREGATE_SCAN_ROWS', default: 100_000_000, min: 1, doc: 'bars/summary: most not-yet-cached rows to scan (else 422)' }),
   heavyScanRows: cfg.int({ env: 'QUERY_HEAVY_SCAN_ROWS', default: 500_000, min: 1, doc: 'Requests estimated above this many rows are heavy' }),
   maxStreamClients: cfg.int({ env: 'QUERY_MAX_STREAM_CLIENTS', default: 500, min: 1 }),
-  topicPattern: optional(cfg.string({ env: 'QUERY_TOPIC_PATTERN', pattern: /^\^\S+$/ })),
+  tailTopics: cfg.list({ env: 'QUERY_TAIL_TOPICS', default: TAIL_DEFAULT_TOPICS, doc: 'Trades/quotes topics the Kafka tail reads, by name (no pattern)' }),
   // Space-separated origins (scheme://host[:port]) as CSP frame-ancestors takes them.
   frameAncestors: optional(cfg.string({ env: 'QUERY_FRAME_ANCESTORS', pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?( https?:\/\/[A-Za-z0-9.-]+(:\d+)?)*$/ })),
 };
@@ -114,6 +120,8 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
       if (c.heavySlots !== undefined && c.heavySlots > c.duckdbConnections) problems.push(`QUERY_HEAVY_SLOTS=${c.heavySlots} exceeds QUERY_DUCKDB_CONNECTIONS=${c.duckdbConnections}`);
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
+      problems.push(...dataTopicListProblems('QUERY_TAIL_TOPICS', c.tailTopics, TAIL_DATA_TYPES));
+      if (env['QUERY_TOPIC_PATTERN'] !== undefined) problems.push('QUERY_TOPIC_PATTERN is no longer supported; list the topics in QUERY_TAIL_TOPICS');
       return problems;
     },
   });
@@ -148,7 +156,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     maxAggregateScanRows: c.maxAggregateScanRows,
     heavyScanRows: c.heavyScanRows,
     maxStreamClients: c.maxStreamClients,
-    topicPattern: c.topicPattern ? new RegExp(c.topicPattern) : undefined,
+    tailTopics: c.tailTopics,
     frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),
   });
 }

@@ -52,7 +52,7 @@ beforeAll(async () => {
     S3_FORCE_PATH_STYLE: 'true',
     QUERY_CACHE_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'k2-query-cache-')),
     QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TOPIC_PATTERN: env.pattern.source,
+    QUERY_TAIL_TOPICS: env.topicList,
     QUERY_DEADLINE_MS: String(DEADLINE_MS),
     QUERY_REFRESH_MS: '300',
     LOG_LEVEL: 'error',

@@ -26,7 +26,7 @@ beforeAll(async () => {
     ICEBERG_CATALOG_URI: env.catalogUri,
     ICEBERG_WAREHOUSE: env.warehouse,
     ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_TOPIC_PATTERN: env.pattern.source,
+    QUERY_TAIL_TOPICS: env.topicList,
     LOG_LEVEL: 'warn',
   });
   await waitFor('api ready', async () => ((await fetch(`${api.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);

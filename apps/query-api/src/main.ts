@@ -102,7 +102,7 @@ void runService({
         serde,
         store,
         startOffsets: (kind) => views[kind].state.offsets,
-        topicPattern: config.topicPattern,
+        topics: config.tailTopics,
         logger,
         metrics,
       });

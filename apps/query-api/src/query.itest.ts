@@ -48,7 +48,7 @@ beforeAll(async () => {
     ICEBERG_WAREHOUSE: env.warehouse,
     ICEBERG_NAMESPACE: env.namespace.join('.'),
     QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TOPIC_PATTERN: env.pattern.source,
+    QUERY_TAIL_TOPICS: env.topicList,
     QUERY_REFRESH_MS: '200',
     LOG_LEVEL: 'warn',
   });

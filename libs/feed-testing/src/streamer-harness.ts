@@ -3,9 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
+import { dlqTopic, ensureTopics } from '@k2/kafka';
 import {
   infraEndpoints,
   readTopicFrom,
+  removeScratchTopics,
+  scratchExchange,
   startServiceProcess,
   startSimulatorProcess,
   topicEndOffsets,
@@ -45,11 +48,15 @@ export async function startStreamerRun(sut: StreamerUnderTest, extraSimArgs: str
   // below the last one published): 1000 ids per elapsed millisecond, far more than a run generates.
   const startId = Date.now() * 1000;
   const sim = await startSimulatorProcess([...sut.simArgs(startId), ...extraSimArgs]);
+  // Scratch topics (k2test…, via FEED_TOPIC_EXCHANGE): never the platform's, which a user's `npm start` reads;
+  // deleted by stopStreamerRun.
+  const topicExchange = scratchExchange('test', sut.exchange);
   const topics = {
-    trades: `market.crypto.trades.${sut.exchange}`,
-    quotes: `market.crypto.quotes.${sut.exchange}`,
-    dlq: `market.crypto.trades.${sut.exchange}.dlq`,
+    trades: `market.crypto.trades.${topicExchange}`,
+    quotes: `market.crypto.quotes.${topicExchange}`,
+    dlq: `market.crypto.trades.${topicExchange}.dlq`,
   };
+  await ensureTopics(kafkaBrokers, [topics.trades, topics.quotes].flatMap((topic) => [{ topic }, { topic: dlqTopic(topic), partitions: 1 }]));
   const ends = (topic: string) =>
     waitFor(`end offsets of ${topic}`, () => topicEndOffsets(kafkaBrokers, topic).catch(() => undefined), 60000, 1000);
   const from = { trades: await ends(topics.trades), quotes: await ends(topics.quotes), dlq: await ends(topics.dlq) };
@@ -63,6 +70,7 @@ export async function startStreamerRun(sut: StreamerUnderTest, extraSimArgs: str
     FEED_STALE_TIMEOUT_MS: '3000',
     FEED_JOURNAL_DIR: journal,
     FEED_RESUME_FROM_KAFKA: 'false',
+    FEED_TOPIC_EXCHANGE: topicExchange,
     ...sut.env(sim),
     ...extraEnv,
   };
@@ -80,6 +88,7 @@ export async function stopStreamerRun(r: StreamerRun | undefined): Promise<void>
   await r.streamer.kill('SIGTERM');
   await r.sim.stop();
   fs.rmSync(r.journal, { recursive: true, force: true });
+  await removeScratchTopics(kafkaBrokers, registryUrl, [r.topics.trades, r.topics.quotes]);
 }
 
 /** This run's trades in the topic, by record symbol: trade id → copies. */

@@ -1,5 +1,5 @@
 import { toK2Error, type Logger } from '@k2/core';
-import { dlqTopic, ensureTopics, K2Producer, readTopicTail } from '@k2/kafka';
+import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName } from '@k2/kafka';
 import { DegradationController, DegradationLevel } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
@@ -16,6 +16,16 @@ import { WebSocketFeed } from './ws-feed';
 /** Unacknowledged sends at which the feed stops reading, and at which it reads again. */
 const BACKPRESSURE_HIGH = 20_000;
 const BACKPRESSURE_LOW = 5_000;
+
+/**
+ * The adapter's topics, or the same kinds under another exchange segment (FEED_TOPIC_EXCHANGE): tests and benchmarks
+ * stream into scratch topics that no platform subscription names.
+ */
+export function streamerTopics(adapter: ExchangeAdapter, topicExchange: string | undefined): ExchangeAdapter['topics'] {
+  if (!topicExchange) return adapter.topics;
+  const rename = (topic: string) => topicName({ ...parseTopic(topic), exchange: topicExchange });
+  return { trades: rename(adapter.topics.trades), quotes: rename(adapter.topics.quotes) };
+}
 
 export interface StreamerOptions {
   service: string;
@@ -44,8 +54,10 @@ export class Streamer {
   private sequencer!: TradeSequencer;
   private producer!: FeedProducer & { disconnect(): Promise<void> };
   private readonly received: { trade: { inc(n?: number): void }; quote: { inc(n?: number): void }; control: { inc(): void }; invalid: { inc(): void } };
+  private readonly topics: ExchangeAdapter['topics'];
 
   constructor(private readonly o: StreamerOptions) {
+    this.topics = streamerTopics(o.adapter, o.feed.topicExchange);
     this.metrics = new FeedMetrics(o.registry, o.adapter.exchange);
     this.metrics.initSymbols(o.adapter.symbols);
     this.degradation = new DegradationController({ service: o.service, component: 'producer', registry: o.registry, recoveryDelayMs: 2000 });
@@ -65,7 +77,7 @@ export class Streamer {
   async start(): Promise<void> {
     const { adapter, feed: fc, logger } = this.o;
     const brokers = this.o.kafkaBrokers.join(',');
-    const topics = adapter.topics;
+    const topics = this.topics;
     await ensureTopics(brokers, [{ topic: topics.trades }, { topic: topics.quotes }, { topic: dlqTopic(topics.trades), partitions: 1 }, { topic: dlqTopic(topics.quotes), partitions: 1 }]);
     const serde = new AvroSerde({ registryUrl: this.o.schemaRegistryUrl });
     const tradeSchema = await serde.registerV2(topics.trades, 'trades');
@@ -147,7 +159,7 @@ export class Streamer {
       this.received.invalid.inc();
       this.metrics.errors.labels('invalid_message').inc();
       const kind = /ticker|bookTicker/i.test(raw.slice(0, 200)) ? 'quotes' : 'trades';
-      this.publisher.deadLetter(adapter.topics[kind], raw, err);
+      this.publisher.deadLetter(this.topics[kind], raw, err);
       return;
     }
     switch (ev.type) {
@@ -189,7 +201,7 @@ export class Streamer {
   private async seedFromKafka(brokers: string, serde: AvroSerde): Promise<void> {
     const { adapter, logger } = this.o;
     try {
-      const tail = await readTopicTail(brokers, adapter.topics.trades, 2000);
+      const tail = await readTopicTail(brokers, this.topics.trades, 2000);
       const exchange = adapter.exchange.toUpperCase();
       let seeded = 0;
       for (const m of tail) {

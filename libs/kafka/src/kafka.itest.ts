@@ -1,12 +1,12 @@
 import Kafka from 'node-rdkafka';
-import { infraEndpoints, uniqueSuffix } from '@k2/testing';
+import { infraEndpoints, removeScratchTopics, uniqueSuffix } from '@k2/testing';
 import { ensureTopics } from './admin';
 import { K2Consumer, type ConsumedMessage } from './consumer';
 import { K2Producer } from './producer';
 import { dlqTopic, topicName } from './topics';
 
 const ep = infraEndpoints();
-const topic = topicName({ assetClass: 'crypto', dataType: 'trades', exchange: `kit${uniqueSuffix()}` });
+const topic = topicName({ assetClass: 'crypto', dataType: 'trades', exchange: `k2testkit${uniqueSuffix()}` });
 
 function metadata(t: string): Promise<Kafka.Metadata> {
   const p = new Kafka.Producer({ 'metadata.broker.list': ep.kafkaBrokers });
@@ -18,6 +18,9 @@ function metadata(t: string): Promise<Kafka.Metadata> {
     }),
   );
 }
+
+// A scratch topic (k2test…): no platform subscription names it, and it is deleted at the end.
+afterAll(() => removeScratchTopics(ep.kafkaBrokers, undefined, [topic]));
 
 describe('kafka wrappers against a real KRaft broker', () => {
   it('creates topics idempotently with 3 partitions and 7-day retention', async () => {

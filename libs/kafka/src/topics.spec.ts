@@ -1,4 +1,4 @@
-import { DATA_TOPIC_PATTERN, dlqTopic, parseTopic, topicName } from './topics';
+import { DATA_TOPIC_PATTERN, dataTopicListProblems, dlqTopic, parseTopic, PLATFORM_DATA_TOPICS, topicName } from './topics';
 
 describe('topic names', () => {
   it('builds and parses market.<asset_class>.<data_type>.<exchange>', () => {
@@ -30,5 +30,20 @@ describe('topic names', () => {
     expect(DATA_TOPIC_PATTERN.test('market.equities.reference.asx')).toBe(true);
     expect(DATA_TOPIC_PATTERN.test('market.crypto.trades.binance.dlq')).toBe(false);
     expect(DATA_TOPIC_PATTERN.test('__consumer_offsets')).toBe(false);
+  });
+
+  it('the platform topics are canonical data topics', () => {
+    expect(dataTopicListProblems('T', PLATFORM_DATA_TOPICS)).toEqual([]);
+    expect(PLATFORM_DATA_TOPICS).toContain('market.crypto.trades.binance');
+    expect(PLATFORM_DATA_TOPICS.every((t) => parseTopic(t).dlq === false)).toBe(true);
+  });
+
+  it('a subscription list names data topics only, each once', () => {
+    expect(dataTopicListProblems('T', ['market.crypto.trades.binance.dlq'])).toEqual(['T: market.crypto.trades.binance.dlq is a dead-letter topic']);
+    expect(dataTopicListProblems('T', ['market.crypto.trades.x', 'market.crypto.trades.x'])).toEqual(['T lists market.crypto.trades.x more than once']);
+    expect(dataTopicListProblems('T', ['market.equities.reference.asx'], ['trades', 'quotes'])).toEqual([
+      'T: market.equities.reference.asx is a reference topic; only trades|quotes are allowed',
+    ]);
+    expect(dataTopicListProblems('T', ['^market\\..*'])[0]).toContain('is not market.<asset_class>.<data_type>.<exchange>');
   });
 });

@@ -57,6 +57,43 @@ export function parseTopic(name: string): ParsedTopic {
   return { ...parsed, dlq };
 }
 
+/**
+ * The V2 data topics of the platform's own feeds (binance, kraken, the ASX loader with its default exchange), which
+ * `npm run topics:bootstrap` creates. The iceberg-writer and the query-api tail subscribe to exactly these unless
+ * configured otherwise; a topic that merely fits the naming rule (a benchmark's, a test's) is never read.
+ */
+export const PLATFORM_DATA_TOPICS: readonly string[] = Object.freeze([
+  'market.crypto.trades.binance',
+  'market.crypto.quotes.binance',
+  'market.crypto.trades.kraken',
+  'market.crypto.quotes.kraken',
+  'market.equities.trades.asx',
+  'market.equities.quotes.asx',
+  'market.equities.reference.asx',
+]);
+
+/**
+ * Problem lines for a configured subscription list: every item a canonical V2 data topic (never a `.dlq`), of one of
+ * the allowed data types, named once. `env` names the variable in the messages.
+ */
+export function dataTopicListProblems(env: string, topics: readonly string[], dataTypes: readonly DataType[] = DATA_TYPES): string[] {
+  const problems: string[] = [];
+  for (const t of topics) {
+    let p: ParsedTopic;
+    try {
+      p = parseTopic(t);
+    } catch (e) {
+      problems.push(`${env}: ${(e as Error).message}`);
+      continue;
+    }
+    if (p.dlq) problems.push(`${env}: ${t} is a dead-letter topic`);
+    else if (!dataTypes.includes(p.dataType)) problems.push(`${env}: ${t} is a ${p.dataType} topic; only ${dataTypes.join('|')} are allowed`);
+  }
+  const dup = topics.filter((t, i) => topics.indexOf(t) !== i);
+  if (dup.length) problems.push(`${env} lists ${[...new Set(dup)].join(',')} more than once`);
+  return problems;
+}
+
 export function dlqTopic(topic: string): string {
   const p = parseTopic(topic);
   if (p.dlq) throw invalid(`${topic} is already a dead-letter topic`, topic);

@@ -1,7 +1,6 @@
 import { ErrorCode, K2Error, toK2Error, ValidationError, type Logger } from '@k2/core';
 import type { AvroField, Catalog, FileIO, ParquetWriter } from '@k2/iceberg';
 import {
-  DATA_TOPIC_PATTERN,
   dlqTopic,
   ensureTopics,
   K2Consumer,
@@ -47,8 +46,12 @@ export interface IcebergSinkOptions {
   consumerExtra?: Record<string, string | number | boolean>;
   /** Called after every successful commit (benchmarks, tests). */
   onCommit?: (table: string, result: FlushResult) => void;
-  /** Subscription; default every V2 data topic (DATA_TOPIC_PATTERN, never a DLQ). */
-  topics?: Array<string | RegExp>;
+  /**
+   * The V2 data topics to consume, by name (never a DLQ, never a pattern: a topic that merely fits the naming
+   * rule, such as a benchmark's, must not reach the tables). A listed topic created later is picked up at the next
+   * metadata refresh.
+   */
+  topics: readonly string[];
 }
 
 interface PartitionState {
@@ -128,7 +131,7 @@ export class IcebergSink {
       brokers: this.o.brokers,
       groupId: this.o.groupId,
       clientId: this.o.clientId,
-      topics: this.o.topics ?? [DATA_TOPIC_PATTERN],
+      topics: [...this.o.topics],
       logger: this.o.logger,
       fromBeginning: true,
       positionOnAssign: (tps) => this.positionsFor(tps),
@@ -138,7 +141,7 @@ export class IcebergSink {
         this.ownershipChanged = true;
       },
       extra: {
-        // New exchanges' topics join the pattern subscription within seconds, not librdkafka's default 5 min.
+        // A listed topic created after the start joins within seconds, not librdkafka's default 5 min.
         'topic.metadata.refresh.interval.ms': 10_000,
         'max.poll.interval.ms': 600_000,
         ...(this.o.consumerExtra ?? {}),

@@ -8,13 +8,14 @@ import { ensureTopics, K2Producer } from '@k2/kafka';
 import { AvroSerde } from '@k2/serde';
 import { parseDecimal } from '@k2/decimal';
 import { messageId, type QuoteV2, type TradeV2 } from '@k2/schema';
-import { infraEndpoints, runPython, uniqueSuffix, waitFor } from '@k2/testing';
+import { infraEndpoints, removeScratchTopics, runPython, scratchExchange, uniqueSuffix, waitFor, type ScratchKind } from '@k2/testing';
 import { Registry } from 'prom-client';
 import { IcebergSink, type IcebergSinkOptions } from '@k2/lake-sink';
 
 /**
- * Integration-test harness for the Iceberg sink: unique exchange name (so topics and the subscription pattern
- * are private to the test), a temp SQLite catalog + file warehouse (or the caller's), the real Kafka and registry.
+ * Integration-test harness for the Iceberg sink: a unique scratch exchange name (`k2test…`, `k2bench…` for the
+ * benchmarks: topics no platform subscription names, deleted again by close()), a temp SQLite catalog + file
+ * warehouse (or the caller's), the real Kafka and registry.
  */
 export interface SinkTestEnv {
   suffix: string;
@@ -24,7 +25,8 @@ export interface SinkTestEnv {
   catalogUri: string;
   warehouse: string;
   topics: { trades: string; quotes: string };
-  pattern: RegExp;
+  /** Both topics comma-separated, as WRITER_TOPICS / QUERY_TAIL_TOPICS take them. */
+  topicList: string;
   brokers: string;
   registryUrl: string;
   serde: AvroSerde;
@@ -34,10 +36,10 @@ export interface SinkTestEnv {
   close(): Promise<void>;
 }
 
-export async function sinkTestEnv(opts: { catalogUri?: string; warehouse?: string } = {}): Promise<SinkTestEnv> {
+export async function sinkTestEnv(opts: { catalogUri?: string; warehouse?: string; kind?: ScratchKind } = {}): Promise<SinkTestEnv> {
   const e = infraEndpoints();
-  const suffix = uniqueSuffix().replace(/[^a-z0-9]/g, '');
-  const exchange = `it${suffix}`;
+  const exchange = scratchExchange(opts.kind ?? 'test');
+  const suffix = exchange.replace(/^k2(bench|test)/, '');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-sink-'));
   const catalogUri = opts.catalogUri ?? `jdbc:sqlite:file:${path.join(dir, 'catalog.db')}`;
   const warehouse = opts.warehouse ?? pathToFileURL(path.join(dir, 'warehouse')).href;
@@ -55,7 +57,7 @@ export async function sinkTestEnv(opts: { catalogUri?: string; warehouse?: strin
     catalogUri,
     warehouse,
     topics,
-    pattern: new RegExp(`^market\\.crypto\\.(trades|quotes)\\.${exchange}$`),
+    topicList: `${topics.trades},${topics.quotes}`,
     brokers: e.kafkaBrokers,
     registryUrl: e.registryUrl,
     serde,
@@ -63,8 +65,12 @@ export async function sinkTestEnv(opts: { catalogUri?: string; warehouse?: strin
     ids,
     logger,
     close: async () => {
-      await producer.disconnect();
-      fs.rmSync(dir, { recursive: true, force: true });
+      try {
+        await producer.disconnect();
+        await removeScratchTopics(e.kafkaBrokers, e.registryUrl, [topics.trades, topics.quotes]);
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     },
   };
 }
@@ -164,7 +170,7 @@ export async function startSink(
     logger: env.logger,
     registry,
     namespace: env.namespace,
-    topics: [env.pattern],
+    topics: [env.topics.trades, env.topics.quotes],
     ...overrides,
   });
   await sink.start();

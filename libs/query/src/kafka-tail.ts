@@ -14,8 +14,12 @@ export interface KafkaTailOptions {
   startOffsets: (kind: TailKind) => Offsets;
   logger: Logger;
   metrics: QueryMetrics;
-  /** Topics to read (V2 trades and quotes topics only are ever taken). Default: all of them. */
-  topicPattern?: RegExp;
+  /**
+   * The topics to read, by name (only V2 trades and quotes topics are ever taken). No pattern: a topic that merely
+   * fits the naming rule, a benchmark's or a test's, is never read. A listed topic created later is picked up by
+   * the metadata probe.
+   */
+  topics: readonly string[];
   /** How often new topics/partitions are looked for; doubles as the broker health probe. Default 2000 ms. */
   probeIntervalMs?: number;
 }
@@ -27,7 +31,7 @@ function kindOf(topic: string): TailKind | undefined {
 }
 
 /**
- * Reads every trades and quotes topic from where the Iceberg table stops (the offsets in its latest snapshot)
+ * Reads the configured trades and quotes topics from where the Iceberg table stops (the offsets in its latest snapshot)
  * into the TailStore. No consumer group: the position is the table's, and nothing is committed. New topics and
  * partitions are picked up by a periodic metadata probe, whose failures also mark Kafka unhealthy (librdkafka's
  * consume just returns nothing while all brokers are down).
@@ -42,11 +46,13 @@ export class KafkaTail {
   private healthy = false;
   private lastError: string | undefined;
   private readonly probeIntervalMs: number;
+  private readonly topics: ReadonlySet<string>;
 
   /** Throws the one-line ConfigError of `requireCodec` when librdkafka cannot decode the topics: a start failure, not a retry loop. */
   constructor(private readonly o: KafkaTailOptions) {
     requireCodec(TOPIC_CODEC, 'consumer', o.clientId);
     this.probeIntervalMs = o.probeIntervalMs ?? 2000;
+    this.topics = new Set(o.topics);
   }
 
   get isHealthy(): boolean {
@@ -94,7 +100,7 @@ export class KafkaTail {
       const fresh: string[] = [];
       for (const t of topics) {
         const kind = kindOf(t.name);
-        if (!kind || (this.o.topicPattern && !this.o.topicPattern.test(t.name))) continue;
+        if (!kind || !this.topics.has(t.name)) continue;
         for (const partition of t.partitions) {
           const key = tpKey(t.name, partition);
           if (this.next.has(key)) continue;

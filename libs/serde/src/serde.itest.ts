@@ -1,13 +1,13 @@
 import * as avro from 'avsc';
 import { ensureTopics, K2Consumer, K2Producer, topicName } from '@k2/kafka';
 import { TRADE_V2_SCHEMA, type QuoteV2, type TradeV2 } from '@k2/schema';
-import { infraEndpoints, runPython, sampleQuotes, sampleTrades, uniqueSuffix } from '@k2/testing';
+import { infraEndpoints, removeScratchTopics, runPython, sampleQuotes, sampleTrades, uniqueSuffix } from '@k2/testing';
 import { AvroSerde, valueSubject } from './serde';
 
 const ep = infraEndpoints();
 const suffix = uniqueSuffix();
-const tradesTopic = topicName({ assetClass: 'crypto', dataType: 'trades', exchange: `itest${suffix}` });
-const quotesTopic = topicName({ assetClass: 'crypto', dataType: 'quotes', exchange: `itest${suffix}` });
+const tradesTopic = topicName({ assetClass: 'crypto', dataType: 'trades', exchange: `k2test${suffix}` });
+const quotesTopic = topicName({ assetClass: 'crypto', dataType: 'quotes', exchange: `k2test${suffix}` });
 
 let producer: K2Producer;
 const serde = new AvroSerde({ registryUrl: ep.registryUrl });
@@ -38,6 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await producer?.disconnect();
+  await removeScratchTopics(ep.kafkaBrokers, ep.registryUrl, [tradesTopic, quotesTopic]);
 });
 
 describe('V2 records through the real registry and a real topic', () => {

@@ -6,3 +6,4 @@ export * from './service-process';
 export * from './simulator';
 export * from './browser';
 export * from './prometheus';
+export * from './scratch';

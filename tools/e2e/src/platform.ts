@@ -4,7 +4,9 @@ import path from 'node:path';
 import { dlqTopic, ensureTopics } from '@k2/kafka';
 import {
   infraEndpoints,
+  removeScratchTopics,
   repoRoot,
+  scratchExchange,
   startServiceProcess,
   startSimulatorProcess,
   topicEndOffsets,
@@ -21,11 +23,12 @@ import type { E2eProfile } from './profile';
  * the exchange simulator, both streamers, the ASX loader, the Iceberg writer (PostgreSQL catalog, S3 warehouse)
  * and the query API, all against the real local Kafka, registry, PostgreSQL and S3 (tools/infra/infra.sh).
  *
- * The crypto topics are the real `market.crypto.*.{binance,kraken}` ones, which earlier tests also fill; this run's
- * records are told apart by id: the simulator's ids start at Date.now()·1000, above any earlier run's (a resuming
- * streamer drops ids at or below the last one in the topic). The ASX sample goes to topics of its own
- * (`market.equities.*.e2e<suffix>`), because its message ids are the same in every load. The Iceberg namespace, the
- * warehouse prefix and the writer's consumer group are new, so the tables hold exactly what this run's writer wrote.
+ * Every topic is a scratch topic of this run (`market.crypto.*.k2teste2eb…`/`k2teste2ek…` through the streamers'
+ * FEED_TOPIC_EXCHANGE, `market.equities.*.k2teste2e…` through the loader's ASX_TOPIC_EXCHANGE), deleted at the end:
+ * the platform's own topics, which a user's `npm start` reads, are never written. The simulator's ids still start at
+ * Date.now()·1000 (a resuming streamer drops ids at or below the last one in the topic).
+ * The Iceberg namespace, the warehouse prefix and the writer's consumer group are new, so the tables hold exactly
+ * what this run's writer wrote.
  */
 
 export const SERVICES = ['binance-streamer', 'kraken-streamer', 'asx-batch-loader', 'iceberg-writer', 'query-api'] as const;
@@ -73,10 +76,14 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
   const logDir = path.join(root, 'dist', 'test-artifacts', 'e2e-logs');
   fs.rmSync(logDir, { recursive: true, force: true });
   fs.mkdirSync(logDir, { recursive: true });
-  const asxExchange = `e2e${suffix}`;
+  // A scratch exchange (k2test…): no platform subscription names these topics, and close() deletes them.
+  const asxExchange = scratchExchange('test', 'e2e');
+  // Scratch exchanges for the streamers too (FEED_TOPIC_EXCHANGE): the platform's binance/kraken topics are a user's.
+  const cryptoExchange = { binance: scratchExchange('test', 'e2eb'), kraken: scratchExchange('test', 'e2ek') };
+  const cryptoTopics = (exchange: string) => ({ trades: `market.crypto.trades.${exchange}`, quotes: `market.crypto.quotes.${exchange}` });
   const topics = {
-    binance: { trades: 'market.crypto.trades.binance', quotes: 'market.crypto.quotes.binance' },
-    kraken: { trades: 'market.crypto.trades.kraken', quotes: 'market.crypto.quotes.kraken' },
+    binance: cryptoTopics(cryptoExchange.binance),
+    kraken: cryptoTopics(cryptoExchange.kraken),
     asx: { trades: `market.equities.trades.${asxExchange}`, quotes: `market.equities.quotes.${asxExchange}`, reference: `market.equities.reference.${asxExchange}` },
   };
   const crypto = [topics.binance.trades, topics.binance.quotes, topics.kraken.trades, topics.kraken.quotes];
@@ -91,7 +98,8 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
   const catalogUri = ep.pgUri;
   const warehouse = `s3://k2-warehouse/e2e-${suffix}`;
   const writerGroup = `e2e-writer-${suffix}`;
-  const dataTopics = `^market\\.(crypto\\.(trades|quotes)\\.(binance|kraken)|equities\\.(trades|quotes|reference)\\.${asxExchange})$`;
+  const tailTopics = [...crypto, topics.asx.trades, topics.asx.quotes];
+  const dataTopics = [...tailTopics, topics.asx.reference];
   const base = { KAFKA_BROKERS: ep.kafkaBrokers, SCHEMA_REGISTRY_URL: ep.registryUrl, LOG_LEVEL: 'info' };
   const s3 = { S3_ENDPOINT: ep.s3Endpoint, S3_ACCESS_KEY: ep.s3AccessKey, S3_SECRET_KEY: ep.s3SecretKey, S3_FORCE_PATH_STYLE: 'true', S3_REGION: 'us-east-1' };
   const lake = { ...s3, ICEBERG_CATALOG: 'sql', ICEBERG_CATALOG_URI: catalogUri, ICEBERG_WAREHOUSE: warehouse, ICEBERG_NAMESPACE: namespace };
@@ -108,7 +116,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
 
   // Fast reconnects and stale detection (seconds, not the production minutes) so faults fit a test run; the journal
   // directory outlives a SIGKILL, as a pod's volume would.
-  const feed = (exchange: string) => ({
+  const feed = (exchange: 'binance' | 'kraken') => ({
     ...base,
     FEED_BACKOFF_INITIAL_MS: '200',
     FEED_BACKOFF_MAX_MS: '2000',
@@ -120,6 +128,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
     // (resuming from them would declare the ids in between lost). Restarts resume from the topic (see `start`).
     FEED_RESUME_FROM_KAFKA: 'false',
     FEED_JOURNAL_DIR: path.join(work, `journal-${exchange}`),
+    FEED_TOPIC_EXCHANGE: cryptoExchange[exchange],
   });
   const envs: Record<ServiceName, Record<string, string>> = {
     'binance-streamer': { ...feed('binance'), BINANCE_WS_URLS: sim.binance.ws, BINANCE_REST_URL: sim.binance.rest, BINANCE_SYMBOLS: BINANCE_SYMBOLS.join(',') },
@@ -139,7 +148,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
       WRITER_GROUP_ID: writerGroup,
       // Static membership, as the StatefulSet runs it: a restarted writer takes its partitions back at once.
       WRITER_ID: `e2e-writer-0-${suffix}`,
-      WRITER_TOPIC_PATTERN: dataTopics,
+      WRITER_TOPICS: dataTopics.join(','),
       WRITER_COMMIT_INTERVAL_MS: String(profile.writerCommitMs),
       WRITER_DUCKDB_THREADS: '1',
       WRITER_TMP_DIR: path.join(work, 'writer-tmp'),
@@ -150,7 +159,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
       ...base,
       ...lake,
       QUERY_WRITER_GROUP_ID: writerGroup,
-      QUERY_TOPIC_PATTERN: `^market\\.(crypto\\.(trades|quotes)\\.(binance|kraken)|equities\\.(trades|quotes)\\.${asxExchange})$`,
+      QUERY_TAIL_TOPICS: tailTopics.join(','),
       QUERY_CACHE_DIR: path.join(work, 'query-cache'),
       QUERY_REFRESH_MS: '1000',
       LOG_LEVEL: 'warn',
@@ -194,12 +203,13 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
       for (const s of SERVICES) await services[s]?.kill('SIGTERM');
       await sim.stop();
       fs.rmSync(work, { recursive: true, force: true });
+      await removeScratchTopics(ep.kafkaBrokers, ep.registryUrl, [...crypto, ...Object.values(topics.asx)]);
     },
   };
 
   try {
-    // The ASX sample first: its topics then exist when the writer subscribes (a regex subscription only sees new
-    // topics at the next metadata refresh), and the writer starts with a backlog to catch up on.
+    // The ASX sample first: its topics then exist when the writer subscribes (a listed topic created later only
+    // joins at the next metadata refresh), and the writer starts with a backlog to catch up on.
     await start('asx-batch-loader');
     await waitFor('ASX sample loaded', () => services['asx-batch-loader'].output.find((l) => l.includes('batch finished')), 180_000, 500);
     await start('binance-streamer');
