@@ -3,31 +3,59 @@
  * and every message acknowledged (acks=all, idempotent), exactly as asx-batch-loader runs it.
  *
  * Loads the bundled sample trades (data/asx-sample/trades, 91,874 rows) and a synthetic file of ten times the BHP
- * sample (916,310 rows, ~35 MB) generated into .data/bench/asx/, each into fresh bench topics
- * (market.equities.trades.asxbench<id>). Also times a dry run of the big file (everything but Kafka) and the producer
- * alone on pre-encoded rows, to tell our CPU cost from the Kafka side. Prints rows/s and the peak RSS.
+ * sample (916,310 rows, ~35 MB) generated into .data/bench/asx/, each into fresh scratch topics
+ * (market.equities.trades.k2benchasx<id>, which no platform subscription names; deleted at the end, also when the
+ * bench fails). Also times a dry run of the big file (everything but Kafka) and the producer alone on pre-encoded
+ * rows, to tell our CPU cost from the Kafka side. Prints rows/s and the peak RSS.
+ * Env: BENCH_ASX_COPIES (copies of the BHP sample in the big file, default 10), BENCH_PRODUCER_ROWS (default 300,000).
  * Goal (issue 4): >= 150k rows/s end to end.
  */
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { AckBatch, AsxLoader, BatchProducer, ExchangeClock, parseCompanyInfo, TradeMapper, type LoadSummary } from '@k2/asx';
 import { createLogger } from '@k2/core';
-import { ensureTopics } from '@k2/kafka';
+import { DATA_TYPES, ensureTopics, topicName } from '@k2/kafka';
 import { nowMicros } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
-import { infraEndpoints, infraUp, repoRoot, uniqueSuffix } from '@k2/testing';
+import { infraEndpoints, infraUp, removeScratchTopics, repoRoot, scratchExchange } from '@k2/testing';
 
 const ROOT = repoRoot();
 const SAMPLE = path.join(ROOT, 'data/asx-sample');
-const COPIES = 10;
+const COPIES = Number(process.env['BENCH_ASX_COPIES'] ?? 10);
+const PRODUCER_ROWS = Number(process.env['BENCH_PRODUCER_ROWS'] ?? 300_000);
+/** Every topic this run may create (the loader's trades/quotes/reference, the producer-only topic); see cleanUp. */
+const scratchTopics: string[] = [];
+const scratchDirs: string[] = [];
+
+/** A fresh scratch exchange, its three topics recorded for deletion. */
+function benchExchange(): string {
+  const exchange = scratchExchange('bench', 'asx');
+  const topics = DATA_TYPES.map((dataType) => topicName({ assetClass: 'equities', dataType, exchange }));
+  scratchTopics.push(...topics);
+  console.log(`bench scratch topics: ${topics.join(',')}`);
+  return exchange;
+}
+
+function scratchDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'asx-bench-'));
+  scratchDirs.push(dir);
+  return dir;
+}
+
+async function cleanUp(): Promise<void> {
+  for (const d of scratchDirs) rmSync(d, { recursive: true, force: true });
+  const ep = infraEndpoints();
+  const removed = await removeScratchTopics(ep.kafkaBrokers, ep.registryUrl, scratchTopics);
+  console.log(`bench scratch topics removed: ${removed.join(',')}`);
+}
 
 /**
  * Ten copies of the BHP sample, copy k moved k weeks later (Mon 10 March 2014 + 7k days), so timestamps keep
  * increasing and the load crosses the 6 April daylight-saving change like a real multi-week file would.
  */
 function syntheticInput(): string {
-  const dir = path.join(ROOT, '.data/bench/asx/x10');
+  const dir = path.join(ROOT, `.data/bench/asx/x${COPIES}`);
   const file = path.join(dir, 'trades/7078.csv');
   const done = `${file}.complete`;
   if (existsSync(done) && existsSync(file)) return dir;
@@ -56,8 +84,8 @@ async function load(name: string, input: string, dryRun: boolean): Promise<{ nam
     brokers: ep.kafkaBrokers,
     registryUrl: ep.registryUrl,
     logger: createLogger({ service: 'bench-asx', level: 'warn' }),
-    checkpointDir: mkdtempSync(path.join(tmpdir(), 'asx-bench-')),
-    topicExchange: `asxbench${uniqueSuffix()}`,
+    checkpointDir: scratchDir(),
+    topicExchange: benchExchange(),
     dryRun,
     progress: false,
   }).run();
@@ -76,7 +104,7 @@ async function producerOnly(input: string): Promise<{ rows: number; ms: number }
   const { companies } = parseCompanyInfo(readFileSync(path.join(SAMPLE, 'reference-data/company_info.csv'), 'utf8'), clock);
   const mapper = new TradeMapper({ identity: 'trades/7078.csv', currency: 'AUD', clock, company: companies.get('7078'), companies });
   mapper.ingestionTimestamp = nowMicros();
-  const topic = `market.equities.trades.asxbench${uniqueSuffix()}`;
+  const topic = topicName({ assetClass: 'equities', dataType: 'trades', exchange: benchExchange() });
   await ensureTopics(ep.kafkaBrokers, [{ topic }]);
   const serde = new AvroSerde({ registryUrl: ep.registryUrl });
   const id = await serde.registerV2(topic, 'trades');
@@ -104,10 +132,16 @@ async function producerOnly(input: string): Promise<{ rows: number; ms: number }
   return { rows: values.length, ms };
 }
 
-const PRODUCER_ROWS = 300_000;
-
 async function main(): Promise<void> {
   infraUp();
+  try {
+    await run();
+  } finally {
+    await cleanUp();
+  }
+}
+
+async function run(): Promise<void> {
   const big = syntheticInput();
   const runs = [
     await load('sample trades -> Kafka', path.join(SAMPLE, 'trades'), false),

@@ -20,7 +20,9 @@
  * The load generator runs on the same 2 cores as the API, so the figures are a floor for a dedicated pod.
  *
  * BENCH_API_URL=http://host:port benchmarks an API that is already running instead of starting one (its RSS is
- * sampled only when BENCH_API_PID is given too); BENCH_SCENARIOS=trades,bars picks scenarios.
+ * sampled only when BENCH_API_PID is given too); BENCH_SCENARIOS=trades,bars picks scenarios. BENCH_DATA_DIR moves the
+ * dataset (default .data/bench/query; it is the bench's own catalog and warehouse, never the platform's lake, and it
+ * is kept between runs because building it takes minutes).
  */
 import path from 'node:path';
 import { repoRoot } from '@k2/testing';
@@ -123,7 +125,7 @@ function goalRows(results: LoadResult[]): Array<[string, string, boolean]> {
 
 async function main(): Promise<void> {
   const root = repoRoot();
-  const dir = path.join(root, '.data', 'bench', 'query');
+  const dir = path.resolve(process.env['BENCH_DATA_DIR'] || path.join(root, '.data', 'bench', 'query'));
   const t0 = Date.now();
   const ds = await ensureDataset({ root: dir, symbols: SYMBOLS, days: DAYS, tradesPerSymbolDay: PER_DAY, rebuild: REBUILD, log: (l) => console.log(l) });
   const size = `${ds.rows.toLocaleString()} trades, ${ds.files} data files, ${mb(ds.dataBytes)} Parquet (${(ds.dataBytes / ds.rows).toFixed(1)} B/trade), ${mb(ds.diskBytes)} on disk with metadata and catalog`;

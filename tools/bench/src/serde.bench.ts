@@ -46,7 +46,8 @@ async function main(): Promise<void> {
   infraUp();
   const ep = infraEndpoints();
   const serde = new AvroSerde({ registryUrl: ep.registryUrl });
-  const id = await serde.registerV2(topicName({ assetClass: 'crypto', dataType: 'trades', exchange: 'bench' }), 'trades');
+  // Only a registry subject, no topic: named after a scratch topic (k2bench…) that no platform subscription names.
+  const id = await serde.registerV2(topicName({ assetClass: 'crypto', dataType: 'trades', exchange: 'k2benchserde' }), 'trades');
   const sample = makeTrades(Math.min(N, 100_000));
   const encoded = sample.map((t) => serde.encode(id, t));
   const bytes = encoded.reduce((s, b) => s + b.length, 0) / encoded.length;
