@@ -4,7 +4,7 @@ import path from 'node:path';
 import { dlqTopic, ensureTopics } from '@k2/kafka';
 import { infraEndpoints, removeScratchTopics, repoRoot, scratchExchange, waitFor } from '@k2/testing';
 import { groupMembers, NpmStart, portsInUse } from './npm-start';
-import { DEFAULT_API_PORT, METRICS_PORTS, SIMULATOR_PORTS } from './plan';
+import { DEFAULT_API_PORT, METRICS_PORTS, QUERY_API_OPS_PORT, SIMULATOR_PORTS } from './plan';
 
 /**
  * The README's `K2_FEEDS=simulated npm start`, run as a user runs it, on fresh state: the services' catalog,
@@ -13,11 +13,11 @@ import { DEFAULT_API_PORT, METRICS_PORTS, SIMULATOR_PORTS } from './plan';
  * (FEED_TOPIC_EXCHANGE — one for both streamers, their records keep their exchange —, ASX_TOPIC_EXCHANGE,
  * WRITER_TOPICS, QUERY_TAIL_TOPICS). So the user's lake in .data/ and the platform topics are untouched; shared with
  * the user are the local infrastructure and what start.sh itself does (setup, infra up, creating the platform
- * topics, building the apps). It needs the ports of `npm start` (8080, 9401-9404, 18765-18767) free.
+ * topics, building the apps). It needs the ports of `npm start` (8080, 9401-9405, 18765-18767) free.
  */
 
 const root = repoRoot();
-const PORTS = [DEFAULT_API_PORT, ...Object.values(METRICS_PORTS), ...Object.values(SIMULATOR_PORTS)];
+const PORTS = [DEFAULT_API_PORT, ...Object.values(METRICS_PORTS), QUERY_API_OPS_PORT, ...Object.values(SIMULATOR_PORTS)];
 const API = `http://127.0.0.1:${DEFAULT_API_PORT}`;
 const READY = /all five services ready in ([\d.]+) s/;
 const ASX_SAMPLE = ['BHP', 'DVN', 'MWR'];
@@ -50,9 +50,20 @@ async function simulatorFirstId(): Promise<bigint> {
   return BigInt(first);
 }
 
+/** `promise`, or a rejection with `message()` after `ms` (the timer is cleared either way, so jest can exit). */
+async function within<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message())), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function stopAndCheckNothingLeft(npm: NpmStart): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   npm.interrupt();
-  const exit = await Promise.race([npm.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm start still running 90 s after SIGINT:\n${npm.tail()}`)), 90_000))]);
+  const exit = await within(npm.exited, 90_000, () => `npm start still running 90 s after SIGINT:\n${npm.tail()}`);
   const left = await waitFor('every process of npm start gone', () => (groupMembers(npm.pgid).length === 0 ? true : undefined), 10_000, 250).catch(() => groupMembers(npm.pgid));
   expect(left).toBe(true);
   return exit;
@@ -118,7 +129,7 @@ describe('npm start (fresh state, simulated feeds)', () => {
   it('a service that dies stops npm start with a non-zero exit, its name, its error and its log on screen', async () => {
     // A realistic mistake: a symbol listed twice is a config error, so kraken-streamer exits at start.
     npm = new NpmStart(root, userEnv(stateDir, { KRAKEN_SYMBOLS: 'BTC/USD,BTC/USD' }));
-    const exit = await Promise.race([npm.exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`npm start still running:\n${npm?.tail()}`)), 6 * 60_000))]);
+    const exit = await within(npm.exited, 6 * 60_000, () => `npm start still running:\n${npm?.tail()}`);
     keepLogs(stateDir, 'dead-service');
     expect(exit.code).not.toBe(0);
     const log = path.join(stateDir, 'logs', 'kraken-streamer.log');
