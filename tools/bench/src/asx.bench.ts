@@ -19,6 +19,9 @@ import { DATA_TYPES, ensureTopics, topicName } from '@k2/kafka';
 import { nowMicros } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, removeScratchTopics, repoRoot, scratchExchange } from '@k2/testing';
+import { benchCli } from './cli';
+
+benchCli('asx');
 
 const ROOT = repoRoot();
 const SAMPLE = path.join(ROOT, 'data/asx-sample');

@@ -5,6 +5,9 @@
  * Kraken trade frame well above that rate.
  */
 import { parseLosslessJson } from '@k2/core';
+import { benchCli } from './cli';
+
+benchCli('json');
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 500_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);

@@ -5,6 +5,9 @@
  */
 import { mapBinanceMessage } from '@k2/binance';
 import { mapKrakenMessage } from '@k2/kraken';
+import { benchCli } from './cli';
+
+benchCli('mappers');
 
 const N = Number(process.env['BENCH_MESSAGES'] ?? 300_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);

@@ -29,6 +29,9 @@ import { repoRoot } from '@k2/testing';
 import { DAY_US, ensureDataset, type DatasetInfo } from './query/dataset';
 import { rssSampler, startQueryApi, waitReady, type ApiProcess } from './query/api-process';
 import { runLoad, type LoadResult, type Scenario } from './query/loadgen';
+import { benchCli } from './cli';
+
+benchCli('query');
 
 function envNumber(name: string, dflt: number): number {
   const raw = process.env[name];

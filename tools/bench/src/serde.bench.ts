@@ -8,6 +8,9 @@ import { topicName } from '@k2/kafka';
 import { messageId, type TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, sampleTrades } from '@k2/testing';
+import { benchCli } from './cli';
+
+benchCli('serde');
 
 const N = Number(process.env['BENCH_RECORDS'] ?? 1_000_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 5);

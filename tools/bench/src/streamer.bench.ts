@@ -17,6 +17,9 @@ import { createLogger } from '@k2/core';
 import { Streamer, type FeedConfig } from '@k2/feed';
 import { topicName } from '@k2/kafka';
 import { infraEndpoints, infraUp, removeScratchTopics, scratchExchange, startSimulatorProcess, type SimulatorHandle } from '@k2/testing';
+import { benchCli } from './cli';
+
+benchCli('streamer');
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 100_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);

@@ -17,6 +17,9 @@ import { nowMicros, type TradeV2 } from '@k2/schema';
 import { infraUp } from '@k2/testing';
 import { makeTrades, produce, sinkTestEnv, startSink, type SinkTestEnv } from '@k2/lake-testing';
 import type { FlushResult } from '@k2/lake-sink';
+import { benchCli } from './cli';
+
+benchCli('writer');
 
 const TRADES = Number(process.env['BENCH_TRADES'] ?? 2_000_000);
 const LIVE_RATE = Number(process.env['BENCH_LIVE_RATE'] ?? 20_000);
