@@ -134,6 +134,27 @@ describe('FeedPublisher', () => {
     expect(await registry.getSingleMetricAsString('k2_binance_errors_total')).toContain('kind="produce_rejected"} 1');
   });
 
+  it('dead-letters a torn journal line with its place, counts it and replays the whole lines', async () => {
+    journal.append({ topic: TOPIC, key: base.symbol, value: encodeTrade(trade(1).record) });
+    journal.close();
+    // A crash mid-write of trade 2: both tabs made it to disk, the value did not.
+    const file = path.join(dir, fs.readdirSync(dir)[0] as string);
+    const offset = fs.statSync(file).size;
+    const torn = `${TOPIC}\t${base.symbol}\t${encodeTrade(trade(2).record).toString('base64').slice(0, 20)}`;
+    fs.appendFileSync(file, torn);
+    publisher();
+    await waitFor('journal replayed', () => (journal.isEmpty() && producer.dlq().length === 1) || undefined, 5000);
+    expect(producer.acked.filter((m) => m.topic === TOPIC).map((m) => tradeIdOf(m.value as Buffer))).toEqual(['1']);
+    expect(producer.dlq()[0]).toMatchObject({
+      raw: torn,
+      reason: `journal ${path.basename(file)} at byte ${offset}: torn line (no newline at the end of the segment)`,
+      segment: path.basename(file),
+      offset: String(offset),
+      encoding: 'journal-line',
+    });
+    expect(await registry.getSingleMetricAsString('k2_feed_journal_corrupt_lines_total')).toContain('k2_feed_journal_corrupt_lines_total{exchange="binance"} 1');
+  });
+
   it('reports SPILL while trades are journaled after failed deliveries, even with the breaker still closed', async () => {
     let kafkaDown = true;
     producer.fail = (m) => (kafkaDown && m.topic === TOPIC ? new TransientError(ErrorCode.KAFKA_UNAVAILABLE, 'Local: Message timed out') : undefined);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isRetriable, toK2Error, type Logger } from '@k2/core';
+import { isRetriable, toK2Error, ValidationError, type Logger } from '@k2/core';
 import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
 import { dlqTopic } from '@k2/kafka';
 import { CircuitOpenError, createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
@@ -293,6 +293,16 @@ export class FeedPublisher implements TradeSink {
     this.deadLetter(entry.topic, entry.value.toString('base64'), err, { symbol: entry.key, encoding: 'avro-base64' });
   }
 
+  /** Torn or garbled journal lines are never replayed (issue 18): counted, logged with their place and dead-lettered. */
+  private deadLetterCorrupt(seg: JournalSegment): void {
+    for (const c of seg.corrupt) {
+      this.o.metrics.journalCorrupt.labels(this.o.exchange).inc();
+      const where = { segment: c.segment, offset: String(c.offset) };
+      this.o.logger.error('journal line skipped, not replayed', { exchange: this.o.exchange, ...where, bytes: c.bytes, reason: c.reason });
+      this.deadLetter(this.o.topics.trades, c.text, new ValidationError(`journal ${c.segment} at byte ${c.offset}: ${c.reason}`), { ...where, encoding: 'journal-line' });
+    }
+  }
+
   private markSpilledOnFailure(): void {
     if (this.spilledOnFailure) return;
     this.spilledOnFailure = true;
@@ -328,9 +338,10 @@ export class FeedPublisher implements TradeSink {
       }
       const seg = this.o.journal.oldest();
       if (!seg) return;
+      this.deadLetterCorrupt(seg);
       const started = process.hrtime.bigint();
       const batch: Outgoing[] = seg.entries.map((entry) => ({ entry, isTrade: true, started, replay: true }));
-      await this.breaker.fire(batch).catch(() => undefined);
+      if (batch.length > 0) await this.breaker.fire(batch).catch(() => undefined);
       const kept = this.settleReplayed(seg, batch);
       this.updateJournalGauges();
       if (kept > 0) {
