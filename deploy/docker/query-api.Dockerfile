@@ -61,9 +61,10 @@ RUN node -e "require('node-rdkafka'); require('better-sqlite3'); require('@duckd
  && mkdir -p /app/.data && chown 10001:10001 /app/.data
 # Numeric, so Kubernetes' runAsNonRoot can verify it without /etc/passwd.
 USER 10001:10001
-EXPOSE 8080
+# 8080: the API, the live page and the stream (PORT); 9405: /metrics, /healthz, /readyz (METRICS_PORT).
+EXPOSE 8080 9405
 # /healthz is liveness: it answers while the event loop turns (libs/runtime/src/http.ts). Node's fetch, since the
 # slim image has no curl.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || process.env.METRICS_PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.METRICS_PORT || 9405) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 CMD ["node", "--enable-source-maps", "dist/apps/query-api/main.js"]

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { parse } from 'yaml';
-import { defaultPort, envNamesReadBy, K2_APPS, readRepoFile, repoPath } from './repo';
+import { defaultPort, envNamesReadBy, K2_APPS, publicPort, readRepoFile, repoPath } from './repo';
 
 /**
  * Offline checks of docker-compose.yml: what `docker compose config` would reject (the Compose Specification
@@ -221,13 +221,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('serves each K2 app on its default port and publishes that port', () => {
+  it('serves each K2 app on its default ports and publishes the public one (query-api: the API, not its ops port)', () => {
     for (const app of K2_APPS) {
       const s = services[app] ?? {};
       const e = env(s);
       const port = String(defaultPort(app));
+      const api = publicPort(app);
       const published = (s.ports ?? []).map((p) => (typeof p === 'object' ? String(p.target) : String(p).split(':').at(-1)));
-      expect({ app, port: e['PORT'] ?? e['METRICS_PORT'], published }).toEqual({ app, port, published: [port] });
+      expect({ app, port: e['METRICS_PORT'], api: e['PORT'], published }).toEqual({ app, port, api: api === undefined ? undefined : String(api), published: [String(api ?? port)] });
     }
   });
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { defaultPort, dockerIgnore, K2_APPS, projectTargets, readRepoFile, repoPath } from './repo';
+import { defaultPort, dockerIgnore, K2_APPS, projectTargets, publicPort, readRepoFile, repoPath } from './repo';
 
 /**
  * Static checks of deploy/docker/<app>.Dockerfile (no Docker engine needed): the shape the issue asks for
@@ -183,7 +183,8 @@ describe.each(K2_APPS)('deploy/docker/%s.Dockerfile', (app) => {
   it("starts the app's bundle and probes its /healthz on the app's default port", () => {
     const port = defaultPort(app);
     expect(execForm(all(last, 'CMD').at(-1) ?? 'null')).toEqual(['node', '--enable-source-maps', `dist/apps/${app}/main.js`]);
-    expect(all(last, 'EXPOSE')).toEqual([String(port)]);
+    const api = publicPort(app);
+    expect(all(last, 'EXPOSE')).toEqual([api === undefined ? String(port) : `${api} ${port}`]);
     const healthcheck = all(last, 'HEALTHCHECK');
     expect(healthcheck).toHaveLength(1);
     const probe = execForm((healthcheck[0] ?? '').replace(/^.*?\bCMD\s+/, ''));

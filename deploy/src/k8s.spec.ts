@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import { parseAllDocuments } from 'yaml';
-import { defaultPort, envNamesReadBy, K2_APPS, readRepoFile, repoPath } from './repo';
+import { defaultPort, envNamesReadBy, K2_APPS, publicPort, readRepoFile, repoPath } from './repo';
 
 /**
  * Offline checks of deploy/k8s: each kustomization is rendered with the pinned kustomize (what `kubectl apply -k`
@@ -89,12 +89,17 @@ interface Container {
   readinessProbe?: Probe;
   resources?: { requests?: Quantities; limits?: Quantities };
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean };
-  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+  volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean; subPath?: string }>;
 }
 interface PodSpec {
   containers: Container[];
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number };
-  volumes?: Array<{ name: string; emptyDir?: object; persistentVolumeClaim?: { claimName: string } }>;
+  volumes?: Array<{
+    name: string;
+    emptyDir?: object;
+    persistentVolumeClaim?: { claimName: string };
+    secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
+  }>;
   topologySpreadConstraints?: unknown[];
   affinity?: { podAntiAffinity?: unknown };
 }
@@ -224,8 +229,12 @@ function render(name: RenderName): K8sObject[] {
   }
   return parseAllDocuments(out).flatMap((doc) => {
     if (doc.errors.length > 0) throw new Error(`kustomize build ${name} printed invalid YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
-    const value: unknown = doc.toJS();
-    return value === null ? [] : [value as K8sObject];
+    const value = doc.toJS() as K8sObject | null;
+    if (value === null) return [];
+    // kustomize wraps long base64 Secret values over lines; the API server's decoder (Go's base64) skips the line
+    // breaks, the schema's "byte" format does not.
+    if (value.kind === 'Secret' && value.data) value.data = Object.fromEntries(Object.entries(value.data).map(([k, v]) => [k, v.replace(/\s+/g, '')]));
+    return [value];
   });
 }
 
@@ -399,8 +408,8 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
         if (a['prometheus.io/path'] !== '/metrics') problems.push(`${id(w.object)}: prometheus.io/path is not /metrics`);
         for (const c of w.template.spec.containers) {
           if (!c.ports?.some((p) => p.containerPort === port)) problems.push(`${id(w.object)} container ${c.name} does not declare port ${port}`);
-          // The env that sets the port: PORT for query-api, METRICS_PORT for the others (apps/*/src/config.ts).
-          const set = envOf(c, 'PORT') ?? envOf(c, 'METRICS_PORT');
+          // METRICS_PORT sets the ops port of every app (apps/*/src/config.ts); query-api's PORT is its public API.
+          const set = envOf(c, 'METRICS_PORT');
           if (set !== String(port)) problems.push(`${id(w.object)} container ${c.name}: PORT/METRICS_PORT is ${String(set)}, expected ${port}`);
         }
       }
@@ -503,7 +512,8 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
       for (const w of workloadsOf(objects)) {
         for (const c of w.template.spec.containers) {
           for (const e of c.env ?? []) {
-            if (CREDENTIAL_NAME.test(e.name) && !e.valueFrom?.secretKeyRef) problems.push(`${id(w.object)}: ${e.name} must come from a secretKeyRef`);
+            // *_FILE names a path to a mounted Secret (QUERY_API_KEYS_FILE), not a credential.
+            if (CREDENTIAL_NAME.test(e.name) && !e.name.endsWith('_FILE') && !e.valueFrom?.secretKeyRef) problems.push(`${id(w.object)}: ${e.name} must come from a secretKeyRef`);
           }
         }
       }
@@ -544,12 +554,33 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
       expect(problems).toEqual([]);
     });
 
-    test('query-api: ClusterIP Service on 8080 and an autoscaling/v2 HPA on CPU that owns the replica count', () => {
+    test('query-api: API keys from the Secret k2-api-keys mounted as a directory (reloads need the symlink swap), API on http, ops on ops', () => {
+      const objects = objectsOf(name);
+      const deployment = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'query-api')!;
+      const pod = podTemplateOf(deployment)!.spec;
+      const c = pod.containers[0]!;
+      const volume = pod.volumes?.find((v) => v.secret !== undefined);
+      expect(volume?.secret?.secretName).toMatch(/^k2-api-keys/);
+      const mount = c.volumeMounts!.find((m) => m.name === volume!.name)!;
+      expect(mount.readOnly).toBe(true);
+      expect(mount.subPath).toBeUndefined();
+      const item = volume!.secret!.items!.find((i) => i.key === 'keys.json')!;
+      expect(envOf(c, 'QUERY_API_KEYS_FILE')).toBe(`${mount.mountPath}/${item.path}`);
+      expect(envOf(c, 'PORT')).toBe(String(publicPort('query-api')));
+      expect(resolvePort(c, 'http')).toBe(publicPort('query-api'));
+      expect(resolvePort(c, 'ops')).toBe(defaultPort('query-api'));
+      const secrets = objects.filter((o) => o.kind === 'Secret' && o.metadata.name === volume!.secret!.secretName);
+      // dev generates the Secret; base and prod reference one created out of band.
+      expect(secrets.map((s) => Object.keys(s.data ?? {}))).toEqual(name === 'dev' ? [['keys.json']] : []);
+    });
+
+    test('query-api: ClusterIP Service on the public port and an autoscaling/v2 HPA on CPU that owns the replica count', () => {
       const objects = objectsOf(name);
       const svc = objects.find((o) => o.kind === 'Service' && o.metadata.name === 'query-api');
       const svcSpec = specOf<{ type?: string; ports: Array<{ port: number; targetPort?: number | string }> }>(svc!);
       expect(svcSpec.type ?? 'ClusterIP').toBe('ClusterIP');
-      expect(svcSpec.ports.map((p) => p.port)).toContain(defaultPort('query-api'));
+      // The public port only: the ops port (metrics, probes) is scraped per pod, never exposed through the Service.
+      expect(svcSpec.ports.map((p) => p.port)).toEqual([publicPort('query-api')]);
       const hpas = objects.filter((o) => o.kind === 'HorizontalPodAutoscaler');
       expect(hpas.map((h) => h.apiVersion)).toEqual(['autoscaling/v2']);
       const hpa = specOf<{
@@ -650,15 +681,14 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
     const find = (overlay: Overlay, kind: string, objName: string) => objectsOf(overlay).find((o) => o.kind === kind && o.metadata.name === objName)!;
     const container = (overlay: Overlay, kind: string, objName: string) => podTemplateOf(find(overlay, kind, objName))!.spec.containers[0]!;
 
-    test('dev: one replica of each service, a generated dev Secret labelled as shared', () => {
+    test('dev: one replica of each service, generated dev Secrets labelled as shared', () => {
       for (const [app, kind] of Object.entries(SERVICES)) {
         const replicas = app === 'query-api' ? specOf<{ minReplicas?: number }>(find('dev', 'HorizontalPodAutoscaler', app)).minReplicas : specOf<{ replicas?: number }>(find('dev', kind, app)).replicas;
         expect({ app, replicas }).toEqual({ app, replicas: 1 });
       }
       const secret = objectsOf('dev').filter((o) => o.kind === 'Secret');
-      expect(secret).toHaveLength(1);
-      expect(secret[0]!.metadata.name).toMatch(/^k2-credentials-/);
-      expect(secret[0]!.metadata.labels?.[NAME]).toBe(SHARED);
+      expect(secret.map((s) => s.metadata.name.replace(/-[a-z0-9]{10}$/, '')).sort()).toEqual(['k2-api-keys', 'k2-credentials']);
+      for (const s of secret) expect(s.metadata.labels?.[NAME]).toBe(SHARED);
     });
 
     test('prod: more query-api replicas, bigger resources, spread over nodes and zones', () => {

@@ -69,12 +69,21 @@ export function envNamesReadBy(app: string): Set<string> {
   return names;
 }
 
-/** The port an app serves /metrics, /healthz and /readyz on when METRICS_PORT/PORT are unset. */
+/**
+ * The port an app serves /metrics, /healthz and /readyz on when METRICS_PORT is unset (query-api: its ops port,
+ * DEFAULT_OPS_PORT; the API is on publicPort).
+ */
 export function defaultPort(app: string): number {
   const source = readRepoFile(`apps/${app}/src/config.ts`);
-  const m = /runtimeConfigSpec\(\{ metricsPort: (\d+) \}\)/.exec(source) ?? /export const DEFAULT_PORT = (\d+);/.exec(source);
+  const m = /runtimeConfigSpec\(\{ metricsPort: (\d+) \}\)/.exec(source) ?? /export const DEFAULT_OPS_PORT = (\d+);/.exec(source);
   if (!m?.[1]) throw new Error(`no default port found in apps/${app}/src/config.ts`);
   return Number(m[1]);
+}
+
+/** The public (API) port of an app that has one besides its ops port: query-api's DEFAULT_PORT. */
+export function publicPort(app: string): number | undefined {
+  const m = /export const DEFAULT_PORT = (\d+);/.exec(readRepoFile(`apps/${app}/src/config.ts`));
+  return m?.[1] ? Number(m[1]) : undefined;
 }
 
 /**

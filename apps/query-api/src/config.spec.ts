@@ -1,14 +1,30 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ConfigError } from '@k2/core';
 import { defaultS3CacheDir } from '@k2/iceberg';
-import { loadQueryApiConfig } from './config';
+import { mintApiKey } from '@k2/query';
+import { loadQueryApiConfig as load } from './config';
 
 const cwd = '/srv/k2';
+const keysDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-config-keys-'));
+const keysFile = path.join(keysDir, 'keys.json');
+fs.writeFileSync(keysFile, JSON.stringify([mintApiKey({ name: 'ops' }).entry]));
+afterAll(() => fs.rmSync(keysFile, { force: true }));
+/** Every case below except the auth ones runs with a valid keys file, as production does. */
+const loadQueryApiConfig = (env: NodeJS.ProcessEnv, dir: string) => load({ QUERY_API_KEYS_FILE: keysFile, ...env }, dir);
 
 describe('query-api config', () => {
-  it('runs with no env at all on port 8080 against the local catalog', () => {
+  it('runs with only a keys file: API on 8080, ops on 9405, against the local catalog', () => {
     expect(loadQueryApiConfig({}, cwd)).toMatchObject({
       port: 8080,
-      metricsPort: 8080,
+      host: '0.0.0.0',
+      metricsPort: 9405,
+      auth: 'keys',
+      apiKeysFile: keysFile,
+      headersTimeoutMs: 10_000,
+      requestTimeoutMs: 30_000,
+      keepAliveTimeoutMs: 5000,
       metricsHost: '0.0.0.0',
       logLevel: 'info',
       shutdownTimeoutMs: 25_000,
@@ -37,10 +53,32 @@ describe('query-api config', () => {
     expect(problems({ QUERY_TOPIC_PATTERN: '^market\\..*$' })).toEqual(['QUERY_TOPIC_PATTERN is no longer supported; list the topics in QUERY_TAIL_TOPICS']);
   });
 
-  it('serves API and metrics on PORT, accepting METRICS_PORT as an alias', () => {
-    expect(loadQueryApiConfig({ PORT: '3000' }, cwd)).toMatchObject({ port: 3000, metricsPort: 3000 });
-    expect(loadQueryApiConfig({ METRICS_PORT: '0' }, cwd)).toMatchObject({ port: 0, metricsPort: 0 });
-    expect(loadQueryApiConfig({ PORT: '3000', METRICS_PORT: '3000' }, cwd)).toMatchObject({ port: 3000 });
+  it('serves the API on PORT and the ops endpoints on METRICS_PORT', () => {
+    expect(loadQueryApiConfig({ PORT: '3000' }, cwd)).toMatchObject({ port: 3000, metricsPort: 9405 });
+    expect(loadQueryApiConfig({ PORT: '0', METRICS_PORT: '0' }, cwd)).toMatchObject({ port: 0, metricsPort: 0 });
+  });
+
+  it('needs keys unless QUERY_AUTH=none, and checks them at start without echoing them', () => {
+    const bare = (env: NodeJS.ProcessEnv) => {
+      try {
+        load(env, cwd);
+        return [];
+      } catch (e) {
+        return (e as ConfigError).problems;
+      }
+    };
+    expect(bare({})).toEqual(['QUERY_AUTH=keys needs QUERY_API_KEYS_FILE or QUERY_API_KEYS (mint a key: npm run api-key -- --name NAME), or QUERY_AUTH=none for a local demo']);
+    expect(load({ QUERY_AUTH: 'none' }, cwd).auth).toBe('none');
+    expect(bare({ QUERY_AUTH: 'none', QUERY_API_KEYS_FILE: keysFile })).toEqual(['QUERY_AUTH=none ignores QUERY_API_KEYS_FILE/QUERY_API_KEYS; unset them or use QUERY_AUTH=keys']);
+    expect(bare({ QUERY_API_KEYS_FILE: '/nonexistent/keys.json' })).toEqual(['QUERY_API_KEYS_FILE=/nonexistent/keys.json cannot be read (ENOENT)']);
+    const secretish = '[{"name":"x","id":"zz","salt":"s3cr3t-salt-value","hash":"h"}]';
+    const problems = bare({ QUERY_API_KEYS: secretish });
+    expect(problems[0]).toBe('QUERY_API_KEYS entry 0: id must be 12 lowercase hex characters');
+    expect(problems.join(' ')).not.toContain('s3cr3t');
+    const revoked = path.join(keysDir, 'revoked.json');
+    fs.writeFileSync(revoked, JSON.stringify([{ ...mintApiKey({ name: 'old' }).entry, revoked: true }]));
+    expect(bare({ QUERY_API_KEYS_FILE: revoked })).toEqual(['QUERY_API_KEYS_FILE holds no active key']);
+    expect(load({ QUERY_API_KEYS: JSON.stringify([mintApiKey({ name: 'inline' }).entry]) }, cwd).auth).toBe('keys');
   });
 
   it('takes the catalog and object store from env', () => {
@@ -53,7 +91,8 @@ describe('query-api config', () => {
   });
 
   it.each([
-    [{ PORT: '3000', METRICS_PORT: '9000' }, 'PORT=3000 and METRICS_PORT=9000 differ; query-api serves the API and /metrics on one port, set only PORT'],
+    [{ PORT: '9000', METRICS_PORT: '9000' }, 'PORT and METRICS_PORT are both 9000; the public API and the ops endpoints need different ports'],
+    [{ QUERY_HEADERS_TIMEOUT_MS: '60000' }, 'QUERY_HEADERS_TIMEOUT_MS must not exceed QUERY_REQUEST_TIMEOUT_MS'],
     [{ ICEBERG_CATALOG: 'rest' }, 'ICEBERG_CATALOG=rest requires ICEBERG_REST_URI (e.g. http://127.0.0.1:8181)'],
     [{ S3_SECRET_KEY: 'x' }, 'S3_ACCESS_KEY and S3_SECRET_KEY must be set together'],
   ])('rejects %j', (env, problem) => {

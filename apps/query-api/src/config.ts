@@ -12,18 +12,26 @@ import {
   type IcebergCatalogConfig,
   type S3Config,
 } from '@k2/storage';
+import { KeyFileError, readKeyRing } from '@k2/query';
 import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
 
 export const SERVICE = 'query-api';
 
 /**
- * query-api serves its API, /metrics, /healthz and /readyz on one listener, so `port` and `metricsPort` are the
- * same number: PORT (the conventional name for an HTTP service) wins, METRICS_PORT is accepted as an alias so the
- * same tooling that starts the other services works here, and setting both to different values is rejected.
- * METRICS_HOST is the bind address of that one listener.
+ * query-api serves the public API (the API, the live page and the stream) on PORT and the ops endpoints
+ * (/metrics, /healthz, /readyz) on METRICS_PORT; the two must differ. HOST is the bind address of the public
+ * port, METRICS_HOST the one of the ops port.
  */
 export interface QueryApiConfig extends RuntimeConfig {
   readonly port: number;
+  readonly host: string;
+  readonly auth: 'keys' | 'none';
+  readonly apiKeysFile: string | undefined;
+  readonly apiKeys: string | undefined;
+  readonly apiKeysPollMs: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
   readonly catalog: IcebergCatalogConfig;
   readonly s3: S3Config;
   /** SQL catalog `catalog_name` and namespace: the writer's (see iceberg-writer's config). */
@@ -64,14 +72,23 @@ export interface QueryApiConfig extends RuntimeConfig {
 }
 
 export const DEFAULT_PORT = 8080;
+export const DEFAULT_OPS_PORT = 9405;
 
 const TAIL_DATA_TYPES = ['trades', 'quotes'] as const;
 const TAIL_DEFAULT_TOPICS = Object.freeze(PLATFORM_DATA_TOPICS.filter((t) => (TAIL_DATA_TYPES as readonly string[]).includes(parseTopic(t).dataType)));
 
 export const spec = {
   ...runtimeConfigSpec(),
-  metricsPort: optional(cfg.port({ env: 'METRICS_PORT' })),
-  port: optional(cfg.port({ env: 'PORT' })),
+  metricsPort: cfg.port({ env: 'METRICS_PORT', default: DEFAULT_OPS_PORT, doc: 'Ops port: /metrics, /healthz, /readyz; 0 = ephemeral' }),
+  port: cfg.port({ env: 'PORT', default: DEFAULT_PORT, doc: 'Public port: the API, the live page and the stream; 0 = ephemeral' }),
+  host: cfg.string({ env: 'HOST', default: '0.0.0.0', pattern: /^\S+$/, doc: 'Interface the public port binds' }),
+  auth: cfg.oneOf<'keys' | 'none'>({ env: 'QUERY_AUTH', default: 'keys', values: ['keys', 'none'], doc: 'keys: API keys required on /v1; none: open (local demos only)' }),
+  apiKeysFile: optional(cfg.string({ env: 'QUERY_API_KEYS_FILE', pattern: /^\S+$/, doc: 'JSON file of hashed API keys, re-read on change (npm run api-key)' })),
+  apiKeys: optional(cfg.string({ env: 'QUERY_API_KEYS', doc: 'The same JSON inline, instead of the file', secret: true })),
+  apiKeysPollMs: cfg.int({ env: 'QUERY_API_KEYS_POLL_MS', default: 5000, min: 200, max: 600_000 }),
+  headersTimeoutMs: cfg.int({ env: 'QUERY_HEADERS_TIMEOUT_MS', default: 10_000, min: 1000, max: 300_000 }),
+  requestTimeoutMs: cfg.int({ env: 'QUERY_REQUEST_TIMEOUT_MS', default: 30_000, min: 1000, max: 600_000 }),
+  keepAliveTimeoutMs: cfg.int({ env: 'QUERY_KEEPALIVE_TIMEOUT_MS', default: 5000, min: 1000, max: 600_000 }),
   ...kafkaClientConfigSpec(),
   ...icebergCatalogConfigSpec(),
   ...s3ConfigSpec(),
@@ -99,13 +116,6 @@ export const spec = {
   frameAncestors: optional(cfg.string({ env: 'QUERY_FRAME_ANCESTORS', pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?( https?:\/\/[A-Za-z0-9.-]+(:\d+)?)*$/ })),
 };
 
-/** Where DuckDB reads: S3 objects' local copies, and the warehouse itself when it is on the local file system. */
-function defaultAllowedDirs(cacheDir: string | undefined, warehouse: string | undefined): string[] {
-  const dirs = [cacheDir ?? defaultS3CacheDir()];
-  if (warehouse?.startsWith('file:')) dirs.push(fileURLToPath(warehouse));
-  return dirs;
-}
-
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
 export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): QueryApiConfig {
   const c = loadConfig({
@@ -114,9 +124,11 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     env,
     check: (c) => {
       const problems: string[] = [];
-      if (c.port !== undefined && c.metricsPort !== undefined && c.port !== c.metricsPort) {
-        problems.push(`PORT=${c.port} and METRICS_PORT=${c.metricsPort} differ; query-api serves the API and /metrics on one port, set only PORT`);
+      if (c.port === c.metricsPort && c.port !== 0) {
+        problems.push(`PORT and METRICS_PORT are both ${c.port}; the public API and the ops endpoints need different ports`);
       }
+      if (c.headersTimeoutMs > c.requestTimeoutMs) problems.push('QUERY_HEADERS_TIMEOUT_MS must not exceed QUERY_REQUEST_TIMEOUT_MS');
+      problems.push(...authProblems(c));
       if (c.heavySlots !== undefined && c.heavySlots > c.duckdbConnections) problems.push(`QUERY_HEAVY_SLOTS=${c.heavySlots} exceeds QUERY_DUCKDB_CONNECTIONS=${c.duckdbConnections}`);
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
@@ -125,11 +137,18 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
       return problems;
     },
   });
-  const port = c.port ?? c.metricsPort ?? DEFAULT_PORT;
   const catalog = resolveIcebergCatalog(c, cwd);
   return Object.freeze({
-    port,
-    metricsPort: port,
+    port: c.port,
+    host: c.host,
+    auth: c.auth,
+    apiKeysFile: c.apiKeysFile,
+    apiKeys: c.apiKeys,
+    apiKeysPollMs: c.apiKeysPollMs,
+    headersTimeoutMs: c.headersTimeoutMs,
+    requestTimeoutMs: c.requestTimeoutMs,
+    keepAliveTimeoutMs: c.keepAliveTimeoutMs,
+    metricsPort: c.metricsPort,
     metricsHost: c.metricsHost,
     logLevel: c.logLevel,
     shutdownTimeoutMs: c.shutdownTimeoutMs,
@@ -159,4 +178,25 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     tailTopics: c.tailTopics,
     frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),
   });
+}
+
+/** Where DuckDB reads: S3 objects' local copies, and the warehouse itself when it is on the local file system. */
+function defaultAllowedDirs(cacheDir: string | undefined, warehouse: string | undefined): string[] {
+  const dirs = [cacheDir ?? defaultS3CacheDir()];
+  if (warehouse?.startsWith('file:')) dirs.push(fileURLToPath(warehouse));
+  return dirs;
+}
+
+/** API keys: exactly one source when required, none when auth is off, and at least one active key in it. */
+function authProblems(c: { auth: 'keys' | 'none'; apiKeysFile: string | undefined; apiKeys: string | undefined }): string[] {
+  const sources = [c.apiKeysFile, c.apiKeys].filter((s) => s !== undefined).length;
+  if (c.auth === 'none') return sources ? ['QUERY_AUTH=none ignores QUERY_API_KEYS_FILE/QUERY_API_KEYS; unset them or use QUERY_AUTH=keys'] : [];
+  if (sources === 0) return ['QUERY_AUTH=keys needs QUERY_API_KEYS_FILE or QUERY_API_KEYS (mint a key: npm run api-key -- --name NAME), or QUERY_AUTH=none for a local demo'];
+  if (sources === 2) return ['set QUERY_API_KEYS_FILE or QUERY_API_KEYS, not both'];
+  try {
+    const ring = readKeyRing({ file: c.apiKeysFile, inline: c.apiKeys });
+    return ring.active > 0 ? [] : [`${c.apiKeysFile ? 'QUERY_API_KEYS_FILE' : 'QUERY_API_KEYS'} holds no active key`];
+  } catch (e) {
+    return e instanceof KeyFileError ? [...e.problems] : [String(e)];
+  }
 }

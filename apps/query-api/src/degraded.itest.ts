@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { isoFromMicros } from '@k2/schema';
 import { committedRows, infraS3, makeTrades, produce, sinkTestEnv, startSink, type SinkTestEnv } from '@k2/lake-testing';
-import { infraDown, infraEndpoints, infraStart, startServiceProcess, uniqueSuffix, waitFor, type ServiceProcess } from '@k2/testing';
+import { infraDown, infraEndpoints, infraStart, uniqueSuffix, waitFor } from '@k2/testing';
+import { startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Degraded modes with the component really stopped: the object store (infra.sh down s3, and a frozen s3proxy
@@ -18,14 +19,14 @@ const SYMBOL = 'ETHUSDT';
 const DEADLINE_MS = 1500;
 
 let env: SinkTestEnv;
-let api: ServiceProcess;
+let api: QueryApiProcess;
 let exchange: string;
 let tableIds: Set<string>;
 let tailIds: Set<string>;
 
 async function trades(): Promise<{ status: number; degraded: string | null; ids: string[]; ms: number }> {
   const t0 = Date.now();
-  const res = await fetch(`${api.baseUrl}/v1/trades?symbol=${SYMBOL}&exchange=${exchange}&start=${isoFromMicros(D1)}&end=${isoFromMicros(D2 + 2n * DAY)}&limit=10000`);
+  const res = await api.get(`/v1/trades?symbol=${SYMBOL}&exchange=${exchange}&start=${isoFromMicros(D1)}&end=${isoFromMicros(D2 + 2n * DAY)}&limit=10000`);
   const body = (await res.json()) as { data: Array<{ message_id: string }> };
   return { status: res.status, degraded: res.headers.get('x-k2-degraded'), ids: body.data.map((d) => d.message_id), ms: Date.now() - t0 };
 }
@@ -41,7 +42,7 @@ beforeAll(async () => {
   await writer.stop();
   tableIds = new Set(committed.filter((t) => t.symbol === SYMBOL).map((t) => t.message_id));
   const s3 = infraS3();
-  api = await startServiceProcess('query-api', {
+  api = await startQueryApi({
     ICEBERG_CATALOG: 'sql',
     ICEBERG_CATALOG_URI: env.catalogUri,
     ICEBERG_WAREHOUSE: env.warehouse,
@@ -57,7 +58,6 @@ beforeAll(async () => {
     QUERY_REFRESH_MS: '300',
     LOG_LEVEL: 'error',
   });
-  await waitFor('api ready', async () => ((await fetch(`${api.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);
   const pending = makeTrades(env.exchange, 3001, 600, D2);
   await produce(env, 'trades', pending);
   tailIds = new Set(pending.filter((t) => t.symbol === SYMBOL).map((t) => t.message_id));
@@ -94,12 +94,12 @@ describe('query-api degraded modes', () => {
 
   it('object store frozen (SIGSTOP): the request deadline still answers', async () => {
     // A new snapshot whose data file the API has never read: the writer commits the tail's 600 trades.
-    const before = (await fetch(`${api.baseUrl}/v1/trades?symbol=${SYMBOL}&exchange=${exchange}`)).headers.get('x-k2-snapshot-id');
+    const before = (await api.get(`/v1/trades?symbol=${SYMBOL}&exchange=${exchange}`)).headers.get('x-k2-snapshot-id');
     const writer = await startSink(env);
     await waitFor('committed', async () => ((await committedRows(writer, env.namespace, 'trades_v2')) === 3600 ? true : undefined), 60_000, 300);
     await writer.stop();
     await waitFor('api sees the snapshot', async () => {
-      const s = (await fetch(`${api.baseUrl}/v1/trades?symbol=NONE`)).headers.get('x-k2-snapshot-id');
+      const s = (await api.get('/v1/trades?symbol=NONE')).headers.get('x-k2-snapshot-id');
       return s !== before ? s : undefined;
     }, 30_000, 300);
     const pid = Number(fs.readFileSync(path.join(infraEndpoints().dataDir, 'infra', 'run', 's3.pid'), 'utf8').trim());

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { nowMicros, type TradeV2 } from '@k2/schema';
 import { makeTrades, produce, sinkTestEnv, type SinkTestEnv } from '@k2/lake-testing';
-import { launchBrowser, repoRoot, startServiceProcess, waitFor, type BrowserHarness, type ServiceProcess } from '@k2/testing';
+import { launchBrowser, repoRoot, waitFor, type BrowserHarness } from '@k2/testing';
+import { startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * The live views end to end: trades produced to Kafka reach the page in headless Chromium (Debian's chromium,
@@ -11,7 +12,7 @@ import { launchBrowser, repoRoot, startServiceProcess, waitFor, type BrowserHarn
  */
 const SYMBOL = 'BTCUSDT';
 let env: SinkTestEnv;
-let api: ServiceProcess;
+let api: QueryApiProcess;
 let browser: BrowserHarness;
 
 /** Trades stamped now, so they are live in every sense (the page charts event time). */
@@ -21,7 +22,7 @@ function liveTrades(from: number, n: number): TradeV2[] {
 
 beforeAll(async () => {
   env = await sinkTestEnv();
-  api = await startServiceProcess('query-api', {
+  api = await startQueryApi({
     ICEBERG_CATALOG: 'sql',
     ICEBERG_CATALOG_URI: env.catalogUri,
     ICEBERG_WAREHOUSE: env.warehouse,
@@ -29,7 +30,6 @@ beforeAll(async () => {
     QUERY_TAIL_TOPICS: env.topicList,
     LOG_LEVEL: 'warn',
   });
-  await waitFor('api ready', async () => ((await fetch(`${api.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);
   browser = await launchBrowser();
 });
 
@@ -41,8 +41,10 @@ afterAll(async () => {
 
 describe('live views', () => {
   it('the page charts trades as they arrive over SSE', async () => {
-    const page = await browser.page(`${api.baseUrl}/?symbol=${SYMBOL}&exchange=${env.exchange.toUpperCase()}`);
+    // The key travels in the fragment, which the browser never sends: the page moves it to the X-API-Key header.
+    const page = await browser.page(`${api.url}/?symbol=${SYMBOL}&exchange=${env.exchange.toUpperCase()}#key=${api.key}`);
     await page.waitForFunction(() => document.body.dataset['state'] === 'open', undefined, { timeout: 30_000 });
+    expect(page.url()).not.toContain(api.key);
     let last: TradeV2 | undefined;
     let sent = 0;
     for (let round = 0; round < 10; round++) {
@@ -62,9 +64,9 @@ describe('live views', () => {
 
   it('npm run tail prints the live trades of a symbol', async () => {
     const root = repoRoot();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/scripts/tail.ts', '--symbol', SYMBOL, '--exchange', env.exchange, '--url', api.baseUrl], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'tools/scripts/tail.ts', '--symbol', SYMBOL, '--exchange', env.exchange, '--url', api.url], {
       cwd: root,
-      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json') },
+      env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), K2_API_KEY: api.key },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';

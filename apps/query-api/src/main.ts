@@ -1,9 +1,16 @@
 import { createCatalog, createFileIO } from '@k2/iceberg';
 import {
+  AccessMetrics,
+  createPublicApp,
   KafkaTail,
+  KeyLimits,
+  KeyRing,
+  KeyStore,
+  mountAccessControl,
   mountErrorHandlers,
   mountLivePage,
   mountQueryRoutes,
+  startPublicServer,
   QueryEngine,
   QueryMetrics,
   QueryService,
@@ -24,7 +31,7 @@ void runService({
   cli: CLI,
   config: () => loadQueryApiConfig(),
   start: async (ctx) => {
-    const { config, logger, registry, app, onShutdown, signal } = ctx;
+    const { config, logger, registry, onShutdown, signal } = ctx;
     const io = createFileIO(config.s3, { cacheDir: config.cacheDir });
     onShutdown('file-io', () => io.close());
     const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
@@ -128,16 +135,37 @@ void runService({
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
       onShutdown('streams', () => hub?.close());
     }
+    // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.
+    const access = new AccessMetrics(registry);
+    const limits = new KeyLimits();
+    let keys: KeyStore | undefined;
+    if (config.auth === 'keys') {
+      keys = new KeyStore({ file: config.apiKeysFile, inline: config.apiKeys, pollMs: config.apiKeysPollMs, logger, onChange: (ring) => (access.observeRing(ring), limits.sync(ring.entries)) });
+      keys.start();
+      onShutdown('api-keys', () => keys?.close());
+    } else {
+      logger.warn('QUERY_AUTH=none: the API is open to anyone who reaches the port; for local demos only');
+    }
+    const app = createPublicApp();
     mountLivePage(app, { frameAncestors: config.frameAncestors });
+    mountAccessControl(app, { mode: config.auth, ring: () => keys?.ring ?? new KeyRing([]), limits, metrics: access });
     mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
     mountErrorHandlers(app, { logger, metrics });
+    const server = await startPublicServer(app, config.port, config.host, config);
+    // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.
+    onShutdown('public-http', async () => {
+      hub?.close();
+      await server.close(config.deadlineMs + 1000);
+    });
     logger.info('query api ready', {
-      port: config.port,
+      port: server.port,
+      opsPort: ctx.port,
+      auth: config.auth,
       catalog: config.catalog.type,
       warehouse: config.catalog.warehouse,
       tail: config.tailEnabled,
       snapshots: Object.fromEntries(KINDS.map((k) => [k, String(views[k].state.snapshotId ?? 'none')])),
-      page: `http://127.0.0.1:${ctx.port}/`,
+      page: `http://127.0.0.1:${server.port}/`,
     });
   },
 });

@@ -1,7 +1,8 @@
 import Big from 'big.js';
 import { isoFromMicros, type TradeV2 } from '@k2/schema';
 import { makeQuotes, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
-import { startServiceProcess, waitFor, type ServiceProcess } from '@k2/testing';
+import { waitFor } from '@k2/testing';
+import { startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * query-api against the real Kafka, registry, SQLite catalog and file warehouse, with the real writer (lake-sink)
@@ -17,14 +18,14 @@ const SYMBOL = 'BTCUSDT';
 
 let env: SinkTestEnv;
 let writer: RunningSink | undefined;
-let api: ServiceProcess;
+let api: QueryApiProcess;
 let phase1: TradeV2[];
 let quoteTimes: bigint[] = [];
 let exchange: string;
 
 async function get(path: string): Promise<{ status: number; headers: Headers; body: Record<string, unknown>; ms: number }> {
   const t0 = Date.now();
-  const res = await fetch(`${api.baseUrl}${path}`);
+  const res = await api.get(path);
   const text = await res.text();
   let body: Record<string, unknown>;
   try {
@@ -42,7 +43,7 @@ beforeAll(async () => {
   exchange = env.exchange.toUpperCase();
   phase1 = makeTrades(env.exchange, 1, N1, D1);
   await produce(env, 'trades', phase1);
-  api = await startServiceProcess('query-api', {
+  api = await startQueryApi({
     ICEBERG_CATALOG: 'sql',
     ICEBERG_CATALOG_URI: env.catalogUri,
     ICEBERG_WAREHOUSE: env.warehouse,
@@ -52,7 +53,6 @@ beforeAll(async () => {
     QUERY_REFRESH_MS: '200',
     LOG_LEVEL: 'warn',
   });
-  await waitFor('api ready', async () => ((await fetch(`${api.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);
 });
 
 afterAll(async () => {
@@ -293,7 +293,7 @@ describe('query-api hybrid reads', () => {
     const doc = await get('/openapi.json');
     expect(doc.status).toBe(200);
     expect(Object.keys(doc.body['paths'] as object)).toEqual(['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols', '/v1/stream/trades']);
-    const page = await fetch(`${api.baseUrl}/`);
+    const page = await fetch(`${api.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
   });

@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** query-api's public port and the API key the run minted (the ops port is Prometheus' and the probes'). */
+export interface ApiTarget {
+  readonly url: string;
+  readonly key: string;
+}
+
 interface Page {
   data: Array<{ message_id: string; timestamp: string }>;
   next_cursor: string | null;
@@ -11,13 +17,13 @@ export interface Listing {
 }
 
 /** Every row of a /v1/trades or /v1/quotes window, following next_cursor; throws on anything but 200. */
-export async function listAll(api: string, route: 'trades' | 'quotes', params: Record<string, string>): Promise<Listing> {
+export async function listAll(api: ApiTarget, route: 'trades' | 'quotes', params: Record<string, string>): Promise<Listing> {
   const ids: string[] = [];
   const degraded = new Set<string>();
   let cursor: string | null = null;
   do {
     const q = new URLSearchParams({ ...params, limit: '10000', ...(cursor ? { cursor } : {}) });
-    const res = await fetch(`${api}/v1/${route}?${q}`);
+    const res = await fetch(`${api.url}/v1/${route}?${q}`, { headers: { 'X-API-Key': api.key } });
     const text = await res.text();
     if (res.status !== 200) throw new Error(`GET /v1/${route}?${q} answered ${res.status}: ${text.slice(0, 500)}`);
     const flag = res.headers.get('x-k2-degraded');
@@ -47,7 +53,7 @@ export class ApiFreshnessProbe {
   private loop: Promise<void> | undefined;
 
   constructor(
-    private readonly api: string,
+    private readonly api: ApiTarget,
     private readonly symbols: Array<{ symbol: string; exchange: string }>,
     private readonly everyMs = 250,
     private readonly lookbackMs = 120_000,
@@ -74,7 +80,7 @@ export class ApiFreshnessProbe {
   private async poll(symbol: string, exchange: string): Promise<void> {
     const q = new URLSearchParams({ symbol, exchange, start: new Date(Date.now() - this.lookbackMs).toISOString(), limit: '10000' });
     try {
-      const res = await fetch(`${this.api}/v1/trades?${q}`, { signal: AbortSignal.timeout(10_000) });
+      const res = await fetch(`${this.api.url}/v1/trades?${q}`, { headers: { 'X-API-Key': this.api.key }, signal: AbortSignal.timeout(10_000) });
       this.statuses.set(res.status, (this.statuses.get(res.status) ?? 0) + 1);
       if (res.status !== 200) {
         await res.body?.cancel();

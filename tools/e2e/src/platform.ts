@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { dlqTopic, ensureTopics } from '@k2/kafka';
+import { mintApiKey, writeKeysFile } from '@k2/query';
 import {
+  freePort,
   infraEndpoints,
   removeScratchTopics,
   repoRoot,
@@ -16,6 +18,7 @@ import {
   type ServiceProcess,
   type SimulatorHandle,
 } from '@k2/testing';
+import type { ApiTarget } from './api';
 import type { E2eProfile } from './profile';
 
 /**
@@ -57,7 +60,8 @@ export interface Platform {
   readonly catalogUri: string;
   readonly warehouse: string;
   readonly writerGroup: string;
-  readonly api: string;
+  /** query-api's public port and key; `services['query-api'].baseUrl` is its ops port. */
+  readonly api: ApiTarget;
   kill(name: ServiceName): Promise<void>;
   restart(name: ServiceName): Promise<ServiceProcess>;
   /** Last lines of every service's output, for failure messages. */
@@ -100,6 +104,11 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
   const writerGroup = `e2e-writer-${suffix}`;
   const tailTopics = [...crypto, topics.asx.trades, topics.asx.quotes];
   const dataTopics = [...tailTopics, topics.asx.reference];
+  // query-api runs with API keys as in production: one key for the run's checks, high limits (a probe polls 4 Hz).
+  const apiKey = mintApiKey({ name: 'e2e', rate_per_s: 10_000, burst: 10_000, max_concurrency: 64, max_streams: 16 });
+  const keysFile = path.join(work, 'query-api-keys.json');
+  writeKeysFile(keysFile, [apiKey.entry]);
+  const apiPort = await freePort();
   const base = { KAFKA_BROKERS: ep.kafkaBrokers, SCHEMA_REGISTRY_URL: ep.registryUrl, LOG_LEVEL: 'info' };
   const s3 = { S3_ENDPOINT: ep.s3Endpoint, S3_ACCESS_KEY: ep.s3AccessKey, S3_SECRET_KEY: ep.s3SecretKey, S3_FORCE_PATH_STYLE: 'true', S3_REGION: 'us-east-1' };
   const lake = { ...s3, ICEBERG_CATALOG: 'sql', ICEBERG_CATALOG_URI: catalogUri, ICEBERG_WAREHOUSE: warehouse, ICEBERG_NAMESPACE: namespace };
@@ -158,6 +167,10 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
     'query-api': {
       ...base,
       ...lake,
+      // The public port stays the same across restarts, like the ops port (ports below).
+      PORT: String(apiPort),
+      HOST: '127.0.0.1',
+      QUERY_API_KEYS_FILE: keysFile,
       QUERY_WRITER_GROUP_ID: writerGroup,
       QUERY_TAIL_TOPICS: tailTopics.join(','),
       QUERY_CACHE_DIR: path.join(work, 'query-cache'),
@@ -190,9 +203,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
     catalogUri,
     warehouse,
     writerGroup,
-    get api() {
-      return services['query-api'].baseUrl;
-    },
+    api: { url: `http://127.0.0.1:${apiPort}`, key: apiKey.key },
     kill: async (name) => void (await services[name].kill('SIGKILL')),
     restart: start,
     outputTail: (lines = 25) =>
@@ -216,7 +227,7 @@ export async function startPlatform(profile: E2eProfile): Promise<Platform> {
     await start('kraken-streamer');
     await start('iceberg-writer');
     await start('query-api');
-    await waitFor('query-api ready', async () => ((await fetch(`${platform.api}/readyz`)).ok ? true : undefined), 120_000, 500);
+    await waitFor('query-api ready', async () => ((await fetch(`${services['query-api'].baseUrl}/readyz`)).ok ? true : undefined), 120_000, 500);
   } catch (err) {
     const tail = platform.outputTail();
     await platform.close();

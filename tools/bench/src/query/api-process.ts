@@ -59,11 +59,16 @@ export async function waitReady(baseUrl: string, timeoutMs: number, alive: () =>
  */
 export async function startQueryApi(root: string, env: Record<string, string>, readyTimeoutMs = 120_000): Promise<ApiProcess> {
   const port = await freePort();
+  const opsPort = await freePort();
   const childEnv: NodeJS.ProcessEnv = { ...process.env };
-  // The API serves everything on PORT; an inherited METRICS_PORT that differs is a config error, and an inherited
-  // ICEBERG_REST_URI contradicts ICEBERG_CATALOG=sql.
-  for (const k of ['METRICS_PORT', 'ICEBERG_REST_URI']) delete childEnv[k];
-  Object.assign(childEnv, { TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), PORT: String(port), METRICS_HOST: '127.0.0.1' }, env);
+  // An inherited ICEBERG_REST_URI contradicts ICEBERG_CATALOG=sql; inherited key settings would contradict
+  // QUERY_AUTH=none: the bench measures the query path, the key check costs one HMAC-SHA-256 per request.
+  for (const k of ['ICEBERG_REST_URI', 'QUERY_API_KEYS_FILE', 'QUERY_API_KEYS']) delete childEnv[k];
+  Object.assign(
+    childEnv,
+    { TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), PORT: String(port), HOST: '127.0.0.1', METRICS_PORT: String(opsPort), METRICS_HOST: '127.0.0.1', QUERY_AUTH: 'none' },
+    env,
+  );
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/query-api/src/main.ts'], { cwd: root, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const output: string[] = [];
   const collect = (b: Buffer): void => {
@@ -94,11 +99,12 @@ export async function startQueryApi(root: string, env: Record<string, string>, r
     process.off('exit', killOnExit);
   };
   const baseUrl = `http://127.0.0.1:${port}`;
+  const opsUrl = `http://127.0.0.1:${opsPort}`;
   const pid = child.pid;
   if (pid === undefined) throw new Error('could not start query-api');
   const sampler = rssSampler(pid);
   try {
-    await waitReady(baseUrl, readyTimeoutMs, () =>
+    await waitReady(opsUrl, readyTimeoutMs, () =>
       exitCode === undefined ? undefined : `query-api exited (code ${exitCode}) during start:\n${output.slice(-30).join('\n')}`,
     );
   } catch (e) {
