@@ -88,7 +88,8 @@ describe('mountAccessControl', () => {
 
     const first = new AbortController();
     expect((await fetch(`${base}/v1/stream/trades`, { headers: h, signal: first.signal })).status).toBe(200);
-    const refused = await get('/v1/stream/trades', h);
+    // Case and a trailing slash do not dodge the stream cap (express routes them to the same handler).
+    const refused = await get('/V1/Stream/Trades/', h);
     expect(refused.status).toBe(429);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('K2_STREAM_LIMITED');
     first.abort();

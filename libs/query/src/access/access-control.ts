@@ -69,8 +69,10 @@ export function presentedKey(req: Request): string | undefined {
   return m?.[1];
 }
 
+/** Express matches paths case-insensitively and with an optional trailing slash; so must the limits and scopes. */
 function routeOfPath(path: string): RouteName | undefined {
-  for (const [name, p] of Object.entries(ROUTE_PATHS)) if (p === path) return name as RouteName;
+  const normal = path.toLowerCase().replace(/\/+$/, '');
+  for (const [name, p] of Object.entries(ROUTE_PATHS)) if (p === normal) return name as RouteName;
   return undefined;
 }
 
