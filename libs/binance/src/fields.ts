@@ -1,5 +1,6 @@
 import { ErrorCode, isLosslessNumber, K2Error, parseLosslessJson, ValidationError, type LosslessJson } from '@k2/core';
 import { parseDecimal, type Decimal, type DecimalKind } from '@k2/decimal';
+import { AVRO_LONG_MAX, digitsFitLong } from '@k2/schema';
 
 /** Field readers for JSON.parse output. Every failure is a ValidationError naming the field and the value. */
 
@@ -57,14 +58,20 @@ export function optBool(o: Json, key: string, field: string): boolean | undefine
 /**
  * A non-negative integer id (trade id, aggregate id, order book update id) as exact decimal text. Binance ids are
  * JSON numbers below 2^53 today; should one ever exceed it, JSON.parse has already rounded it, so the exact digits
- * are re-read from the frame with the lossless parser (`exact`) instead of publishing a wrong id.
+ * are re-read from the frame with the lossless parser (`exact`) instead of publishing a wrong id. Ids go to the
+ * Avro long source_sequence, so one above 2^63-1 is refused here rather than throwing inside encoding (issue 18).
  */
 export function idText(o: Json, key: string, field: string, exact: () => Json): string {
   const v = o[key];
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return String(v);
   if (typeof v === 'number' && Number.isInteger(v) && v > 0) {
     const n = exact()[key] as LosslessJson | undefined;
-    if (isLosslessNumber(n) && /^[0-9]+$/.test(n.value)) return n.value;
+    if (isLosslessNumber(n) && /^[0-9]+$/.test(n.value)) {
+      if (!digitsFitLong(n.value)) {
+        throw new ValidationError(`${field}: ${n.value} is above ${AVRO_LONG_MAX}, the largest signed 64-bit id`, { context: { field, value: n.value } });
+      }
+      return n.value;
+    }
     throw invalid(field, isLosslessNumber(n) ? n.value : v, 'must be a non-negative integer');
   }
   throw invalid(field, v, v === undefined ? 'is required' : 'must be a non-negative integer');

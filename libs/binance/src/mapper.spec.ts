@@ -91,8 +91,19 @@ describe('mapBinanceMessage: trades', () => {
     const t = trade(mapBinanceMessage(raw, ctx));
     expect(t.tradeId).toBe(9007199254740993n);
     expect(t.record.trade_id).toBe('9007199254740993');
-    const combined = `{"stream":"bnbbtc@aggTrade","data":${frame(AGG).replace('"a":12345', '"a":18446744073709551617')}}`;
-    expect(trade(mapBinanceMessage(combined, ctx)).record.trade_id).toBe('18446744073709551617');
+    const combined = `{"stream":"bnbbtc@aggTrade","data":${frame(AGG).replace('"a":12345', '"a":9223372036854775807')}}`;
+    expect(trade(mapBinanceMessage(combined, ctx)).record.source_sequence).toBe(9223372036854775807n);
+  });
+
+  it('refuses ids from 2^63 up, which the Avro long source_sequence cannot hold, with a clear reason', () => {
+    const limit = 'is above 9223372036854775807, the largest signed 64-bit id';
+    expect(rejection(frame(TRADE).replace('"t":12345', '"t":9223372036854775808')).message).toBe(`binance trade BNBBTC t=?: t (trade id): 9223372036854775808 ${limit}`);
+    expect(rejection(frame(AGG).replace('"a":12345', '"a":18446744073709551617')).message).toBe(
+      `binance aggTrade BNBBTC a=?: a (aggregate trade id): 18446744073709551617 ${limit}`,
+    );
+    expect(rejection(frame(BOOK).replace('"u":400900217', '"u":9223372036854775808')).message).toBe(
+      `binance bookTicker BNBUSDT u=?: u (order book update id): 9223372036854775808 ${limit}`,
+    );
   });
 
   it('canonicalises the symbol to upper case and derives the currency from the quote asset', () => {

@@ -70,6 +70,13 @@ describe('mapBinanceRestTrades (/api/v3/historicalTrades)', () => {
     const raw = JSON.stringify([HIST]).replace('"id":28457', '"id":9007199254740993');
     expect(mapBinanceRestTrades(raw, 'LTCBTC', ctx, 'ms')[0]!.record.trade_id).toBe('9007199254740993');
   });
+
+  it('refuses an id of 2^63 or more (source_sequence is an Avro long)', () => {
+    const raw = JSON.stringify([HIST]).replace('"id":28457', '"id":9223372036854775808');
+    expect(rejectionOf(() => mapBinanceRestTrades(raw, 'LTCBTC', ctx, 'ms')).message).toBe(
+      'binance historicalTrades LTCBTC [0] id=?: id (trade id): 9223372036854775808 is above 9223372036854775807, the largest signed 64-bit id',
+    );
+  });
 });
 
 describe('mapBinanceRestAggTrades (/api/v3/aggTrades)', () => {

@@ -10,7 +10,7 @@ import {
   type LosslessObject,
 } from '@k2/core';
 import { parseDecimal, type Decimal, type DecimalKind } from '@k2/decimal';
-import { microsFromIso } from '@k2/schema';
+import { AVRO_LONG_MAX, digitsFitLong, microsFromIso } from '@k2/schema';
 
 /**
  * Field readers over the lossless parse tree (numbers are LosslessNumber, never JS numbers). Every failure is a
@@ -70,6 +70,16 @@ export function uintText(o: Obj, key: string, field: string): string {
     const c = v.charCodeAt(i);
     if (c < 0x30 || c > 0x39) throw invalid(field, o[key], 'must be a non-negative integer');
   }
+  return v;
+}
+
+/**
+ * A trade id: exact digits that also fit the Avro long source_sequence. An id of 2^63 or more used to pass as text
+ * and then throw inside Avro encoding (issue 18); it is refused here, so the frame goes to the DLQ with this reason.
+ */
+export function seqIdText(o: Obj, key: string, field: string): string {
+  const v = uintText(o, key, field);
+  if (!digitsFitLong(v)) throw invalid(field, o[key], `is above ${AVRO_LONG_MAX}, the largest signed 64-bit id`);
   return v;
 }
 

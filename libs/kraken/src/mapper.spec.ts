@@ -106,10 +106,18 @@ describe('mapKrakenMessage: trades', () => {
     );
   });
 
-  it('keeps trade ids beyond 2^53 exact', () => {
-    const [t] = trades(mapKrakenMessage(trade1({ id: '"trade_id":18446744073709551615' }), ctx));
-    expect(t!.tradeId).toBe(18446744073709551615n);
-    expect(t!.record.trade_id).toBe('18446744073709551615');
+  it('keeps trade ids beyond 2^53 exact, up to 2^63-1 (the Avro long source_sequence)', () => {
+    const [t] = trades(mapKrakenMessage(trade1({ id: '"trade_id":9223372036854775807' }), ctx));
+    expect(t!.tradeId).toBe(9223372036854775807n);
+    expect(t!.record.trade_id).toBe('9223372036854775807');
+  });
+
+  it('refuses trade ids from 2^63 up with a clear reason instead of failing in Avro encoding', () => {
+    for (const id of ['9223372036854775808', '18446744073709551615']) {
+      expect(rejection(trade1({ id: `"trade_id":${id}` })).message).toBe(
+        `kraken trade [0]: trade_id: ${id} is above 9223372036854775807, the largest signed 64-bit id`,
+      );
+    }
   });
 
   it('maps every trade of a batch, in order', () => {

@@ -12,6 +12,7 @@ import {
   positiveDecimal,
   show,
   str,
+  seqIdText,
   uintText,
   withPrefix,
   type Obj,
@@ -97,7 +98,7 @@ function mapTrade(item: unknown, i: number, ctx: MapContext): MappedTrade {
     if (!isObj(item)) throw invalid('data[]', item, 'must be a JSON object');
     const pair = str(item, 'symbol', 'symbol');
     const { symbol, quote } = krakenPair(pair);
-    const id = uintText(item, 'trade_id', 'trade_id');
+    const id = seqIdText(item, 'trade_id', 'trade_id');
     where = `kraken trade ${pair} trade_id=${id}`;
     const sideText = str(item, 'side', 'side');
     if (sideText !== 'buy' && sideText !== 'sell') throw invalid('side', sideText, 'must be "buy" or "sell"');

@@ -77,6 +77,9 @@ describe('mapKrakenRestTrades', () => {
     expect(rejectionOf(() => mapKrakenRestTrades(body('["30243.4","0.1",1688669597.8,"b","m",""]'), 'BTC/USD', ctx)).message).toBe(
       'kraken Trades XXBTZUSD [0]: [6] (trade_id): missing is required',
     );
+    expect(rejectionOf(() => mapKrakenRestTrades(body(ROW.replace('61044952', '9223372036854775808')), 'BTC/USD', ctx)).message).toBe(
+      'kraken Trades XXBTZUSD [0]: [6] (trade_id): 9223372036854775808 is above 9223372036854775807, the largest signed 64-bit id',
+    );
     expect(rejectionOf(() => mapKrakenRestTrades(body('["-1","0.1",1688669597.8,"b","m","",5]'), 'BTC/USD', ctx)).message).toBe(
       'kraken Trades XXBTZUSD [0] trade_id=5: [0] (price): "-1" must not be negative',
     );

@@ -1,5 +1,5 @@
 import { isLosslessNumber, ValidationError, type LosslessJson } from '@k2/core';
-import { messageId, type TradeV2, type VendorData } from '@k2/schema';
+import { AVRO_LONG_MAX, digitsFitLong, messageId, type TradeV2, type VendorData } from '@k2/schema';
 import { invalid, isObj, parseMessage, positiveDecimalText, show, withPrefix } from './fields';
 import { KRAKEN_ASSET_CLASS, KRAKEN_EXCHANGE, krakenPair } from './symbols';
 import type { MapContext, MappedTrade } from './types';
@@ -67,6 +67,8 @@ function mapRow(row: LosslessJson | undefined, i: number, p: PairInfo, ctx: MapC
       throw invalid('[6] (trade_id)', idValue, idValue === undefined ? 'is required' : 'must be a non-negative integer');
     }
     const id = idValue.value;
+    // source_sequence is an Avro long (issue 18: an id of 2^63 or more threw inside encoding).
+    if (!digitsFitLong(id)) throw invalid('[6] (trade_id)', idValue, `is above ${AVRO_LONG_MAX}, the largest signed 64-bit id`);
     where = `kraken Trades ${p.restPair} [${i}] trade_id=${id}`;
     const sideCode = row[3];
     if (sideCode !== 'b' && sideCode !== 's') throw invalid('[3] (side)', sideCode, 'must be "b" or "s"');

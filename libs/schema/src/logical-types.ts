@@ -17,6 +17,17 @@ import {
 const LONG_SCRATCH = Buffer.alloc(8);
 
 /** Avro long as bigint: exact above 2^53 (sequence numbers, ids, far-future µs). */
+/** The largest Avro long (signed 64-bit). source_sequence carries exchange ids, so an id above it cannot be encoded. */
+export const AVRO_LONG_MAX = 2n ** 63n - 1n;
+
+/**
+ * Whether non-negative decimal digits fit an Avro long. Exchange ids are checked with this in the mappers: an id
+ * of 2^63 or more used to pass as exact text and then throw inside Avro encoding (issue 18).
+ */
+export function digitsFitLong(digits: string): boolean {
+  return digits.length < 19 || BigInt(digits) <= AVRO_LONG_MAX;
+}
+
 export const BigIntLongType = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   // avsc packs these 8 bytes into its own buffer at once, so one scratch buffer serves every write.

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as avro from 'avsc';
 import { parseDecimal } from '@k2/decimal';
 import { QUOTE_V2_SCHEMA, REFERENCE_DATA_V2_SCHEMA, TRADE_V2_SCHEMA } from './generated/schemas';
-import { DecimalLogicalType, TimestampMicrosLogicalType, avroTypeForSchema } from './logical-types';
+import { AVRO_LONG_MAX, DecimalLogicalType, TimestampMicrosLogicalType, avroTypeForSchema, digitsFitLong } from './logical-types';
 import type { QuoteV2, TradeV2 } from './types';
 import { v2FieldNames, v2Type } from './v2';
 
@@ -131,6 +131,15 @@ describe('avsc applies the logical types', () => {
     expect(() => t.toBuffer({ ...binanceTrade, price: '1.5' })).toThrow(/canonical Decimal/);
     expect(() => t.toBuffer({ ...binanceTrade, timestamp: 1672515782136000 })).toThrow(/bigint/);
     expect(() => t.toBuffer({ ...binanceTrade, timestamp: 2n ** 60n })).toThrow(/outside the exact range/);
+  });
+
+  it('encodes source_sequence up to 2^63-1 only, the bound digitsFitLong checks ids against', () => {
+    const t = v2Type('trades');
+    const at = (id: bigint) => ({ ...binanceTrade, trade_id: id.toString(), source_sequence: id });
+    expect((t.fromBuffer(t.toBuffer(at(AVRO_LONG_MAX))) as TradeV2).source_sequence).toBe(9223372036854775807n);
+    expect(() => t.toBuffer(at(AVRO_LONG_MAX + 1n))).toThrow();
+    expect(['0', '9007199254740993', '999999999999999999', '9223372036854775807'].map(digitsFitLong)).toEqual([true, true, true, true]);
+    expect(['9223372036854775808', '18446744073709551615', '10000000000000000000000'].map(digitsFitLong)).toEqual([false, false, false]);
   });
 
   it('refuses schemas with a decimal other than (18,8)', () => {
