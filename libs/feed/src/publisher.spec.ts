@@ -116,6 +116,20 @@ describe('FeedPublisher', () => {
     });
   });
 
+  it('dead-letters a record the schema refuses instead of throwing out of the frame handler', async () => {
+    const p = publisher();
+    const huge = 2n ** 63n; // source_sequence is an Avro long
+    const bad: FeedTrade = { ...trade(1), tradeId: huge, record: { ...base, trade_id: huge.toString(), source_sequence: huge } };
+    expect(p.publishTrade(bad)).toBe(true);
+    expect(p.publishTrade(trade(2))).toBe(true);
+    await waitFor('dlq record and the next trade', () => (producer.dlq().length === 1 && producer.acked.length === 2) || undefined);
+    const r = producer.dlq()[0] as Record<string, string>;
+    expect(r).toMatchObject({ code: ErrorCode.VALIDATION_FAILED, symbol: 'BNBBTC', encoding: 'v2-json' });
+    expect(r['reason']).toMatch(/^record does not fit the V2 schema: /);
+    expect(r['raw']).toContain('"source_sequence":9223372036854775808');
+    expect(await registry.getSingleMetricAsString('k2_binance_errors_total')).toContain('kind="encode_failed"} 1');
+  });
+
   it('sends a journal entry Kafka refuses for good to the DLQ and replays the rest', async () => {
     // A journal left by a previous run: trade 2's record is one the broker refuses (message too large).
     for (const id of [1, 2, 3]) journal.append({ topic: TOPIC, key: base.symbol, value: encodeTrade(trade(id).record) });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isRetriable, toK2Error, ValidationError, type Logger } from '@k2/core';
+import { isRetriable, stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
 import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
 import { dlqTopic } from '@k2/kafka';
 import { CircuitOpenError, createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
@@ -157,7 +157,9 @@ export class FeedPublisher implements TradeSink {
   publishTrade(t: FeedTrade): boolean {
     if (this.halted || this.stopped) return false;
     const record: TradeV2 = { ...t.record, platform_sequence: this.nextSequence(t.symbol) };
-    const value = this.o.encode.trade(record);
+    const value = this.encodeOrDeadLetter(() => this.o.encode.trade(record), record, this.o.topics.trades);
+    // In the DLQ with its reason: consumed, like a published trade (the sequencer checked its id's range).
+    if (value === undefined) return true;
     const entry: JournalEntry = { topic: this.o.topics.trades, key: t.symbol, value };
     if (this.spilling) {
       if (!this.o.journal.append(entry)) {
@@ -178,7 +180,8 @@ export class FeedPublisher implements TradeSink {
       return;
     }
     const record: QuoteV2 = { ...q.record, platform_sequence: this.nextSequence(`q:${q.symbol}`) };
-    this.sendDirect({ topic: this.o.topics.quotes, key: q.symbol, value: this.o.encode.quote(record) }, false);
+    const value = this.encodeOrDeadLetter(() => this.o.encode.quote(record), record, this.o.topics.quotes);
+    if (value !== undefined) this.sendDirect({ topic: this.o.topics.quotes, key: q.symbol, value }, false);
   }
 
   /**
@@ -206,6 +209,21 @@ export class FeedPublisher implements TradeSink {
       // The DLQ is best effort while Kafka is down; the reason is in the log line above.
       this.o.logger.error('dead-letter produce failed', { topic, error: toK2Error(sendErr).toJSON() });
     });
+  }
+
+  /**
+   * A record the schema refuses is bad input, never a crash of the frame handler (issue 18: an id above 2^63-1
+   * threw inside Avro encoding); the mappers refuse such values first, this is the net behind them.
+   */
+  private encodeOrDeadLetter(encode: () => Buffer, record: TradeV2 | QuoteV2, topic: string): Buffer | undefined {
+    try {
+      return encode();
+    } catch (err) {
+      this.o.metrics.errors.labels('encode_failed').inc();
+      const e = new ValidationError(`record does not fit the V2 schema: ${toK2Error(err).message}`, { cause: err });
+      this.deadLetter(topic, stringifyLossless(record), e, { symbol: record.symbol, encoding: 'v2-json' });
+      return undefined;
+    }
   }
 
   /** Stops accepting, flushes the journal buffer and waits for outstanding sends (bounded). */

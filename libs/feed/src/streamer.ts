@@ -1,4 +1,4 @@
-import { toK2Error, type Logger } from '@k2/core';
+import { stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
 import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName } from '@k2/kafka';
 import { DegradationController, DegradationLevel } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
@@ -116,6 +116,7 @@ export class Streamer {
       logger,
       exchange: adapter.exchange,
       deferBackfill: () => this.degradation.level >= DegradationLevel.GRACEFUL && this.degradation.level < DegradationLevel.SPILL,
+      onInvalidTrade: (t, reason) => this.publisher.deadLetter(this.topics.trades, stringifyLossless(t.record), new ValidationError(reason), { symbol: t.symbol, encoding: 'v2-json' }),
     });
     if (fc.resumeFromKafka) await this.seedFromKafka(brokers, serde);
     this.degradation.start(500);
