@@ -107,6 +107,8 @@ describe('query-api config', () => {
     const env = { QUERY_DUCKDB_CONNECTIONS: '8', QUERY_HEAVY_SLOTS: '3', QUERY_ENGINE_QUEUE: '0', QUERY_MAX_SCAN_ROWS: '1000', QUERY_DUCKDB_ALLOWED_DIRS: '/a,/b' };
     expect(loadQueryApiConfig(env, cwd)).toMatchObject({ heavySlots: 3, engineQueue: 0, maxScanRows: 1000, duckdbAllowedDirs: ['/a', '/b'] });
     expect(loadQueryApiConfig({ ICEBERG_WAREHOUSE: 's3://bucket/wh' }, cwd).duckdbAllowedDirs).toEqual([defaultS3CacheDir()]);
+    const rest = loadQueryApiConfig({ ICEBERG_CATALOG: 'rest', ICEBERG_REST_URI: 'http://catalog:8181' }, cwd);
+    expect(rest.duckdbAllowedDirs).toEqual([defaultS3CacheDir(), '/srv/k2/.data/iceberg/warehouse']);
     expect(problems({ QUERY_DUCKDB_CONNECTIONS: '2', QUERY_HEAVY_SLOTS: '3' })).toEqual(['QUERY_HEAVY_SLOTS=3 exceeds QUERY_DUCKDB_CONNECTIONS=2']);
     expect(problems({ QUERY_DUCKDB_ALLOWED_DIRS: 'relative/dir' })).toHaveLength(1);
   });

@@ -1,4 +1,5 @@
-import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cfg, loadConfig, optional } from '@k2/core';
 import { DEFAULT_SQL_CATALOG_NAME, defaultS3CacheDir } from '@k2/iceberg';
 import { dataTopicListProblems, kafkaClientConfigSpec, parseTopic, PLATFORM_DATA_TOPICS } from '@k2/kafka';
@@ -167,7 +168,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     duckdbThreads: c.duckdbThreads,
     duckdbMemoryLimit: c.duckdbMemoryLimit,
     duckdbConnections: c.duckdbConnections,
-    duckdbAllowedDirs: Object.freeze([...(c.duckdbAllowedDirs ?? defaultAllowedDirs(c.cacheDir, catalog.warehouse))]),
+    duckdbAllowedDirs: Object.freeze([...(c.duckdbAllowedDirs ?? defaultAllowedDirs(c.cacheDir, catalog.warehouse ?? pathToFileURL(path.resolve(cwd, '.data/iceberg/warehouse')).href))]),
     engineQueue: c.engineQueue,
     heavySlots: c.heavySlots ?? Math.max(1, Math.floor(c.duckdbConnections / 2)),
     heavyQueue: c.heavyQueue,
@@ -180,7 +181,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
   });
 }
 
-/** Where DuckDB reads: S3 objects' local copies, and the warehouse itself when it is on the local file system. */
+/**
+ * Where DuckDB reads: S3 objects' local copies, and the warehouse itself when it is on the local file system (for a
+ * REST catalog without ICEBERG_WAREHOUSE, the local default the REST fixture also uses).
+ */
 function defaultAllowedDirs(cacheDir: string | undefined, warehouse: string | undefined): string[] {
   const dirs = [cacheDir ?? defaultS3CacheDir()];
   if (warehouse?.startsWith('file:')) dirs.push(fileURLToPath(warehouse));
