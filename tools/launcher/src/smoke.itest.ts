@@ -69,13 +69,16 @@ async function stopAndCheckNothingLeft(npm: NpmStart): Promise<{ code: number | 
   return exit;
 }
 
-function keepLogs(stateDir: string, name: string): void {
+/** The services' logs and what npm start printed, under dist/test-artifacts/smoke/<name>/ for a post-mortem. */
+function keepLogs(stateDir: string, name: string, npm: NpmStart): void {
   const logs = path.join(stateDir, 'logs');
   if (fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, name), { recursive: true });
+  fs.mkdirSync(path.join(artifacts, name), { recursive: true });
+  fs.writeFileSync(path.join(artifacts, name, 'npm-start.out'), `${npm.output}\n`);
 }
 
 describe('npm start (fresh state, simulated feeds)', () => {
-  let stateDir: string;
+  let stateDir = '';
   let npm: NpmStart | undefined;
 
   beforeAll(async () => {
@@ -91,8 +94,9 @@ describe('npm start (fresh state, simulated feeds)', () => {
   beforeEach(() => (stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-smoke-'))));
   afterEach(() => {
     npm?.killGroup();
+    if (npm) keepLogs(stateDir, (expect.getState().currentTestName ?? 'test').replace(/[^A-Za-z0-9]+/g, '-').slice(0, 60), npm);
     npm = undefined;
-    fs.rmSync(stateDir, { recursive: true, force: true });
+    if (stateDir) fs.rmSync(stateDir, { recursive: true, force: true });
   });
 
   it('gets all five services ready, serves simulator trades and the ASX sample, and Ctrl-C leaves no process', async () => {
@@ -121,7 +125,6 @@ describe('npm start (fresh state, simulated feeds)', () => {
     expect(symbols).toEqual(expect.arrayContaining(ASX_SAMPLE));
 
     const exit = await stopAndCheckNothingLeft(npm);
-    keepLogs(stateDir, 'fresh-start');
     expect(exit).toEqual({ code: 0, signal: null });
     expect(npm.output).toContain('every service stopped');
   });
@@ -130,7 +133,6 @@ describe('npm start (fresh state, simulated feeds)', () => {
     // A realistic mistake: a symbol listed twice is a config error, so kraken-streamer exits at start.
     npm = new NpmStart(root, userEnv(stateDir, { KRAKEN_SYMBOLS: 'BTC/USD,BTC/USD' }));
     const exit = await within(npm.exited, 6 * 60_000, () => `npm start still running:\n${npm?.tail()}`);
-    keepLogs(stateDir, 'dead-service');
     expect(exit.code).not.toBe(0);
     const log = path.join(stateDir, 'logs', 'kraken-streamer.log');
     expect(npm.output).toMatch(/kraken-streamer exited \(code 1\): invalid configuration: invalid configuration for kraken-streamer: KRAKEN_SYMBOLS lists BTC\/USD more than once/);
