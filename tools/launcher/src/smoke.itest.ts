@@ -20,6 +20,8 @@ const root = repoRoot();
 const PORTS = [DEFAULT_API_PORT, ...Object.values(METRICS_PORTS), QUERY_API_OPS_PORT, ...Object.values(SIMULATOR_PORTS)];
 const API = `http://127.0.0.1:${DEFAULT_API_PORT}`;
 const READY = /all five services ready in ([\d.]+) s/;
+/** start.sh prints the demo key of query-api in this line; requests send it as X-API-Key. */
+const API_KEY_LINE = /API key \(demo\)\s+(\S+)/;
 const ASX_SAMPLE = ['BHP', 'DVN', 'MWR'];
 const artifacts = path.join(root, 'dist', 'test-artifacts', 'smoke');
 
@@ -74,7 +76,9 @@ function keepLogs(stateDir: string, name: string, npm: NpmStart): void {
   const logs = path.join(stateDir, 'logs');
   if (fs.existsSync(logs)) fs.cpSync(logs, path.join(artifacts, name), { recursive: true });
   fs.mkdirSync(path.join(artifacts, name), { recursive: true });
-  fs.writeFileSync(path.join(artifacts, name, 'npm-start.out'), `${npm.output}\n`);
+  // The demo API key start.sh prints is a credential: not in an artifact.
+  const key = npm.output.match(API_KEY_LINE)?.[1];
+  fs.writeFileSync(path.join(artifacts, name, 'npm-start.out'), `${key ? npm.output.replaceAll(key, '[demo key]') : npm.output}\n`);
 }
 
 describe('npm start (fresh state, simulated feeds)', () => {
@@ -106,7 +110,7 @@ describe('npm start (fresh state, simulated feeds)', () => {
     const readySeconds = (Date.now() - began) / 1000;
     // The README quotes this figure (time to ready on a warm machine: infra up, topics, cached build, services).
     process.stdout.write(`smoke: npm start ready in ${readySeconds.toFixed(1)} s (services ${launcherSeconds} s)\n`);
-    const key = npm.output.match(/API key \(demo\)\s+(\S+)/)?.[1];
+    const key = npm.output.match(API_KEY_LINE)?.[1];
     const headers: Record<string, string> = key ? { 'X-API-Key': key } : {};
 
     const firstId = await waitFor('the simulator trading BTCUSDT', () => simulatorFirstId().catch(() => undefined), 30_000, 500);
