@@ -8,7 +8,8 @@ describe('errorLine', () => {
       service: 'kraken-streamer',
       error: { message: 'invalid configuration for kraken-streamer: KRAKEN_WS_URLS: not a URL' },
     });
-    expect(errorLine(line)).toBe('invalid configuration: invalid configuration for kraken-streamer: KRAKEN_WS_URLS: not a URL');
+    expect(errorLine(line)).toBe('invalid configuration for kraken-streamer: KRAKEN_WS_URLS: not a URL');
+    expect(errorLine(JSON.stringify({ level: 'error', message: 'start failed', error: { message: 'kafka: connect: boom' } }))).toBe('start failed: kafka: connect: boom');
     expect(errorLine(JSON.stringify({ level: 'error', message: 'shutdown deadline exceeded' }))).toBe('shutdown deadline exceeded');
     expect(errorLine(JSON.stringify({ level: 'error', service: 'exchange-simulator', msg: 'listen failed', error: 'EADDRINUSE' }))).toBe('listen failed: EADDRINUSE');
   });

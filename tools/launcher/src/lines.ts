@@ -34,8 +34,8 @@ const PLAIN_ERROR = /\b(\w*Error|ERR!?|error|fatal|FATAL)\b/;
 
 /**
  * The line to show when the child dies, or undefined when `line` is not an error: a JSON entry at level error or
- * fatal becomes "<message>: <error.message>" (e.g. "invalid configuration: invalid configuration for
- * kraken-streamer: ..."); a plain-text line counts when it names an error and is not a stack frame.
+ * fatal becomes "<message>: <error.message>" (e.g. "start failed: kafka: connect: ..."), or just the error's message
+ * when it begins with the entry's ("invalid configuration for kraken-streamer: ..."); a plain-text line counts when it names an error and is not a stack frame.
  */
 export function errorLine(line: string): string | undefined {
   const entry = parseEntry(line);
@@ -44,7 +44,9 @@ export function errorLine(line: string): string | undefined {
     const text = entry.message ?? entry.msg;
     const message = typeof text === 'string' ? text : 'error';
     const detail = errorText(entry.error);
-    return detail && detail !== message ? `${message}: ${detail}` : message;
+    if (!detail) return message;
+    // "invalid configuration" + "invalid configuration for kraken-streamer: ...": the detail says it all.
+    return detail.startsWith(message) ? detail : `${message}: ${detail}`;
   }
   const text = line.trim();
   if (text === '' || text.startsWith('at ') || !PLAIN_ERROR.test(text)) return undefined;

@@ -139,7 +139,7 @@ describe('npm start (fresh state, simulated feeds)', () => {
     const exit = await within(npm.exited, 6 * 60_000, () => `npm start still running:\n${npm?.tail()}`);
     expect(exit.code).not.toBe(0);
     const log = path.join(stateDir, 'logs', 'kraken-streamer.log');
-    expect(npm.output).toMatch(/kraken-streamer exited \(code 1\): invalid configuration: invalid configuration for kraken-streamer: KRAKEN_SYMBOLS lists BTC\/USD more than once/);
+    expect(npm.output).toMatch(/kraken-streamer exited \(code 1\): invalid configuration for kraken-streamer: KRAKEN_SYMBOLS lists BTC\/USD more than once/);
     expect(npm.output).toContain(`full log: ${log}`);
     expect(fs.readFileSync(log, 'utf8')).toContain('KRAKEN_SYMBOLS lists BTC/USD more than once');
     expect(npm.output).not.toMatch(READY);
