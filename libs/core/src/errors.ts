@@ -1,3 +1,5 @@
+import { redactSecrets, redactValue } from './redact';
+
 /**
  * The one error hierarchy of K2. Retry loops and circuit breakers decide on `retriable`, never on message text;
  * dashboards and DLQ records group by the stable `code`.
@@ -52,7 +54,7 @@ export class K2Error extends Error {
   readonly context: Readonly<Record<string, unknown>>;
 
   constructor(code: ErrorCode, message: string, options: K2ErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retriable = options.retriable ?? false;
@@ -64,10 +66,10 @@ export class K2Error extends Error {
     const causes: Array<{ name: string; code?: string; message: string }> = [];
     let c: unknown = this.cause;
     while (c instanceof Error && causes.length < 8) {
-      causes.push({ name: c.name, code: (c as Partial<K2Error>).code, message: c.message });
+      causes.push({ name: c.name, code: (c as Partial<K2Error>).code, message: redactSecrets(c.message) });
       c = c.cause;
     }
-    return { name: this.name, code: this.code, message: this.message, retriable: this.retriable, context: this.context, causes };
+    return { name: this.name, code: this.code, message: this.message, retriable: this.retriable, context: redactValue(this.context), causes };
   }
 }
 

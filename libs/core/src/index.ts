@@ -1,5 +1,6 @@
 export * from './errors';
 export * from './config';
 export * from './logger';
+export * from './redact';
 export * from './lossless-json';
 export * from './cli';

@@ -1,4 +1,5 @@
 import winston from 'winston';
+import { redactValue } from './redact';
 
 export type Logger = winston.Logger;
 
@@ -12,7 +13,8 @@ export interface LoggerOptions {
 /**
  * Structured JSON logs, one object per line, with the service name on every entry. Context such as
  * topic/partition/offset/exchange/symbol goes in via `logger.child({...})`. bigint values are written as
- * decimal strings so ids above 2^53 (Kraken connection_id) survive intact.
+ * decimal strings so ids above 2^53 (Kraken connection_id) survive intact. Every string of every entry (message,
+ * meta, error stacks) goes through `redactSecrets`, so a URI's password never reaches a log line (issue 18).
  */
 export function createLogger(opts: LoggerOptions): Logger {
   return winston.createLogger({
@@ -22,8 +24,18 @@ export function createLogger(opts: LoggerOptions): Logger {
     format: winston.format.combine(
       winston.format.timestamp(),
       winston.format.errors({ stack: true }),
+      redactFormat(),
       winston.format.json({ replacer: (_k, v) => (typeof v === 'bigint' ? v.toString() : v) }),
     ),
     transports: [new winston.transports.Console({ stderrLevels: ['error'] })],
   });
 }
+
+/** Replaces the entry's own string-keyed fields with redacted copies; the caller's objects are never changed. */
+const redactFormat = winston.format((info) => {
+  for (const key of Object.keys(info)) {
+    const v = info[key];
+    if (key !== 'level' && (typeof v === 'string' || (v !== null && typeof v === 'object'))) info[key] = redactValue(v);
+  }
+  return info;
+});

@@ -1,4 +1,4 @@
-import { ErrorCode, FatalError, TransientError } from '@k2/core';
+import { ErrorCode, FatalError, redactSecrets, TransientError } from '@k2/core';
 
 export interface RestClientOptions {
   /** Minimum spacing between requests, to stay inside the exchange's REST weight limits. */
@@ -40,5 +40,5 @@ export class RestClient {
 }
 
 function redact(url: string): string {
-  return url.replace(/(signature|apikey|api_key)=[^&]+/gi, '$1=***');
+  return redactSecrets(url);
 }

@@ -91,6 +91,36 @@ describe('runService as a process', () => {
     expect(p.lines.find((l) => l['message'] === 'shutdown complete')).toMatchObject({ exitCode: 1 });
   });
 
+  // Issue 18: compose sets ICEBERG_CATALOG_URI=jdbc:postgresql://…?password=…, and the writer and query-api printed it.
+  it('never prints a password held in a URI: start-up config, warnings, errors, causes, stacks', async () => {
+    const p = start('secrets', {
+      FIXTURE_CATALOG_URI: 'jdbc:postgresql://pg:5432/k2_catalog?user=k2&password=Pw-Compose-1&sslpassword=Pw-Ssl-2',
+      FIXTURE_REST_URI: 'https://svc:Pw-Rest-3@catalog.example/v1?token=Pw-Token-4',
+    });
+    expect(await p.exited).toBe(1);
+    const text = JSON.stringify(p.lines);
+    expect(text).not.toMatch(/Pw-/);
+    // Everything else stays readable for the operator.
+    expect(p.lines.find((l) => l['message'] === 'service starting')).toMatchObject({
+      config: {
+        catalogUri: 'jdbc:postgresql://pg:5432/k2_catalog?user=k2&password=***&sslpassword=***',
+        restUri: 'https://svc:***@catalog.example/v1?token=***',
+      },
+    });
+    expect(p.lines.find((l) => l['level'] === 'warn')).toMatchObject({
+      uri: 'jdbc:postgresql://pg:5432/k2_catalog?user=k2&password=***&sslpassword=***',
+      error: { code: 'K2_STORAGE_UNAVAILABLE', causes: [{ message: expect.stringContaining('ECONNREFUSED jdbc:postgresql://pg:5432/k2_catalog?user=k2&password=***') }] },
+    });
+    expect(p.lines.find((l) => l['message'] === 'start failed')).toMatchObject({ stack: expect.stringContaining('https://svc:***@catalog.example') });
+  });
+
+  it('never prints a password held in an invalid config value', async () => {
+    const p = start('ok', { FIXTURE_CATALOG_URI: 'http://k2:Pw-Bad-5@pg/db' });
+    expect(await p.exited).toBe(1);
+    expect(JSON.stringify(p.lines)).not.toMatch(/Pw-/);
+    expect(p.lines).toEqual([expect.objectContaining({ message: 'invalid configuration', problems: [expect.stringContaining('FIXTURE_CATALOG_URI="http://k2:***@pg/db"')] })]);
+  });
+
   it('rejects an invalid config with one structured line and exit 1', async () => {
     const p = start('bad-config', { METRICS_PORT: 'abc' });
     expect(await p.exited).toBe(1);

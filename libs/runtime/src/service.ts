@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { ConfigError, createLogger, ErrorCode, handleCli, K2Error, toK2Error, type Logger } from '@k2/core';
+import { ConfigError, createLogger, ErrorCode, handleCli, K2Error, redactConfig, toK2Error, type Logger } from '@k2/core';
 import { serviceHelp, type ServiceCli } from './cli';
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS, type RuntimeConfig } from './config';
 import { createHttpApp, startHttpServer, type HttpServerHandle } from './http';
@@ -296,15 +296,7 @@ async function flush(): Promise<void> {
   await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
 }
 
-const SECRET_KEY = /secret|password|token|credential|accesskey|apikey/i;
-
-/** Config as logged at start-up: credentials replaced at any depth, everything else verbatim for the operator. */
+/** Config as logged at start-up: credential keys and the credentials inside URI values masked (`@k2/core`'s `redactConfig`). */
 export function redact(config: object): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
-    if (SECRET_KEY.test(k) && v !== undefined) out[k] = '[redacted]';
-    else if (v !== null && typeof v === 'object' && !Array.isArray(v)) out[k] = redact(v);
-    else out[k] = v;
-  }
-  return out;
+  return redactConfig(config);
 }

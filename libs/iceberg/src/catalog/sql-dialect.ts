@@ -3,7 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { Pool, type PoolClient } from 'pg';
-import { ErrorCode, FatalError, K2Error, type Logger } from '@k2/core';
+import { ErrorCode, FatalError, K2Error, redactSecrets, type Logger } from '@k2/core';
 
 /**
  * The two databases the SQL catalog runs on, behind one small async interface. SQL text is written once with `?`
@@ -111,8 +111,9 @@ function postgresTarget(u: string, invalid: (why: string) => Error): SqlTarget {
   return { dialect: 'postgres', connectionString: url.href, display: redactUri(url.href) };
 }
 
+/** A catalog URI fit for logs and errors (`@k2/core`'s `redactSecrets`, the platform's one redaction). */
 export function redactUri(uri: string): string {
-  return uri.replace(/(\/\/[^:/?#@]*:)[^@/?#]*@/, '$1***@').replace(/([?&]password=)[^&]*/i, '$1***');
+  return redactSecrets(uri);
 }
 
 export interface SqlDatabaseOptions {
