@@ -231,9 +231,9 @@ export class QueryService {
         const planned = await this.plan(state, 'trades', predicates(req));
         if (planned.files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
         const wholeMinutes = req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n;
-        // Files whose minute partials are cached cost nothing; the rest are scanned once.
-        const scanned = wholeMinutes ? planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol)) : planned.files;
-        const rows = estimateRows(scanned, planned.schema, req.startUs, req.endUs);
+        // Minute partials cover a whole file: cached files cost nothing, the others are scanned whole, once.
+        const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol));
+        const rows = wholeMinutes ? uncached.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
         const cls = classifyCost('aggregate', rows, { ...req, parameter: 'date' in req ? 'date' : 'start' }, this.costs);
         return this.withSlot(cls, signal, async () => {
           const files = await this.localFiles(planned.files, signal);
