@@ -119,6 +119,27 @@ describe('query-api degraded modes', () => {
     expect(new Set(r.ids)).toEqual(new Set([...tableIds, ...tailIds]));
   });
 
+  // Issue 18: K2QueryStorageDegraded never fired when the object store stopped. Requests served from the local file
+  // cache succeeded and reset the gauge the failing table refresh had just raised, so it flapped 2/0.
+  it('object store stopped with a warm cache: answers keep coming, the storage gauge stays 2 until it is back', async () => {
+    const warm = await trades();
+    expect(warm.degraded).toBeNull();
+    infraDown('s3');
+    try {
+      await waitFor('refresh fails', async () => ((await api.metric('k2_degradation_level', { component: 'storage' })) === 2 ? true : undefined), 30_000, 200);
+      for (let i = 0; i < 8; i++) {
+        const r = await trades();
+        expect(r.status).toBe(200);
+        expect(new Set(r.ids)).toEqual(new Set([...tableIds, ...tailIds]));
+        expect(await api.metric('k2_degradation_level', { component: 'storage' })).toBe(2);
+        await new Promise((res) => setTimeout(res, 250));
+      }
+    } finally {
+      infraStart('s3');
+    }
+    await waitFor('storage gauge back to 0', async () => ((await api.metric('k2_degradation_level', { component: 'storage' })) === 0 ? true : undefined), 60_000, 300);
+  });
+
   it('Kafka stopped: answers from Iceberg plus the tail already held, flagged kafka', async () => {
     infraDown('kafka');
     try {

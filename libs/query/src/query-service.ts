@@ -99,7 +99,7 @@ export class QueryService {
    * neither starve it nor keep it from running (ADR 0013). Rejects with the storage error.
    */
   refreshView(kind: TailKind, budgetMs: number): Promise<TableState> {
-    return this.gate.refresh(() => this.o.views[kind].refresh(), budgetMs);
+    return this.gate.refresh(() => this.o.views[kind].refresh(), budgetMs, kind);
   }
 
   async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: Record<string, unknown>[]; next_cursor: string | null }>> {

@@ -31,6 +31,15 @@ export interface StorageGateOptions {
  */
 export class StorageGate {
   private readonly breaker: CircuitBreaker<[Job<unknown>, AbortSignal], unknown>;
+  /**
+   * Storage is degraded while either path fails; each path clears only its own flag. A request served from the
+   * local file cache succeeds while the object store is stopped, so it must not clear a failing refresh: it did,
+   * and with steady traffic k2_degradation_level{component="storage"} flapped 2/0 and K2QueryStorageDegraded never
+   * fired when the object store stopped (issue 18).
+   */
+  private readsFailing = false;
+  /** Per table: one table's refresh succeeding (or finding no table yet) says nothing about another's. */
+  private readonly refreshFailing = new Set<string>();
 
   constructor(private readonly o: StorageGateOptions) {
     this.breaker = new CircuitBreaker(
@@ -51,7 +60,7 @@ export class StorageGate {
       },
     );
     this.breaker.on('state', (s) => {
-      if (s === 'open') o.metrics.setStorageHealthy(false);
+      if (s === 'open') this.mark('reads', true);
       o.logger[s === 'closed' ? 'info' : 'warn']('storage breaker', { state: s });
     });
     this.breaker.on('failure', (e) => o.metrics.storageFailures.inc({ code: (e as { code?: string }).code ?? 'unknown' }));
@@ -63,34 +72,48 @@ export class StorageGate {
 
   /**
    * Runs a request's table part under the breaker with the time left until `deadlineAt`. A retriable failure marks
-   * storage degraded (k2_degradation_level{component="storage"}), a success clears it.
+   * the reads degraded (k2_degradation_level{component="storage"}), a success clears that, not a failing refresh.
    */
   request<T>(job: Job<T>, deadlineAt: number): Promise<T> {
     const budget = deadlineAt - Date.now();
     if (budget <= 0) return Promise.reject(new DeadlineExceededError('request', 0));
     return withDeadline('table read', budget, (signal) => this.breaker.fire(job as Job<unknown>, signal) as Promise<T>).then(
       (v) => {
-        this.o.metrics.setStorageHealthy(true);
+        this.mark('reads', false);
         return v;
       },
       (e: unknown) => {
-        if (isRetriable(e)) this.o.metrics.setStorageHealthy(false);
+        if (isRetriable(e)) this.mark('reads', true);
         throw e;
       },
     );
   }
 
-  /** The table refresh: its own budget, outside the breaker; every failure, its deadline included, is a storage failure. */
-  async refresh<T>(job: Job<T>, budgetMs: number): Promise<T> {
+  /**
+   * The table refresh: its own budget, outside the breaker; every failure, its deadline included, is a storage
+   * failure and keeps storage degraded until a refresh of the same `table` succeeds.
+   */
+  async refresh<T>(job: Job<T>, budgetMs: number, table = 'table'): Promise<T> {
+    let result: T;
     try {
-      return await withDeadline('table refresh', budgetMs, job);
+      result = await withDeadline('table refresh', budgetMs, job);
     } catch (e) {
       if (isRetriable(e) || e instanceof DeadlineExceededError) {
         this.o.metrics.storageFailures.inc({ code: (e as { code?: string }).code ?? 'unknown' });
-        this.o.metrics.setStorageHealthy(false);
+        this.mark(`refresh:${table}`, true);
       }
       throw e;
     }
+    this.mark(`refresh:${table}`, false);
+    return result;
+  }
+
+  /** `reads` for request reads, `refresh:<table>` for a table's refresh. */
+  private mark(path: string, failing: boolean): void {
+    if (path === 'reads') this.readsFailing = failing;
+    else if (failing) this.refreshFailing.add(path);
+    else this.refreshFailing.delete(path);
+    this.o.metrics.setStorageHealthy(!this.readsFailing && this.refreshFailing.size === 0);
   }
 
   close(): void {

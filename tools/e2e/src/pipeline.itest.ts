@@ -161,9 +161,12 @@ describe(`the platform end to end under faults (profile ${profile.name})`, () =>
 
     await fault(
       'object store stopped',
-      // Not K2QueryStorageDegraded: the API keeps the data files it has read in its local cache, and while the
-      // writer cannot commit there are no new ones to fetch (apps/query-api/src/degraded.itest.ts covers it cold).
-      [{ alert: 'K2WriterCommitsFailing', labels: { job: 'iceberg-writer' } }],
+      // The API's answers keep coming from its local file cache, but its table refresh fails: K2QueryStorageDegraded
+      // must fire (issue 18: cached answers reset the gauge, and the alert never fired; degraded.itest.ts).
+      [
+        { alert: 'K2WriterCommitsFailing', labels: { job: 'iceberg-writer' } },
+        { alert: 'K2QueryStorageDegraded', labels: { job: 'query-api' } },
+      ],
       async () => {
         infraDown('s3');
         try {
