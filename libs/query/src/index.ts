@@ -11,6 +11,7 @@ export * from './records';
 export * from './bars';
 export * from './metrics';
 export * from './query-service';
+export * from './hot-tier';
 export * from './stream';
 export * from './openapi';
 export * from './routes';

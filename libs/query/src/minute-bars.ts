@@ -3,22 +3,41 @@ import type { QueryEngine } from './engine';
 
 const MINUTE_US = 60_000_000n;
 const MAX_US = 253_402_300_799_999_999n;
-/** About 250 bytes each: ~250 MB, a month of 1m bars for ~600 symbol-days. */
-const MAX_MINUTE_PARTIALS = 1_000_000;
+/** Heap bytes of one partial (an object of 4 bigints, 3 more, 2 strings of a UUID and a number), measured roughly. */
+export const PARTIAL_BYTES = 250;
+/** Default bound: ~256 MB, a month of 1m bars for ~700 symbol-days. */
+const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 
 /**
  * 1-minute partial bars per (data file, symbol): files are immutable, so these are exact forever. Bars of any
  * whole-minute interval and window, and daily summaries, are regrouped from them without touching Parquet again.
- * LRU, bounded by the number of partials held.
+ * LRU, bounded in bytes (partials held × PARTIAL_BYTES); entries of files no longer planned are pruned.
  */
 export class MinuteBarCache {
   private readonly entries = new Map<string, BarPartial[]>();
   private size = 0;
+  private readonly maxPartials: number;
 
   constructor(
     private readonly engine: QueryEngine,
-    private readonly maxPartials = MAX_MINUTE_PARTIALS,
-  ) {}
+    maxBytes = DEFAULT_MAX_BYTES,
+  ) {
+    this.maxPartials = Math.floor(maxBytes / PARTIAL_BYTES);
+  }
+
+  /** Bytes held (estimate) and the bound. */
+  get stats(): { bytes: number; limit: number } {
+    return { bytes: this.size * PARTIAL_BYTES, limit: this.maxPartials * PARTIAL_BYTES };
+  }
+
+  /** Forgets the partials of files not in `current` (the table's latest plan). */
+  prune(current: ReadonlySet<string>): void {
+    for (const [k, v] of this.entries) {
+      if (current.has(k.slice(0, k.indexOf('\u0000')))) continue;
+      this.entries.delete(k);
+      this.size -= v.length + 1;
+    }
+  }
 
   /** Whether the file's partials for the symbol are held (a request that needs only these scans nothing). */
   has(uri: string, symbol: string): boolean {

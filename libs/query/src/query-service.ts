@@ -9,6 +9,7 @@ import type { QueryMetrics } from './metrics';
 import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
 import { recordJson, tableRowToRecord } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
+import { hotPage, type HotTier } from './hot-tier';
 import type { TailKind, TailRow, TailStore, V2Record } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
@@ -44,6 +45,10 @@ export interface QueryServiceOptions {
   admission?: Partial<AdmissionOptions>;
   /** Scan caps per route kind and the heavy threshold (see cost.ts). */
   costs?: Partial<CostLimits>;
+  /** Decoded (file, symbol) slices answering rows without DuckDB (ADR 0015); undefined = off. */
+  hot?: HotTier;
+  /** Bytes the 1-minute bar cache may hold (its share of QUERY_MEMORY_BUDGET). Default 256 MB. */
+  minuteBarBytes?: number;
 }
 
 interface Planned {
@@ -67,7 +72,8 @@ export class QueryService {
   private readonly gate: StorageGate;
   private readonly admission: Admission;
   private readonly costs: CostLimits;
-  private readonly localPaths = new Map<string, string>();
+  /** Snapshot each table's caches were last pruned against. */
+  private readonly prunedAt: Record<TailKind, unknown> = { trades: undefined, quotes: undefined };
   private readonly minuteBars: MinuteBarCache;
   /** Instruments per data file, per table; only the files of the latest plan are kept. */
   private readonly fileSymbols: Record<TailKind, Map<string, SymbolRow[]>> = { trades: new Map(), quotes: new Map() };
@@ -83,7 +89,7 @@ export class QueryService {
       ...o.admission,
     });
     this.costs = { ...DEFAULT_COST_LIMITS, ...o.costs };
-    this.minuteBars = new MinuteBarCache(o.engine);
+    this.minuteBars = new MinuteBarCache(o.engine, o.minuteBarBytes);
   }
 
   get storageBreakerState(): string {
@@ -113,6 +119,9 @@ export class QueryService {
         const planned = await this.plan(state, kind, predicates(req));
         if (planned.files.length === 0) return [];
         const cls = classifyCost('raw', estimateRows(planned.files, planned.schema, req.startUs, req.endUs), { ...req, parameter: 'start' }, this.costs);
+        const hot = this.o.hot?.lookup(kind, planned.files, req.symbol);
+        if (hot) return hotPage(hot, { symbol: req.symbol, exchange: req.exchange ?? null, startUs: req.startUs, endUs: req.endUs, cursor: c ?? null, limit: req.limit });
+        this.o.hot?.schedule(kind, planned.files, req.symbol, (uri) => this.o.io.localPath(uri));
         const rows = await this.withSlot(cls, signal, async () =>
           this.o.engine.query(kind, {
             files: await this.localFiles(planned.files, signal),
@@ -315,13 +324,26 @@ export class QueryService {
     return out;
   }
 
-  private async localPath(uri: string): Promise<string> {
-    let p = this.localPaths.get(uri);
-    if (!p) {
-      p = await this.o.io.localPath(uri);
-      this.localPaths.set(uri, p);
-    }
-    return p;
+  /**
+   * No memo here: the file IO's download cache is a byte-bounded LRU, so a remembered path could have been evicted
+   * (deleted) since; its own index makes the lookup cheap.
+   */
+  private localPath(uri: string): Promise<string> {
+    return this.o.io.localPath(uri);
+  }
+
+  /**
+   * Drops cached state for data files the table's current snapshot no longer plans (a compaction's replaced
+   * files): hot slices, minute bars. Run after each refresh; a no-op while the snapshot is unchanged.
+   */
+  async pruneCaches(kind: TailKind): Promise<void> {
+    const state = this.o.views[kind].state;
+    if (state.snapshotId === undefined || this.prunedAt[kind] === state.snapshotId) return;
+    const { files } = await this.plan(state, kind, []);
+    const current = new Set(files.map((f) => f.file['file-path']));
+    this.o.hot?.prune(kind, current);
+    if (kind === 'trades') this.minuteBars.prune(current);
+    this.prunedAt[kind] = state.snapshotId;
   }
 
   private async symbolsOf(kind: TailKind, state: TableState, signal: AbortSignal): Promise<SymbolRow[]> {

@@ -1,0 +1,223 @@
+import type { PlannedFile } from '@k2/iceberg';
+import type { Logger } from '@k2/core';
+import { columnBytes, encodeColumn, valueAt, type Column } from './hot-columns';
+import type { QueryEngine } from './engine';
+import { tableRowToRecord } from './records';
+import type { TailKind, V2Record } from './tail-store';
+
+const MAX_US = 253_402_300_799_999_999n;
+const INT32_MAX = 2_147_483_647;
+
+/**
+ * One (data file, symbol): every row of the symbol in the file, decoded once into compact columns, in the order
+ * SQL.trades/SQL.quotes return them (timestamp DESC, message_id DESC). Files are immutable, so an entry is exact
+ * for as long as the file is in the table's current plan.
+ */
+export class HotSlice {
+  readonly rows: number;
+  readonly bytes: number;
+  private readonly ts: BigInt64Array;
+  private readonly idCol: Column;
+  private readonly exCol: Column;
+
+  constructor(
+    private readonly names: readonly string[],
+    private readonly cols: readonly Column[],
+    rows: number,
+  ) {
+    this.rows = rows;
+    const at = (n: string): Column => {
+      const c = cols[names.indexOf(n)];
+      if (!c) throw new Error(`hot slice without ${n}`);
+      return c;
+    };
+    const ts = at('timestamp');
+    if (ts.t !== 'i64' || ts.nulls) throw new Error('hot slice: timestamp is not a non-null bigint');
+    this.ts = ts.v;
+    this.idCol = at('message_id');
+    this.exCol = at('exchange');
+    this.bytes = 128 + cols.reduce((n, c) => n + columnBytes(c), 0);
+  }
+
+  static fromRows(rows: readonly Record<string, unknown>[]): HotSlice {
+    const names = rows.length ? Object.keys(rows[0]) : ['timestamp', 'message_id', 'exchange'];
+    const cols = names.map((n) => encodeColumn(rows.map((r) => (r[n] === undefined ? null : r[n]))));
+    return new HotSlice(names, cols, rows.length);
+  }
+
+  tsAt(i: number): bigint {
+    return this.ts[i];
+  }
+
+  idAt(i: number): string {
+    return String(valueAt(this.idCol, i));
+  }
+
+  exchangeAt(i: number): string {
+    return String(valueAt(this.exCol, i));
+  }
+
+  /** The row as the engine returned it (same keys, order and value types). */
+  rowAt(i: number): Record<string, unknown> {
+    const row: Record<string, unknown> = {};
+    for (let c = 0; c < this.names.length; c++) row[this.names[c]] = valueAt(this.cols[c], i);
+    return row;
+  }
+
+  /** First index whose timestamp is below `us` (timestamps descend): binary search. */
+  firstBelow(us: bigint): number {
+    let lo = 0;
+    let hi = this.rows;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.ts[mid] < us) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
+  }
+}
+
+export interface HotQuery {
+  symbol: string;
+  exchange: string | null;
+  startUs: bigint;
+  endUs: bigint;
+  cursor: { ts: bigint; id: string } | null;
+  limit: number;
+}
+
+/** The page of one slice: indexes of the rows in the window, after the cursor, of the exchange, at most `limit`. */
+function slicePage(s: HotSlice, q: HotQuery): number[] {
+  let i = s.firstBelow(q.endUs);
+  const stop = s.firstBelow(q.startUs);
+  if (q.cursor) {
+    i = Math.max(i, s.firstBelow(q.cursor.ts + 1n));
+    while (i < stop && s.tsAt(i) === q.cursor.ts && s.idAt(i) >= q.cursor.id) i++;
+  }
+  const out: number[] = [];
+  for (; i < stop && out.length < q.limit; i++) if (q.exchange === null || s.exchangeAt(i) === q.exchange) out.push(i);
+  return out;
+}
+
+/** Newest first by (timestamp, message_id) over several slices: the same order and page the SQL gives. */
+export function hotPage(slices: readonly HotSlice[], q: HotQuery): V2Record[] {
+  const picked: Array<{ s: HotSlice; i: number; ts: bigint; id: string }> = [];
+  for (const s of slices) for (const i of slicePage(s, q)) picked.push({ s, i, ts: s.tsAt(i), id: slices.length > 1 ? s.idAt(i) : '' });
+  if (slices.length > 1) picked.sort((a, b) => (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : a.id > b.id ? -1 : a.id < b.id ? 1 : 0));
+  return picked.slice(0, q.limit).map((p) => tableRowToRecord(p.s.rowAt(p.i)));
+}
+
+export interface HotTierOptions {
+  engine: QueryEngine;
+  logger: Logger;
+  /** Bytes the tier may hold (its share of QUERY_MEMORY_BUDGET); 0 = off. */
+  maxBytes: number;
+  /** Slices loaded at once in the background (each takes one engine connection while it runs). Default 1. */
+  loaders?: number;
+}
+
+/**
+ * The hot tier (ADR 0015): (table, data file, symbol) slices held decoded in memory, LRU by bytes inside the tier's
+ * budget. A request is answered from memory only when every file its plan names is held for its symbol; otherwise
+ * it goes to DuckDB as before and the missing slices are loaded in the background, once each. Pruned against the
+ * current plan on every snapshot advance (a compaction's replaced files leave the tier).
+ */
+export class HotTier {
+  private readonly slices = new Map<string, HotSlice>();
+  private readonly queue = new Map<string, () => Promise<void>>();
+  /** Loads running; false once pruned while running (the result is then dropped). */
+  private readonly inflight = new Map<string, boolean>();
+  private used = 0;
+  private idle: Array<() => void> = [];
+
+  constructor(private readonly o: HotTierOptions) {}
+
+  get stats(): { bytes: number; limit: number; slices: number; rows: number } {
+    let rows = 0;
+    for (const s of this.slices.values()) rows += s.rows;
+    return { bytes: this.used, limit: this.o.maxBytes, slices: this.slices.size, rows };
+  }
+
+  /** The held slices of every planned file for `symbol`, or undefined if any is missing (LRU touched on a hit). */
+  lookup(kind: TailKind, files: readonly PlannedFile[], symbol: string): HotSlice[] | undefined {
+    if (this.o.maxBytes <= 0) return undefined;
+    const out: HotSlice[] = [];
+    for (const f of files) {
+      const s = this.slices.get(key(kind, f.file['file-path'], symbol));
+      if (!s) return undefined;
+      out.push(s);
+    }
+    for (const f of files) this.touch(key(kind, f.file['file-path'], symbol));
+    return out;
+  }
+
+  /** Queues background loads of the slices `files` lack for `symbol`; `localPath` resolves a file's local copy. */
+  schedule(kind: TailKind, files: readonly PlannedFile[], symbol: string, localPath: (uri: string) => Promise<string>): void {
+    if (this.o.maxBytes <= 0) return;
+    for (const f of files) {
+      const uri = f.file['file-path'];
+      const k = key(kind, uri, symbol);
+      if (this.slices.has(k) || this.queue.has(k) || this.inflight.has(k)) continue;
+      const limit = Math.min(INT32_MAX, Math.max(1, f.file['record-count']));
+      this.queue.set(k, async () => {
+        const rows = await this.o.engine.query(kind, { files: [await localPath(uri)], symbol, exchange: null, start: 0n, end: MAX_US, cursor_ts: null, cursor_id: null, limit });
+        if (this.inflight.get(k)) this.put(k, HotSlice.fromRows(rows));
+      });
+    }
+    this.pump();
+  }
+
+  /** Resolves once no load is queued or running (tests, and the bench's warm-up report). */
+  settled(): Promise<void> {
+    if (this.queue.size === 0 && this.inflight.size === 0) return Promise.resolve();
+    return new Promise((r) => this.idle.push(r));
+  }
+
+  /** Drops every slice (and queued load) of `kind` whose file is not in `current` (the latest plan's files). */
+  prune(kind: TailKind, current: ReadonlySet<string>): void {
+    const keep = (k: string): boolean => !k.startsWith(`${kind}\u0000`) || current.has(k.split('\u0000')[1]);
+    for (const [k, s] of this.slices) if (!keep(k)) this.drop(k, s);
+    for (const k of this.queue.keys()) if (!keep(k)) this.queue.delete(k);
+    for (const k of this.inflight.keys()) if (!keep(k)) this.inflight.set(k, false);
+  }
+
+  private put(k: string, s: HotSlice): void {
+    if (s.bytes > this.o.maxBytes) return;
+    const old = this.slices.get(k);
+    if (old) this.drop(k, old);
+    this.slices.set(k, s);
+    this.used += s.bytes;
+    for (const [ok, os] of this.slices) {
+      if (this.used <= this.o.maxBytes) break;
+      this.drop(ok, os);
+    }
+  }
+
+  private drop(k: string, s: HotSlice): void {
+    if (this.slices.delete(k)) this.used -= s.bytes;
+  }
+
+  private touch(k: string): void {
+    const s = this.slices.get(k);
+    if (!s) return;
+    this.slices.delete(k); // Map order is the LRU order
+    this.slices.set(k, s);
+  }
+
+  private pump(): void {
+    while (this.inflight.size < (this.o.loaders ?? 1) && this.queue.size > 0) {
+      const [k, load] = this.queue.entries().next().value as [string, () => Promise<void>];
+      this.queue.delete(k);
+      this.inflight.set(k, true);
+      void load()
+        .catch((e: unknown) => this.o.logger.debug('hot tier load failed; requests keep reading through DuckDB', { key: k, error: e instanceof Error ? e.message : String(e) }))
+        .finally(() => {
+          this.inflight.delete(k);
+          this.pump();
+          if (this.queue.size === 0 && this.inflight.size === 0) for (const r of this.idle.splice(0)) r();
+        });
+    }
+  }
+}
+
+const key = (kind: TailKind, uri: string, symbol: string): string => `${kind}\u0000${uri}\u0000${symbol}`;
