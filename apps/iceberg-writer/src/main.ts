@@ -21,7 +21,7 @@ void runService({
     const parquet = await ParquetWriter.create({ tmpDir: config.tmpDir, threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit });
     onShutdown('duckdb', () => parquet.close());
     if (command === 'maintain') {
-      const report = await runMaintenance({ catalog, io, parquet, namespace: [...config.namespace], logger, registry });
+      const report = await runMaintenance({ catalog, io, parquet, namespace: [...config.namespace], warehouse: config.catalog.warehouse, logger, registry });
       logger.info('maintenance finished', { report });
       void ctx.shutdown('maintenance finished', 0);
       return;

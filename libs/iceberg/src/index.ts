@@ -15,6 +15,7 @@ export * from './catalog/catalog';
 export * from './io/download-cache';
 export * from './io/s3-file-io';
 export * from './io/resolving-file-io';
+export * from './io/confined-file-io';
 export * from './catalog/sql-catalog';
 export * from './catalog/rest-catalog';
 export * from './catalog/factory';

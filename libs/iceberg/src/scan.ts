@@ -1,4 +1,5 @@
 import type { LoadedTable } from './catalog/catalog';
+import { tableFileIO } from './io/confined-file-io';
 import type { FileIO } from './io/file-io';
 import { readManifest, readManifestList, partitionType } from './manifest';
 import { currentSchema, currentSnapshot, snapshotById } from './metadata';
@@ -28,6 +29,11 @@ export interface ScanOptions {
    * from memory after the first scan of a snapshot; the caller bounds the cache (see ManifestCache).
    */
   cache?: ManifestCache;
+  /**
+   * Locations besides the table's own that its manifests may name (e.g. the configured warehouse). Anything else, a
+   * manifest list, a manifest or a data file, is refused (issue 18: an s3:// table naming file:///etc/passwd).
+   */
+  allowedRoots?: readonly string[];
 }
 
 /** What planScan may keep between scans: both kinds of file never change once written. */
@@ -161,8 +167,9 @@ export async function planScan(io: FileIO, table: LoadedTable, opts: ScanOptions
   const preds = opts.predicates ?? [];
   const plan: ScanPlan = { snapshot, schema, files: [], manifestsTotal: 0, manifestsScanned: 0, filesTotal: 0 };
   if (!snapshot) return plan;
-  const listPath = snapshot['manifest-list'];
-  const manifests = await cached(opts.cache?.lists, listPath, async () => readManifestList(await io.read(listPath), listPath));
+  const confined = tableFileIO(io, meta.location, opts.allowedRoots);
+  const listPath = confined.check(snapshot['manifest-list']);
+  const manifests = await cached(opts.cache?.lists, listPath, async () => readManifestList(await confined.read(listPath), listPath));
   plan.manifestsTotal = manifests.length;
   for (const m of manifests) {
     if (m.content !== 0) continue;
@@ -171,11 +178,12 @@ export async function planScan(io: FileIO, table: LoadedTable, opts: ScanOptions
     const partPreds = partitionPredicates(spec, schema, preds);
     if (!manifestMayMatch(m, spec, schema, partPreds)) continue;
     plan.manifestsScanned++;
-    const entries = await cached(opts.cache?.manifests, m['manifest-path'], async () => readManifest(await io.read(m['manifest-path']), m));
+    const entries = await cached(opts.cache?.manifests, confined.check(m['manifest-path']), async () => readManifest(await confined.read(m['manifest-path']), m));
     for (const e of entries) {
       if (e.status === 2) continue;
       plan.filesTotal++;
       if (fileMayMatch(e['data-file'], schema, partPreds, preds)) {
+        confined.check(e['data-file']['file-path']);
         plan.files.push({ file: e['data-file'], specId: spec['spec-id'], sequenceNumber: e['sequence-number'] });
       }
     }

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { toK2Error, type Logger } from '@k2/core';
+import { ErrorCode, FatalError, toK2Error, type Logger } from '@k2/core';
 import {
   ancestors,
   commitSnapshot,
@@ -19,6 +19,10 @@ import {
   type ParquetWriter,
   type TableIdent,
   storeDataFile,
+  ConfinedFileIO,
+  isStoreRoot,
+  isStrictlyWithin,
+  tableFileIO,
 } from '@k2/iceberg';
 import { registryCounter } from '@k2/runtime';
 import type { Registry } from 'prom-client';
@@ -29,14 +33,21 @@ import { OFFSETS_PREFIX } from '@k2/lake';
  *  1. compaction — per partition, small files are rewritten into target-size files in one `replace` snapshot
  *     (rows unchanged; the Kafka offsets map is carried over so exactly-once resumes still find it);
  *  2. snapshot expiry — snapshots older than the retention that are not among the newest `retainLast` go;
- *  3. orphan cleanup — files under the table location that no retained snapshot or metadata file references and
- *     that are older than `orphanOlderThanMs` (so a commit in flight is never touched) are deleted.
+ *  3. orphan cleanup — files under the table's `data/` and `metadata/` that no retained snapshot or metadata file
+ *     references and that are older than `orphanOlderThanMs` (so a commit in flight is never touched) are deleted.
+ *
+ * A table is maintained only when its location lies strictly under the configured warehouse root, and all its file
+ * access is confined to that location (issue 18: a table whose metadata names a bucket root, another tool's prefix or
+ * `file:///…` would otherwise have unrelated objects read, rewritten or deleted). A refused table is logged and
+ * counted; the other tables are still maintained and the run fails at the end.
  */
 export interface MaintenanceOptions {
   catalog: Catalog;
   io: FileIO;
   parquet: ParquetWriter;
   namespace: string[];
+  /** The configured warehouse root (ICEBERG_WAREHOUSE). Without it (a REST catalog with no hint) no table is maintained. */
+  warehouse?: string;
   logger: Logger;
   registry?: Registry;
   tables?: string[];
@@ -64,6 +75,7 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<TableMainte
   const idents = o.tables ? o.tables.map((name) => ({ namespace: o.namespace, name })) : await o.catalog.listTables(o.namespace);
   const runs = o.registry ? registryCounter(o.registry, 'k2_writer_maintenance_runs_total', 'Table maintenance runs', ['table', 'result']) : undefined;
   const reports: TableMaintenanceReport[] = [];
+  let failed: unknown;
   for (const ident of idents) {
     try {
       const r = await maintainTable(o, ident);
@@ -73,14 +85,29 @@ export async function runMaintenance(o: MaintenanceOptions): Promise<TableMainte
     } catch (e) {
       runs?.inc({ table: ident.name, result: 'error' });
       o.logger.error('table maintenance failed', { table: ident.name, error: toK2Error(e).toJSON() });
-      throw e;
+      failed ??= e;
     }
   }
+  if (failed !== undefined) throw failed;
   return reports;
 }
 
-async function maintainTable(o: MaintenanceOptions, ident: TableIdent): Promise<TableMaintenanceReport> {
-  const before = await o.catalog.loadTable(ident);
+/**
+ * Throws unless `location` is strictly under `warehouse` and not a filesystem or bucket root: maintenance rewrites
+ * and deletes files there.
+ */
+export function assertMaintainable(location: string, warehouse: string | undefined): void {
+  const refuse = (why: string) => new FatalError(ErrorCode.STORAGE_REJECTED, `maintenance refused for table location ${location}: ${why}`, { context: { location, warehouse } });
+  if (warehouse === undefined) throw refuse('no warehouse root is configured (ICEBERG_WAREHOUSE)');
+  if (isStoreRoot(location)) throw refuse('it is a filesystem or bucket root');
+  if (!isStrictlyWithin(location, warehouse)) throw refuse(`it is not strictly under the warehouse root ${warehouse}`);
+}
+
+async function maintainTable(opts: MaintenanceOptions, ident: TableIdent): Promise<TableMaintenanceReport> {
+  const loaded = await opts.catalog.loadTable(ident);
+  assertMaintainable(loaded.metadata.location, opts.warehouse);
+  const o = { ...opts, io: tableFileIO(opts.io, loaded.metadata.location) };
+  const before = loaded;
   const filesBefore = await liveDataFiles(o.io, before);
   const compacted = await compactTable(o, ident);
   const afterCompact = await o.catalog.loadTable(ident);
@@ -181,6 +208,7 @@ export async function expireSnapshots(o: MaintenanceOptions, ident: TableIdent):
 }
 
 export async function deleteOrphans(o: MaintenanceOptions, t: LoadedTable): Promise<number> {
+  assertMaintainable(t.metadata.location, o.warehouse);
   const now = (o.now ?? Date.now)();
   const olderThan = o.orphanOlderThanMs ?? 3 * 86_400_000;
   const referenced = new Set<string>([t.metadataLocation, ...(t.metadata['metadata-log'] ?? []).map((e) => e['metadata-file'])]);
@@ -195,10 +223,15 @@ export async function deleteOrphans(o: MaintenanceOptions, t: LoadedTable): Prom
   const norm = (u: string) => u.replace(/^s3a:/, 's3:').replace(/^file:\/\/\//, 'file:/');
   const refs = new Set([...referenced].map(norm));
   let deleted = 0;
-  for await (const f of o.io.list(`${t.metadata.location}/`)) {
-    if (refs.has(norm(f.uri)) || now - f.lastModifiedMs < olderThan) continue;
-    await o.io.delete(f.uri);
-    deleted++;
+  // Only the table's own data and metadata directories: whatever else shares its location is not the table's.
+  const dirs = ['data', 'metadata'].map((d) => `${t.metadata.location.replace(/\/+$/, '')}/${d}`);
+  const io = new ConfinedFileIO(o.io, dirs);
+  for (const dir of dirs) {
+    for await (const f of io.list(`${dir}/`)) {
+      if (refs.has(norm(f.uri)) || now - f.lastModifiedMs < olderThan) continue;
+      await io.delete(f.uri);
+      deleted++;
+    }
   }
   if (deleted) o.logger.info('orphan files deleted', { table: t.ident.name, deleted });
   return deleted;

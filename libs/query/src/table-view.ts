@@ -3,6 +3,7 @@ import {
   currentSnapshot,
   planScan,
   readManifestList,
+  tableFileIO,
   type Catalog,
   type FileIO,
   type LoadedTable,
@@ -85,7 +86,8 @@ export class TableView {
     const next: ManifestCache = { lists: new Map(), manifests: new Map() };
     if (snapshot) {
       const listPath = snapshot['manifest-list'];
-      const list = this.cache.lists.get(listPath) ?? readManifestList(await this.o.io.read(listPath), listPath);
+      // Confined like planScan: the table's manifest list must lie in its own location (issue 18).
+      const list = this.cache.lists.get(listPath) ?? readManifestList(await tableFileIO(this.o.io, table.metadata.location).read(listPath), listPath);
       next.lists.set(listPath, list);
       for (const m of list) {
         const kept = this.cache.manifests.get(m['manifest-path']);
