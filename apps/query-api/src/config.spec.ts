@@ -35,7 +35,8 @@ describe('query-api config', () => {
       kafkaBrokers: ['127.0.0.1:9092'],
       tailEnabled: true,
       writerGroupId: 'k2-iceberg-writer',
-      tailMaxRecords: 500_000,
+      tailMaxRecords: 157_286, // 20 % of the default 768 MiB budget at 1 KiB a record
+      cacheMaxBytes: 2 * 1024 ** 3,
       deadlineMs: 3000,
       tailTopics: ['market.crypto.trades.binance', 'market.crypto.quotes.binance', 'market.crypto.trades.kraken', 'market.crypto.quotes.kraken', 'market.equities.trades.asx', 'market.equities.quotes.asx'],
       frameAncestors: [],

@@ -15,6 +15,7 @@ import {
 } from '@k2/storage';
 import { KeyFileError, readKeyRing } from '@k2/query';
 import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
+import { DEFAULT_MEMORY_BUDGET, parseBytes, planMemory, SIZE_PATTERN, type MemoryPlan } from './memory-budget';
 
 export const SERVICE = 'query-api';
 
@@ -45,6 +46,10 @@ export interface QueryApiConfig extends RuntimeConfig {
   /** The writer's consumer group, whose offsets in the snapshot summaries say where the tail starts. */
   readonly writerGroupId: string;
   readonly tailMaxRecords: number;
+  /** QUERY_MEMORY_BUDGET's split (memory-budget.ts): DuckDB, tail, hot tier, bar cache, SSE buffers, in bytes. */
+  readonly memory: MemoryPlan;
+  /** Disk, not memory: bytes of S3 data files kept in the local download cache (LRU). */
+  readonly cacheMaxBytes: number;
   readonly refreshMs: number;
   readonly deadlineMs: number;
   /** Where S3 data files are cached locally (immutable objects). */
@@ -97,12 +102,17 @@ export const spec = {
   namespace: cfg.string({ env: 'ICEBERG_NAMESPACE', default: 'market_data', pattern: /^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$/ }),
   tailEnabled: cfg.bool({ env: 'QUERY_TAIL_ENABLED', default: true }),
   writerGroupId: cfg.string({ env: 'QUERY_WRITER_GROUP_ID', default: 'k2-iceberg-writer', pattern: /^[A-Za-z0-9._-]{1,200}$/ }),
-  tailMaxRecords: cfg.int({ env: 'QUERY_TAIL_MAX_RECORDS', default: 500_000, min: 1000 }),
+  memoryBudget: cfg.string({ env: 'QUERY_MEMORY_BUDGET', default: DEFAULT_MEMORY_BUDGET, pattern: SIZE_PATTERN, doc: 'Memory the process may hold in data, split across DuckDB, tail, hot tier, caches and streams' }),
+  tailMaxRecords: optional(cfg.int({ env: 'QUERY_TAIL_MAX_RECORDS', min: 1000, doc: 'Tail records held; unset = its share of QUERY_MEMORY_BUDGET' })),
+  hotTierBytes: optional(cfg.string({ env: 'QUERY_HOT_TIER_BYTES', pattern: SIZE_PATTERN, doc: 'Hot tier size (0 = off); unset = its share of QUERY_MEMORY_BUDGET' })),
+  barCacheBytes: optional(cfg.string({ env: 'QUERY_BAR_CACHE_BYTES', pattern: SIZE_PATTERN, doc: '1-minute bar cache size; unset = its share of QUERY_MEMORY_BUDGET' })),
+  sseBufferBytes: optional(cfg.string({ env: 'QUERY_SSE_BUFFER_BYTES', pattern: SIZE_PATTERN, doc: 'Unsent stream bytes across all clients; unset = its share of QUERY_MEMORY_BUDGET' })),
+  cacheMaxBytes: cfg.string({ env: 'QUERY_CACHE_MAX_BYTES', default: '2GiB', pattern: SIZE_PATTERN, doc: 'Disk: local copies of S3 data files kept (least recently used deleted first)' }),
   refreshMs: cfg.int({ env: 'QUERY_REFRESH_MS', default: 1000, min: 100 }),
   deadlineMs: cfg.int({ env: 'QUERY_DEADLINE_MS', default: 3000, min: 100, max: 120_000 }),
   cacheDir: optional(cfg.string({ env: 'QUERY_CACHE_DIR', pattern: /^\/\S*$/ })),
   duckdbThreads: cfg.int({ env: 'QUERY_DUCKDB_THREADS', default: 2, min: 1 }),
-  duckdbMemoryLimit: cfg.string({ env: 'QUERY_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/ }),
+  duckdbMemoryLimit: optional(cfg.string({ env: 'QUERY_DUCKDB_MEMORY_LIMIT', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, doc: 'DuckDB memory_limit; unset = its share of QUERY_MEMORY_BUDGET' })),
   duckdbConnections: cfg.int({ env: 'QUERY_DUCKDB_CONNECTIONS', default: 4, min: 1, max: 64 }),
   duckdbAllowedDirs: optional(cfg.list({ env: 'QUERY_DUCKDB_ALLOWED_DIRS', item: /^\/\S*$/, doc: 'Absolute directories DuckDB may read; unset = the S3 cache dir and a file:// warehouse' })),
   engineQueue: cfg.int({ env: 'QUERY_ENGINE_QUEUE', default: 16, min: 0, max: 10_000, doc: 'Requests that may wait for a DuckDB connection; one more gets 503 + Retry-After' }),
@@ -134,11 +144,15 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
       problems.push(...dataTopicListProblems('QUERY_TAIL_TOPICS', c.tailTopics, TAIL_DATA_TYPES));
+      const memory = memoryOf(c);
+      if (typeof memory === 'string') problems.push(memory);
+      if (parseBytes(c.cacheMaxBytes) <= 0) problems.push('QUERY_CACHE_MAX_BYTES must be positive');
       if (env['QUERY_TOPIC_PATTERN'] !== undefined) problems.push('QUERY_TOPIC_PATTERN is no longer supported; list the topics in QUERY_TAIL_TOPICS');
       return problems;
     },
   });
   const catalog = resolveIcebergCatalog(c, cwd);
+  const memory = memoryOf(c) as MemoryPlan; // checked above
   return Object.freeze({
     port: c.port,
     host: c.host,
@@ -161,12 +175,14 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     schemaRegistryUrl: c.schemaRegistryUrl,
     tailEnabled: c.tailEnabled,
     writerGroupId: c.writerGroupId,
-    tailMaxRecords: c.tailMaxRecords,
+    tailMaxRecords: memory.tailMaxRecords,
+    memory: Object.freeze({ ...memory, parts: Object.freeze({ ...memory.parts }) }),
+    cacheMaxBytes: parseBytes(c.cacheMaxBytes),
     refreshMs: c.refreshMs,
     deadlineMs: c.deadlineMs,
     cacheDir: c.cacheDir,
     duckdbThreads: c.duckdbThreads,
-    duckdbMemoryLimit: c.duckdbMemoryLimit,
+    duckdbMemoryLimit: memory.duckdbMemoryLimit,
     duckdbConnections: c.duckdbConnections,
     duckdbAllowedDirs: Object.freeze([...(c.duckdbAllowedDirs ?? defaultAllowedDirs(c.cacheDir, catalog.warehouse ?? pathToFileURL(path.resolve(cwd, '.data/iceberg/warehouse')).href))]),
     engineQueue: c.engineQueue,
@@ -179,6 +195,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     tailTopics: c.tailTopics,
     frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),
   });
+}
+
+function memoryOf(c: { memoryBudget: string; duckdbMemoryLimit?: string; tailMaxRecords?: number; hotTierBytes?: string; barCacheBytes?: string; sseBufferBytes?: string; maxStreamClients: number }): MemoryPlan | string {
+  return planMemory(c.memoryBudget, { duckdb: c.duckdbMemoryLimit, tailRecords: c.tailMaxRecords, hot: c.hotTierBytes, bars: c.barCacheBytes, sse: c.sseBufferBytes }, c.maxStreamClients);
 }
 
 /**

@@ -2,6 +2,7 @@ import { createCatalog, createFileIO } from '@k2/iceberg';
 import {
   AccessMetrics,
   createPublicApp,
+  HotTier,
   KafkaTail,
   KeyLimits,
   KeyRing,
@@ -23,6 +24,7 @@ import { runService } from '@k2/runtime';
 import { AvroSerde } from '@k2/serde';
 import { CLI } from './cli';
 import { loadQueryApiConfig, SERVICE } from './config';
+import { TAIL_RECORD_BYTES } from './memory-budget';
 
 const KINDS: readonly TailKind[] = ['trades', 'quotes'];
 
@@ -32,7 +34,7 @@ void runService({
   config: () => loadQueryApiConfig(),
   start: async (ctx) => {
     const { config, logger, registry, onShutdown, signal } = ctx;
-    const io = createFileIO(config.s3, { cacheDir: config.cacheDir });
+    const io = createFileIO(config.s3, { cacheDir: config.cacheDir, cacheMaxBytes: config.cacheMaxBytes });
     onShutdown('file-io', () => io.close());
     const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
     onShutdown('catalog', () => catalog.close());
@@ -45,6 +47,7 @@ void runService({
     onShutdown('duckdb', () => engine.close());
     const metrics = new QueryMetrics(registry);
     const store = new TailStore({ maxRecords: config.tailMaxRecords });
+    const hot = config.memory.parts.hot > 0 ? new HotTier({ engine, logger, maxBytes: config.memory.parts.hot }) : undefined;
 
     const view = (kind: TailKind) =>
       new TableView({
@@ -71,7 +74,26 @@ void runService({
       deadlineMs: config.deadlineMs,
       admission: { slots: config.duckdbConnections, queue: config.engineQueue, heavySlots: config.heavySlots, heavyQueue: config.heavyQueue },
       costs: { maxRawRows: config.maxScanRows, maxAggregateRows: config.maxAggregateScanRows, heavyRows: config.heavyScanRows },
+      hot,
+      minuteBarBytes: config.memory.parts.bars,
     });
+    const observeMemory = () => {
+      const used: Record<string, number | undefined> = {
+        tail: store.size * TAIL_RECORD_BYTES,
+        hot: hot?.stats.bytes ?? 0,
+        bars: service.minuteBarStats.bytes,
+        sse: undefined,
+        duckdb: undefined,
+      };
+      for (const [part, limit] of Object.entries(config.memory.parts)) {
+        metrics.memory.set({ part, measure: 'limit' }, limit);
+        const u = used[part];
+        if (u !== undefined) metrics.memory.set({ part, measure: 'used' }, u);
+      }
+      const files = io.cacheStats();
+      metrics.memory.set({ part: 'file_cache', measure: 'limit' }, files.maxBytes);
+      metrics.memory.set({ part: 'file_cache', measure: 'used' }, files.bytes);
+    };
     onShutdown('query-service', () => service.close());
 
     // Table views: one refresh before the tail starts (its start offsets come from the snapshot), then a loop.
@@ -80,12 +102,14 @@ void runService({
         try {
           await service.refreshView(kind, budgetMs);
           metrics.snapshotAge.set({ table: kind }, 0);
+          await service.pruneCaches(kind);
         } catch (e) {
           const age = views[kind].state.refreshedAtMs ? (Date.now() - views[kind].state.refreshedAtMs) / 1000 : -1;
           metrics.snapshotAge.set({ table: kind }, age);
           logger.warn('table view refresh failed; answering from the last known snapshot', { table: kind, error: e instanceof Error ? e.message : String(e) });
         }
       }
+      observeMemory();
     };
     await refreshAll(10_000);
     let refreshing = true;
@@ -132,7 +156,7 @@ void runService({
         await connecting;
         await t.stop();
       });
-      hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients });
+      hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
     }
     // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.

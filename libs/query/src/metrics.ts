@@ -17,6 +17,7 @@ export class QueryMetrics {
   readonly snapshotAge: Gauge<'table'>;
   readonly storageFailures: Counter<'code'>;
   readonly sseClients: Gauge;
+  readonly memory: Gauge<'part' | 'measure'>;
   private lastEvicted = { committed: 0, memory: 0 };
 
   constructor(registry: Registry) {
@@ -32,6 +33,7 @@ export class QueryMetrics {
     this.snapshotAge = registryGauge(registry, 'k2_query_table_refresh_age_seconds', 'Seconds since the table view was last refreshed from the catalog', ['table']);
     this.storageFailures = registryCounter(registry, 'k2_query_storage_failures_total', 'Failed reads of catalog, object store or Parquet files, by error code', ['code']);
     this.sseClients = registryGauge(registry, 'k2_query_stream_clients', 'Open server-sent-event streams', []);
+    this.memory = registryGauge(registry, 'k2_query_memory_bytes', 'QUERY_MEMORY_BUDGET by part (duckdb|tail|hot|bars|sse|file_cache): measure=limit or used (estimated)', ['part', 'measure']);
   }
 
   setKafkaHealthy(ok: boolean): void {

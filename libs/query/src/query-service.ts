@@ -96,6 +96,11 @@ export class QueryService {
     return this.gate.breakerState;
   }
 
+  /** The 1-minute bar cache's bytes held (estimate) and bound. */
+  get minuteBarStats(): { bytes: number; limit: number } {
+    return this.minuteBars.stats;
+  }
+
   get admissionStats(): Admission['stats'] {
     return this.admission.stats;
   }
