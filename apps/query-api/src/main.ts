@@ -90,6 +90,7 @@ void runService({
         const u = used[part];
         if (u !== undefined) metrics.memory.set({ part, measure: 'used' }, u);
       }
+      metrics.memory.set({ part: 'hot_pending_loads', measure: 'used' }, hot?.stats.pending ?? 0);
       const files = io.cacheStats();
       metrics.memory.set({ part: 'file_cache', measure: 'limit' }, files.maxBytes);
       metrics.memory.set({ part: 'file_cache', measure: 'used' }, files.bytes);

@@ -62,7 +62,7 @@ describe('hot tier', () => {
   };
 
   it('answers byte for byte what DuckDB answers: windows, exchanges, cursors, limits, one file or two', async () => {
-    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024 });
+    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024, restFactor: 0 });
     const files = [planned(fileA, 4000), planned(fileB, 4000)];
     for (const symbol of ['BTCUSDT', 'ETHUSDT']) tier.schedule('trades', files, symbol, async (p) => p);
     await tier.settled();
@@ -92,14 +92,18 @@ describe('hot tier', () => {
   });
 
   it('is pruned against the current plan and stays inside its byte budget (LRU)', async () => {
-    const probe = new HotTier({ engine, logger, maxBytes: 1e9 });
+    const probe = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });
     probe.schedule('trades', [planned(fileA, 4000)], 'BTCUSDT', async (p) => p);
     await probe.settled();
     const one = probe.stats.bytes;
     expect(one).toBeGreaterThan(0);
-    const tier = new HotTier({ engine, logger, maxBytes: Math.floor(one * 1.5) });
+    const tier = new HotTier({ engine, logger, maxBytes: Math.floor(one * 1.5), restFactor: 0 });
     tier.schedule('trades', [planned(fileA, 4000)], 'BTCUSDT', async (p) => p);
     await tier.settled();
+    // Full: a slice is admitted on its second miss only (a one-off window cannot churn the tier).
+    tier.schedule('trades', [planned(fileB, 4000)], 'BTCUSDT', async (p) => p);
+    await tier.settled();
+    expect(tier.lookup('trades', [planned(fileB, 4000)], 'BTCUSDT')).toBeUndefined();
     tier.schedule('trades', [planned(fileB, 4000)], 'BTCUSDT', async (p) => p);
     await tier.settled();
     expect(tier.stats.bytes).toBeLessThanOrEqual(tier.stats.limit);
@@ -111,7 +115,7 @@ describe('hot tier', () => {
     expect(tier.lookup('trades', [planned(fileB, 4000)], 'BTCUSDT')).toBeUndefined();
     expect(tier.lookup('trades', [planned(fileA, 4000)], 'BTCUSDT')).toBeUndefined();
     // The quotes table's slices are not touched by the trades table's prune.
-    expect(new HotTier({ engine, logger, maxBytes: 0 }).lookup('trades', [], 'X')).toBeUndefined();
+    expect(new HotTier({ engine, logger, maxBytes: 0, restFactor: 0 }).lookup('trades', [], 'X')).toBeUndefined();
   });
 
   it('encodes a column only when every value round-trips, else keeps it as given', () => {

@@ -1,4 +1,4 @@
-import type { PlannedFile } from '@k2/iceberg';
+import { deserializeValue, type PlannedFile, type PrimitiveType, type Schema } from '@k2/iceberg';
 import type { Logger } from '@k2/core';
 import { columnBytes, encodeColumn, valueAt, type Column } from './hot-columns';
 import type { QueryEngine } from './engine';
@@ -6,6 +6,10 @@ import { tableRowToRecord } from './records';
 import type { TailKind, V2Record } from './tail-store';
 
 const MAX_US = 253_402_300_799_999_999n;
+/** Loads waiting at most; past it the oldest wait is dropped (a later request asks again). */
+const MAX_QUEUE = 64;
+/** Misses remembered for admission; the memory is cleared past this many keys. */
+const MAX_MISSES = 100_000;
 const INT32_MAX = 2_147_483_647;
 
 /**
@@ -41,8 +45,25 @@ export class HotSlice {
 
   static fromRows(rows: readonly Record<string, unknown>[]): HotSlice {
     const names = rows.length ? Object.keys(rows[0]) : ['timestamp', 'message_id', 'exchange'];
-    const cols = names.map((n) => encodeColumn(rows.map((r) => (r[n] === undefined ? null : r[n]))));
-    return new HotSlice(names, cols, rows.length);
+    return HotSlice.fromColumns(Object.fromEntries(names.map((n) => [n, rows.map((r) => (r[n] === undefined ? null : r[n]))])));
+  }
+
+  /** From the engine's column arrays (queryColumns), in the statement's column order. */
+  static fromColumns(columns: Record<string, readonly unknown[]>): HotSlice {
+    const names = Object.keys(columns);
+    const rows = names.length ? columns[names[0]].length : 0;
+    return new HotSlice(names, names.map((n) => encodeColumn(columns[n])), rows);
+  }
+
+  /** The same, one column per turn of the event loop (background loads). */
+  static async encode(columns: Record<string, readonly unknown[]>): Promise<HotSlice> {
+    const names = Object.keys(columns);
+    const cols: Column[] = [];
+    for (const n of names) {
+      cols.push(encodeColumn(columns[n]));
+      await new Promise((r) => setImmediate(r));
+    }
+    return new HotSlice(names, cols, names.length ? columns[names[0]].length : 0);
   }
 
   tsAt(i: number): bigint {
@@ -75,6 +96,27 @@ export class HotSlice {
     }
     return lo;
   }
+}
+
+/**
+ * The files holding the table's most recent `windowUs` of data: those whose timestamp upper bound is within
+ * `windowUs` of the newest upper bound (the table's "now", so a replayed or benchmark dataset works the same).
+ */
+export function recentFiles(files: readonly PlannedFile[], schema: Schema, windowUs: bigint): PlannedFile[] {
+  const ts = schema.fields.find((f) => f.name === 'timestamp');
+  if (!ts) return [];
+  const upper = (f: PlannedFile): bigint | undefined => {
+    const hi = f.file['upper-bounds']?.get(ts.id);
+    return hi ? (deserializeValue(ts.type as PrimitiveType, hi) as bigint) : undefined;
+  };
+  let newest: bigint | undefined;
+  for (const f of files) {
+    const u = upper(f);
+    if (u !== undefined && (newest === undefined || u > newest)) newest = u;
+  }
+  if (newest === undefined) return [];
+  const from = newest - windowUs;
+  return files.filter((f) => (upper(f) ?? -1n) >= from);
 }
 
 export interface HotQuery {
@@ -114,6 +156,8 @@ export interface HotTierOptions {
   maxBytes: number;
   /** Slices loaded at once in the background (each takes one engine connection while it runs). Default 1. */
   loaders?: number;
+  /** Pause after a load, as a multiple of the load's duration (default 0.5: loads use at most two thirds of it). */
+  restFactor?: number;
 }
 
 /**
@@ -125,17 +169,20 @@ export interface HotTierOptions {
 export class HotTier {
   private readonly slices = new Map<string, HotSlice>();
   private readonly queue = new Map<string, () => Promise<void>>();
+  /** Recent data scheduled at refresh: loaded before any on-demand miss, oldest first, never dropped. */
+  private readonly eagerQueue = new Map<string, () => Promise<void>>();
   /** Loads running; false once pruned while running (the result is then dropped). */
   private readonly inflight = new Map<string, boolean>();
   private used = 0;
   private idle: Array<() => void> = [];
+  private readonly misses = new Map<string, number>();
 
   constructor(private readonly o: HotTierOptions) {}
 
-  get stats(): { bytes: number; limit: number; slices: number; rows: number } {
+  get stats(): { bytes: number; limit: number; slices: number; rows: number; pending: number } {
     let rows = 0;
     for (const s of this.slices.values()) rows += s.rows;
-    return { bytes: this.used, limit: this.o.maxBytes, slices: this.slices.size, rows };
+    return { bytes: this.used, limit: this.o.maxBytes, slices: this.slices.size, rows, pending: this.pending };
   }
 
   /** The held slices of every planned file for `symbol`, or undefined if any is missing (LRU touched on a hit). */
@@ -151,25 +198,45 @@ export class HotTier {
     return out;
   }
 
-  /** Queues background loads of the slices `files` lack for `symbol`; `localPath` resolves a file's local copy. */
-  schedule(kind: TailKind, files: readonly PlannedFile[], symbol: string, localPath: (uri: string) => Promise<string>): void {
+  /**
+   * Queues background loads of the slices `files` lack for `symbol`; `localPath` resolves a file's local copy. The
+   * newest request's slices load first. While the tier has room every miss loads; once full, a slice is admitted
+   * on its second miss only, so a scan of one-off windows cannot churn out the slices that are asked for again.
+   * `eager` (recent data at refresh) skips that test.
+   */
+  schedule(kind: TailKind, files: readonly PlannedFile[], symbol: string, localPath: (uri: string) => Promise<string>, eager = false): void {
     if (this.o.maxBytes <= 0) return;
     for (const f of files) {
       const uri = f.file['file-path'];
       const k = key(kind, uri, symbol);
-      if (this.slices.has(k) || this.queue.has(k) || this.inflight.has(k)) continue;
+      if (this.slices.has(k) || this.inflight.has(k) || this.eagerQueue.has(k) || (!eager && !this.admit(k))) continue;
+      this.queue.delete(k); // re-inserted as the newest
+      if (!eager && this.queue.size >= MAX_QUEUE) this.queue.delete(this.queue.keys().next().value as string);
       const limit = Math.min(INT32_MAX, Math.max(1, f.file['record-count']));
-      this.queue.set(k, async () => {
-        const rows = await this.o.engine.query(kind, { files: [await localPath(uri)], symbol, exchange: null, start: 0n, end: MAX_US, cursor_ts: null, cursor_id: null, limit });
-        if (this.inflight.get(k)) this.put(k, HotSlice.fromRows(rows));
+      (eager ? this.eagerQueue : this.queue).set(k, async () => {
+        const cols = await this.o.engine.queryColumns(kind, { files: [await localPath(uri)], symbol, exchange: null, start: 0n, end: MAX_US, cursor_ts: null, cursor_id: null, limit });
+        if (this.inflight.get(k)) this.put(k, await HotSlice.encode(cols));
       });
     }
     this.pump();
   }
 
+  private get pending(): number {
+    return this.queue.size + this.eagerQueue.size + this.inflight.size;
+  }
+
+  private admit(k: string): boolean {
+    const avg = this.slices.size ? this.used / this.slices.size : 0;
+    if (this.used + avg <= this.o.maxBytes) return true;
+    if (this.misses.size >= MAX_MISSES) this.misses.clear();
+    const n = (this.misses.get(k) ?? 0) + 1;
+    this.misses.set(k, n);
+    return n >= 2;
+  }
+
   /** Resolves once no load is queued or running (tests, and the bench's warm-up report). */
   settled(): Promise<void> {
-    if (this.queue.size === 0 && this.inflight.size === 0) return Promise.resolve();
+    if (this.pending === 0) return Promise.resolve();
     return new Promise((r) => this.idle.push(r));
   }
 
@@ -177,7 +244,7 @@ export class HotTier {
   prune(kind: TailKind, current: ReadonlySet<string>): void {
     const keep = (k: string): boolean => !k.startsWith(`${kind}\u0000`) || current.has(k.split('\u0000')[1]);
     for (const [k, s] of this.slices) if (!keep(k)) this.drop(k, s);
-    for (const k of this.queue.keys()) if (!keep(k)) this.queue.delete(k);
+    for (const q of [this.queue, this.eagerQueue]) for (const k of q.keys()) if (!keep(k)) q.delete(k);
     for (const k of this.inflight.keys()) if (!keep(k)) this.inflight.set(k, false);
   }
 
@@ -205,16 +272,22 @@ export class HotTier {
   }
 
   private pump(): void {
-    while (this.inflight.size < (this.o.loaders ?? 1) && this.queue.size > 0) {
-      const [k, load] = this.queue.entries().next().value as [string, () => Promise<void>];
-      this.queue.delete(k);
+    while (this.inflight.size < (this.o.loaders ?? 1) && this.queue.size + this.eagerQueue.size > 0) {
+      const q = this.eagerQueue.size > 0 ? this.eagerQueue : this.queue;
+      const k = (q === this.eagerQueue ? q.keys().next().value : [...q.keys()].pop()) as string;
+      const load = q.get(k) as () => Promise<void>;
+      q.delete(k);
+      this.misses.delete(k);
       this.inflight.set(k, true);
+      const t0 = Date.now();
       void load()
+        // Loads take main-thread time (value conversion): rest half as long as the load took.
+        .then(() => new Promise((r) => setTimeout(r, Math.min(1000, (Date.now() - t0) * (this.o.restFactor ?? 0.5)))))
         .catch((e: unknown) => this.o.logger.debug('hot tier load failed; requests keep reading through DuckDB', { key: k, error: e instanceof Error ? e.message : String(e) }))
         .finally(() => {
           this.inflight.delete(k);
           this.pump();
-          if (this.queue.size === 0 && this.inflight.size === 0) for (const r of this.idle.splice(0)) r();
+          if (this.pending === 0) for (const r of this.idle.splice(0)) r();
         });
     }
   }

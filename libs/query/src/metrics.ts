@@ -33,7 +33,7 @@ export class QueryMetrics {
     this.snapshotAge = registryGauge(registry, 'k2_query_table_refresh_age_seconds', 'Seconds since the table view was last refreshed from the catalog', ['table']);
     this.storageFailures = registryCounter(registry, 'k2_query_storage_failures_total', 'Failed reads of catalog, object store or Parquet files, by error code', ['code']);
     this.sseClients = registryGauge(registry, 'k2_query_stream_clients', 'Open server-sent-event streams', []);
-    this.memory = registryGauge(registry, 'k2_query_memory_bytes', 'QUERY_MEMORY_BUDGET by part (duckdb|tail|hot|bars|sse|file_cache): measure=limit or used (estimated)', ['part', 'measure']);
+    this.memory = registryGauge(registry, 'k2_query_memory_bytes', 'QUERY_MEMORY_BUDGET by part (duckdb|tail|hot|bars|sse|file_cache): measure=limit or used (estimated); hot_pending_loads counts slices waiting to load', ['part', 'measure']);
   }
 
   setKafkaHealthy(ok: boolean): void {

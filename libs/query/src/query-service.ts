@@ -9,7 +9,7 @@ import type { QueryMetrics } from './metrics';
 import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
 import { recordJson, tableRowToRecord } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
-import { hotPage, type HotTier } from './hot-tier';
+import { hotPage, recentFiles, type HotTier } from './hot-tier';
 import type { TailKind, TailRow, TailStore, V2Record } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
@@ -57,6 +57,8 @@ interface Planned {
 }
 
 const MINUTE_US = 60_000_000n;
+/** Data loaded into the hot tier as soon as a snapshot holds it: the table's last 24 hours. */
+const RECENT_US = 24n * 3600n * 1_000_000n;
 
 /**
  * The hybrid read path (the kdb+ RDB + HDB split on Kafka + Iceberg). Each request:
@@ -344,11 +346,27 @@ export class QueryService {
   async pruneCaches(kind: TailKind): Promise<void> {
     const state = this.o.views[kind].state;
     if (state.snapshotId === undefined || this.prunedAt[kind] === state.snapshotId) return;
-    const { files } = await this.plan(state, kind, []);
+    const { files, schema } = await this.plan(state, kind, []);
     const current = new Set(files.map((f) => f.file['file-path']));
     this.o.hot?.prune(kind, current);
     if (kind === 'trades') this.minuteBars.prune(current);
     this.prunedAt[kind] = state.snapshotId;
+    if (this.o.hot) await this.warmRecent(kind, recentFiles(files, schema, RECENT_US));
+  }
+
+  /** Schedules hot slices of every symbol in the recent files (symbols per file from the fileSymbols cache). */
+  private async warmRecent(kind: TailKind, files: readonly PlannedFile[]): Promise<void> {
+    const cache = this.fileSymbols[kind];
+    for (const f of files) {
+      const uri = f.file['file-path'];
+      try {
+        let symbols = cache.get(uri);
+        if (!symbols) cache.set(uri, (symbols = (await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] })).map(symbolRow)));
+        for (const s of new Set(symbols.map((r) => r.symbol))) this.o.hot?.schedule(kind, [f], s, (u) => this.localPath(u), true);
+      } catch (e) {
+        this.o.logger.warn('hot tier: recent file not warmed; requests read it through DuckDB', { file: uri, error: e instanceof Error ? e.message : String(e) });
+      }
+    }
   }
 
   private async symbolsOf(kind: TailKind, state: TableState, signal: AbortSignal): Promise<SymbolRow[]> {
