@@ -10,14 +10,20 @@
  * 3. A closed-loop load of BENCH_CONCURRENCY (16) keep-alive clients per scenario, BENCH_WARMUP_SECONDS (3)
  *    unmeasured, then BENCH_SECONDS (20) measured:
  *      trades   /v1/trades, a random symbol, a random 15-minute window of the month (~175 rows)
+ *      recent   the same within the last 24 h of the dataset (its last day stands for "today")
  *      bars     /v1/bars, a random symbol, 1m bars over a random whole day (1,440 bars)
  *      summary  /v1/summary, a random symbol and day
  *    Prints requests, errors (non-200), req/s, latency p50/p95/p99/max and mean rows per response per scenario.
  *    Every BENCH_PARSE_EVERY-th (10th) 200 response is parsed and its rows counted, the rest only checked to be a
  *    JSON object: the load generator shares the 2 cores with the API, and parsing every ~150 KB bars body would
  *    cost it over half a core at 500 req/s.
- * Goals (issue 6): trades p99 ≤ 50 ms, bars over a day p99 ≤ 200 ms, ≥ 500 req/s (checked for every scenario).
- * The load generator runs on the same 2 cores as the API, so the figures are a floor for a dedicated pod.
+ * 4. DuckDB alone (BENCH_PEER=0 skips it): the API's SQL.trades over the trades scenario's windows, on the partition
+ *    files of each window, with BENCH_CONCURRENCY connections in this process while the API idles; the API's trades
+ *    throughput is printed as a ratio to it (both measured in the same run, on the same shared cores).
+ * Goals (issue 15): trades p99 ≤ 50 ms, ≥ 500 req/s and ≥ 3× DuckDB alone; recent p99 ≤ 10 ms, ≥ 2,000 req/s;
+ * 1m bars over a day p99 ≤ 50 ms; summary p99 ≤ 20 ms; API peak RSS ≤ 1 GiB. The last line is `BENCH {json}` with
+ * every figure, each goal and met/not met. The load generator runs on the same 2 cores as the API, so the figures
+ * are a floor for a dedicated pod.
  *
  * BENCH_API_URL=http://host:port benchmarks an API that is already running instead of starting one (its RSS is
  * sampled only when BENCH_API_PID is given too); BENCH_SCENARIOS=trades,bars picks scenarios. BENCH_DATA_DIR moves the
@@ -27,8 +33,10 @@
 import path from 'node:path';
 import { repoRoot } from '@k2/testing';
 import { DAY_US, ensureDataset, type DatasetInfo } from './query/dataset';
-import { rssSampler, startQueryApi, waitReady, type ApiProcess } from './query/api-process';
+import { rssSampler, startQueryApi, waitHotWarm, waitReady, type ApiProcess } from './query/api-process';
 import { runLoad, type LoadResult, type Scenario } from './query/loadgen';
+import { partitionFiles, runDuckdbPeer, type PeerQuery } from './query/duckdb-peer';
+import { fileURLToPath } from 'node:url';
 import { benchCli } from './cli';
 
 benchCli('query');
@@ -49,9 +57,11 @@ const WARMUP_SECONDS = envNumber('BENCH_WARMUP_SECONDS', 3);
 const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 16);
 const PARSE_EVERY = Math.max(1, envNumber('BENCH_PARSE_EVERY', 10));
 const REBUILD = process.env['BENCH_REBUILD'] === '1';
-const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'trades,bars,summary').split(',').map((s) => s.trim()).filter(Boolean);
+const PEER = process.env['BENCH_PEER'] !== '0';
+const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'trades,recent,bars,summary').split(',').map((s) => s.trim()).filter(Boolean);
 
-const GOALS = { tradesP99Ms: 50, barsP99Ms: 200, rps: 500 };
+/** Issue 15: the hot tier's goals on this dataset, 16 clients, same machine, same run. */
+const GOALS = { tradesP99Ms: 50, tradesRps: 500, tradesVsDuckdb: 3, recentP99Ms: 10, recentRps: 2000, barsP99Ms: 50, summaryP99Ms: 20, peakRssBytes: 1024 ** 3 };
 const DAY_MS = DAY_US / 1000;
 const WINDOW_MS = 15 * 60_000;
 
@@ -68,20 +78,34 @@ function dataRows(body: unknown): number {
   return data.length;
 }
 
+/** A random symbol and a minute-aligned 15-minute window in the last `days` of the dataset (crossing midnight now and then). */
+function randomWindow(ds: DatasetInfo, days: number): { symbol: (typeof ds.symbols)[number]; start: number } {
+  const from = ds.startMs + (ds.days - days) * DAY_MS;
+  const minutes = Math.floor(Math.random() * ((days * DAY_MS - WINDOW_MS) / 60_000 + 1));
+  return { symbol: pick(ds.symbols), start: from + minutes * 60_000 };
+}
+
+/** The same distribution as the trades scenario, as DuckDB-alone queries over the window's partition files. */
+function peerQuery(ds: DatasetInfo): PeerQuery {
+  const { symbol, start } = randomWindow(ds, ds.days);
+  const warehouse = fileURLToPath(ds.warehouse);
+  const days = new Set([iso(start).slice(0, 10), iso(start + WINDOW_MS - 1).slice(0, 10)]);
+  const files = [...days].flatMap((d) => partitionFiles(warehouse, ds.table, d, symbol.exchange));
+  return { files, symbol: symbol.symbol, startUs: BigInt(start) * 1000n, endUs: BigInt(start + WINDOW_MS) * 1000n };
+}
+
 function scenarios(ds: DatasetInfo): Scenario[] {
   const symbols = ds.symbols.map((s) => s.symbol);
   const randomDay = (): number => ds.startMs + Math.floor(Math.random() * ds.days) * DAY_MS;
+  const window = (days: number): string => {
+    const { symbol, start } = randomWindow(ds, days);
+    return `/v1/trades?${q({ symbol: symbol.symbol, start: iso(start), end: iso(start + WINDOW_MS) })}`;
+  };
   const all: Scenario[] = [
-    {
-      name: 'trades',
-      nextPath: () => {
-        // Minute-aligned windows anywhere in the month, crossing midnight (two partitions) now and then.
-        const minutes = Math.floor(Math.random() * ((ds.days * DAY_MS - WINDOW_MS) / 60_000 + 1));
-        const start = ds.startMs + minutes * 60_000;
-        return `/v1/trades?${q({ symbol: pick(symbols), start: iso(start), end: iso(start + WINDOW_MS) })}`;
-      },
-      count: dataRows,
-    },
+    // Minute-aligned windows anywhere in the month.
+    { name: 'trades', nextPath: () => window(ds.days), count: dataRows },
+    // The common case: windows within the last 24 h of the data (the dataset's last day stands for "today").
+    { name: 'recent', nextPath: () => window(1), count: dataRows },
     {
       name: 'bars',
       nextPath: () => {
@@ -113,18 +137,52 @@ function printResult(r: LoadResult, example: string): void {
   if (r.firstError) console.log(`first error  ${r.firstError.status ?? 'transport'} GET ${r.firstError.path}\n             ${r.firstError.body}`);
 }
 
-function goalRows(results: LoadResult[]): Array<[string, string, boolean]> {
+interface Goal {
+  name: string;
+  goal: number;
+  measured: number;
+  unit: string;
+  met: boolean;
+}
+
+function goals(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined): Goal[] {
   const by = new Map(results.map((r) => [r.name, r]));
-  const rows: Array<[string, string, boolean]> = [];
+  const out: Goal[] = [];
   // A goal only counts as met by a run without errors: fast 404s or 500s are not answers.
   const clean = (r: LoadResult): boolean => r.errors === 0 && r.requests > 0;
+  const p99 = (name: string, goal: number) => {
+    const r = by.get(name);
+    if (r) out.push({ name: `${name}_p99_ms`, goal, measured: r.latencyMs.p99, unit: '≤ ms', met: clean(r) && r.latencyMs.p99 <= goal });
+  };
+  const rps = (name: string, goal: number) => {
+    const r = by.get(name);
+    if (r) out.push({ name: `${name}_rps`, goal, measured: r.rps, unit: '≥ req/s', met: clean(r) && r.rps >= goal });
+  };
+  p99('trades', GOALS.tradesP99Ms);
+  rps('trades', GOALS.tradesRps);
   const trades = by.get('trades');
-  if (trades) rows.push([`trades p99 ≤ ${GOALS.tradesP99Ms} ms`, ms(trades.latencyMs.p99), clean(trades) && trades.latencyMs.p99 <= GOALS.tradesP99Ms]);
-  const bars = by.get('bars');
-  if (bars) rows.push([`bars (1m over a day) p99 ≤ ${GOALS.barsP99Ms} ms`, ms(bars.latencyMs.p99), clean(bars) && bars.latencyMs.p99 <= GOALS.barsP99Ms]);
-  for (const r of results) rows.push([`${r.name} ≥ ${GOALS.rps} req/s`, `${Math.round(r.rps).toLocaleString()} req/s`, clean(r) && r.rps >= GOALS.rps]);
-  return rows;
+  if (trades && peer) out.push({ name: 'trades_vs_duckdb_alone', goal: GOALS.tradesVsDuckdb, measured: trades.rps / peer.rps, unit: '≥ ×', met: clean(trades) && trades.rps / peer.rps >= GOALS.tradesVsDuckdb });
+  p99('recent', GOALS.recentP99Ms);
+  rps('recent', GOALS.recentRps);
+  p99('bars', GOALS.barsP99Ms);
+  p99('summary', GOALS.summaryP99Ms);
+  if (peakRss !== undefined) out.push({ name: 'peak_rss_bytes', goal: GOALS.peakRssBytes, measured: peakRss, unit: '≤ bytes', met: peakRss <= GOALS.peakRssBytes });
+  return out;
 }
+
+/** The last line of the bench: every figure and every goal, machine-readable. */
+function benchLine(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined, gs: Goal[]): string {
+  const fig = (r: LoadResult) => ({ requests: r.requests, errors: r.errors, rps: round(r.rps), p50_ms: round(r.latencyMs.p50), p95_ms: round(r.latencyMs.p95), p99_ms: round(r.latencyMs.p99), max_ms: round(r.latencyMs.max), items: round(r.avgItems) });
+  const figures = Object.fromEntries([...results, ...(peer ? [peer] : [])].map((r) => [r.name, fig(r)]));
+  return `BENCH ${JSON.stringify({
+    name: 'query',
+    figures: { ...figures, peak_rss_bytes: peakRss ?? null },
+    goals: gs.map((g) => ({ name: g.name, goal: g.goal, measured: round(g.measured), unit: g.unit, met: g.met })),
+    met: gs.every((g) => g.met),
+  })}`;
+}
+
+const round = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
 
 async function main(): Promise<void> {
   const root = repoRoot();
@@ -160,6 +218,9 @@ async function main(): Promise<void> {
       baseUrl = api.baseUrl;
       console.log(`query-api    ${baseUrl}, pid ${api.pid}, ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
       console.log(`             env ${Object.entries(apiEnv).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+      // A replica serves long after its start: the last 24 h it loads at refresh are in memory before we measure.
+      const warm = await waitHotWarm(api.opsUrl, 180_000);
+      console.log(`hot tier     ${warm === undefined ? 'none' : `recent data loaded ${warm.toFixed(1)} s after ready`}`);
     }
     console.log(`load         ${CONCURRENCY} keep-alive clients, ${WARMUP_SECONDS} s warm-up + ${SECONDS} s per scenario, every ${PARSE_EVERY === 1 ? '' : `${PARSE_EVERY}th `}response parsed`);
 
@@ -171,6 +232,13 @@ async function main(): Promise<void> {
       results.push(r);
     }
     const peak = api ? api.peakRss() : rss?.peak();
+    // DuckDB alone on the same files and the trades scenario's distribution, while the API sits idle.
+    let peer: LoadResult | undefined;
+    if (PEER && SCENARIOS.includes('trades')) {
+      peer = await runDuckdbPeer(() => peerQuery(ds), { concurrency: CONCURRENCY, threads: 2 /* the API's QUERY_DUCKDB_THREADS default */, warmupSeconds: WARMUP_SECONDS, seconds: SECONDS });
+      printResult(peer, `SQL.trades over the window's partition files, ${CONCURRENCY} connections, in-process`);
+    }
+    results.push(...(peer ? [peer] : []));
 
     console.log('\n== query-api benchmark ==');
     console.log(`dataset      ${size}`);
@@ -183,9 +251,12 @@ async function main(): Promise<void> {
           `${ms(l.p50).padStart(10)}${ms(l.p95).padStart(10)}${ms(l.p99).padStart(10)}${ms(l.max).padStart(10)}${r.avgItems.toFixed(1).padStart(9)}`,
       );
     }
-    console.log(`\n${'goal'.padEnd(36)}${'measured'.padEnd(14)}status`);
-    for (const [goal, measured, met] of goalRows(results)) console.log(`${goal.padEnd(36)}${measured.padEnd(14)}${met ? 'met' : 'NOT MET'}`);
+    const apiResults = results.filter((r) => r !== peer);
+    const gs = goals(apiResults, peer, peak);
+    console.log(`\n${'goal'.padEnd(26)}${'target'.padEnd(24)}${'measured'.padEnd(16)}status`);
+    for (const g of gs) console.log(`${g.name.padEnd(26)}${`${g.unit} ${g.goal}`.padEnd(24)}${String(round(g.measured)).padEnd(16)}${g.met ? 'met' : 'NOT MET'}`);
     console.log(`\ntotal bench time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    console.log(benchLine(apiResults, peer, peak, gs));
   } catch (e) {
     if (api) console.error(`query-api output (last lines):\n${api.output.slice(-30).join('\n')}`);
     throw e;

@@ -9,12 +9,30 @@ import { freePort } from '@k2/testing';
  */
 export interface ApiProcess {
   baseUrl: string;
+  /** The ops port (/metrics, /readyz). */
+  opsUrl: string;
   pid: number;
   /** Last lines the process wrote, for failure messages. */
   output: string[];
   /** Highest VmRSS seen so far, bytes. */
   peakRss(): number;
   stop(): Promise<void>;
+}
+
+/**
+ * Waits until the API's hot tier has loaded what it schedules at refresh (the table's last 24 h): the gauge
+ * k2_query_memory_bytes{part="hot_pending_loads"} at 0. Returns the seconds waited (undefined: no such gauge).
+ */
+export async function waitHotWarm(opsUrl: string, timeoutMs: number): Promise<number | undefined> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const text = await (await fetch(`${opsUrl}/metrics`)).text();
+    const m = /k2_query_memory_bytes\{part="hot_pending_loads"[^}]*\} (\d+)/.exec(text);
+    if (!m) return undefined;
+    if (m[1] === '0') return (Date.now() - t0) / 1000;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return (Date.now() - t0) / 1000;
 }
 
 /** VmRSS of a process in bytes, from /proc (undefined once it is gone or off Linux). */
@@ -114,6 +132,7 @@ export async function startQueryApi(root: string, env: Record<string, string>, r
   }
   return {
     baseUrl,
+    opsUrl,
     pid,
     output,
     peakRss: () => sampler.peak(),
