@@ -103,7 +103,7 @@ export class QueryEngine {
    * bigint, lists → arrays). `signal` interrupts the running query (deadline reached).
    */
   query(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown>[]> {
-    return this.run(name, params, signal, async (stmt) => (await stmt.runAndReadAll()).getRowObjectsJS() as Record<string, unknown>[]);
+    return this.execute(name, params, signal, async (stmt) => (await stmt.runAndReadAll()).getRowObjectsJS() as Record<string, unknown>[]);
   }
 
   /**
@@ -112,10 +112,10 @@ export class QueryEngine {
    * without holding up the requests being served meanwhile.
    */
   queryColumns(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown[]>> {
-    return this.run(name, params, signal, async (stmt) => columnsYielding(await stmt.run()));
+    return this.execute(name, params, signal, async (stmt) => columnsYielding(await stmt.run()));
   }
 
-  private async run<T>(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, read: (s: DuckDBPreparedStatement) => Promise<T>): Promise<T> {
+  private async execute<T>(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, read: (s: DuckDBPreparedStatement) => Promise<T>): Promise<T> {
     const text = SQL[name];
     if (!isKnownSql(text)) throw new FatalError(ErrorCode.INTERNAL, `refusing to run SQL that is not in sql.ts (${name})`);
     const conn = await this.acquire(signal).catch((e: unknown) => {

@@ -89,7 +89,7 @@ describe('hot tier', () => {
       }
     }
     expect(checked).toBeGreaterThan(1000);
-  });
+  }, 60_000); // 180 DuckDB reads: seconds on 2 shared cores
 
   it('is pruned against the current plan and stays inside its byte budget (LRU)', async () => {
     const probe = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });
@@ -116,7 +116,7 @@ describe('hot tier', () => {
     expect(tier.lookup('trades', [planned(fileA, 4000)], 'BTCUSDT')).toBeUndefined();
     // The quotes table's slices are not touched by the trades table's prune.
     expect(new HotTier({ engine, logger, maxBytes: 0, restFactor: 0 }).lookup('trades', [], 'X')).toBeUndefined();
-  });
+  }, 30_000);
 
   it('encodes a column only when every value round-trips, else keeps it as given', () => {
     const cases: unknown[][] = [

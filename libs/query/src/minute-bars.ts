@@ -1,4 +1,4 @@
-import { partialFromRow, type BarPartial } from './bars';
+import { partialFromRow, rebucket, type BarPartial } from './bars';
 import type { QueryEngine } from './engine';
 
 const MINUTE_US = 60_000_000n;
@@ -7,6 +7,8 @@ const MAX_US = 253_402_300_799_999_999n;
 export const PARTIAL_BYTES = 250;
 /** Default bound: ~256 MB, a month of 1m bars for ~700 symbol-days. */
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
+/** Single-bucket windows (daily summaries) remembered per (file, symbol, window): one partial each. */
+const MAX_WINDOWS = 50_000;
 
 /**
  * 1-minute partial bars per (data file, symbol): files are immutable, so these are exact forever. Bars of any
@@ -17,6 +19,7 @@ export class MinuteBarCache {
   private readonly entries = new Map<string, BarPartial[]>();
   private size = 0;
   private readonly maxPartials: number;
+  private readonly windows = new Map<string, BarPartial[]>();
 
   constructor(
     private readonly engine: QueryEngine,
@@ -27,7 +30,7 @@ export class MinuteBarCache {
 
   /** Bytes held (estimate) and the bound. */
   get stats(): { bytes: number; limit: number } {
-    return { bytes: this.size * PARTIAL_BYTES, limit: this.maxPartials * PARTIAL_BYTES };
+    return { bytes: (this.size + this.windows.size) * PARTIAL_BYTES, limit: (this.maxPartials + MAX_WINDOWS) * PARTIAL_BYTES };
   }
 
   /** Forgets the partials of files not in `current` (the table's latest plan). */
@@ -37,6 +40,29 @@ export class MinuteBarCache {
       this.entries.delete(k);
       this.size -= v.length + 1;
     }
+    for (const k of this.windows.keys()) if (!current.has(k.slice(0, k.indexOf('\u0000')))) this.windows.delete(k);
+  }
+
+  /** Whether the window's single bucket of the file is held (see `partials`). */
+  hasWindow(uri: string, symbol: string, bucketUs: bigint, startUs: bigint, endUs: bigint): boolean {
+    return single(bucketUs, startUs, endUs) && this.windows.has(windowKey(uri, symbol, startUs, endUs));
+  }
+
+  /**
+   * The file's partials for a request of `bucketUs` buckets over [startUs, endUs): its minute partials, or, when
+   * the window is exactly one aligned bucket (a daily summary), that one bucket regrouped from them and kept on its
+   * own, so summaries stay cached when the minute partials of a month no longer fit. Regrouping per file first and
+   * across files after gives the same result as regrouping all minutes at once (combine is associative).
+   */
+  async partials(uri: string, file: string, symbol: string, bucketUs: bigint, startUs: bigint, endUs: bigint, signal: AbortSignal): Promise<BarPartial[]> {
+    if (!single(bucketUs, startUs, endUs)) return this.get(uri, file, symbol, signal);
+    const k = windowKey(uri, symbol, startUs, endUs);
+    let hit = this.windows.get(k);
+    if (hit) this.windows.delete(k); // re-inserted below: LRU order
+    else hit = rebucket(await this.get(uri, file, symbol, signal), bucketUs, startUs, endUs);
+    this.windows.set(k, hit);
+    if (this.windows.size > MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
+    return hit;
   }
 
   /** Whether the file's partials for the symbol are held (a request that needs only these scans nothing). */
@@ -68,3 +94,5 @@ export class MinuteBarCache {
 }
 
 const key = (uri: string, symbol: string): string => `${uri}\u0000${symbol}`;
+const windowKey = (uri: string, symbol: string, startUs: bigint, endUs: bigint): string => `${uri}\u0000${symbol}\u0000${startUs}\u0000${endUs}`;
+const single = (bucketUs: bigint, startUs: bigint, endUs: bigint): boolean => bucketUs === endUs - startUs && startUs % bucketUs === 0n;

@@ -248,7 +248,7 @@ export class QueryService {
         if (planned.files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
         const wholeMinutes = req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n;
         // Minute partials cover a whole file: cached files cost nothing, the others are scanned whole, once.
-        const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol));
+        const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol) && !this.minuteBars.hasWindow(f.file['file-path'], req.symbol, bucketUs, req.startUs, req.endUs));
         const rows = wholeMinutes ? uncached.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
         const cls = classifyCost('aggregate', rows, { ...req, parameter: 'date' in req ? 'date' : 'start' }, this.costs);
         return this.withSlot(cls, signal, async () => {
@@ -257,7 +257,7 @@ export class QueryService {
           let partials: BarPartial[];
           if (wholeMinutes) {
             const minutes: BarPartial[] = [];
-            for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.get(planned.files[i].file['file-path'], files[i], req.symbol, signal)));
+            for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.partials(planned.files[i].file['file-path'], files[i], req.symbol, bucketUs, req.startUs, req.endUs, signal)));
             partials = rebucket(minutes, bucketUs, req.startUs, req.endUs);
           } else {
             partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal)).map(partialFromRow);
