@@ -5,7 +5,7 @@
 # once and reuses the layers for every image.
 
 # NODE_VERSION is the Node.js release of both base images, the one the development machines run.
-ARG NODE_VERSION=20.20.2
+ARG NODE_VERSION=24.22.3
 
 # deps has every dependency installed, dev ones included.
 FROM node:${NODE_VERSION}-bookworm-slim AS deps
