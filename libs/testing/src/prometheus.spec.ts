@@ -144,7 +144,7 @@ describe('scaleRuleDurations on deploy/prometheus/rules/k2-alerts.yml', () => {
     expect(rule('K2FeedTradesUnfilled').expr).toContain('k2_feed_trades_unfilled_total offset 50s');
     expect(rule('K2WriterFreshnessSLOBreach').for).toBe('1m15s');
     expect(rule('K2WriterFreshnessSLOBreach').expr).toContain('[1m15s])) > 15');
-    expect(rule('K2QueryErrorRate').expr).toContain('{status=~"5.."}[25s]');
+    expect(rule('K2QueryErrorRate').expr).toContain('{status=~"5..", status!="503"}[25s]');
     expect(scaled).not.toMatch(/\[\d+m\]|offset \d+m\b/);
   });
 

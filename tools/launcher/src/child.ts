@@ -70,9 +70,13 @@ export class Child {
         // The pipes close right after the exit; the last lines (the error) are read before reporting it.
         void Promise.race([Promise.all(streamsDone), new Promise((r) => setTimeout(r, 2000).unref())]).then(() => resolve({ code, signal }));
       });
-    }).then((e) => {
+    }).then(async (e) => {
       this.exit = e;
-      log.end();
+      // The failure report points at the log file: it must hold the last lines once the exit is reported.
+      await new Promise<void>((resolve) => {
+        log.once('error', () => resolve());
+        log.end(() => resolve());
+      });
       return e;
     });
   }
