@@ -118,6 +118,21 @@ describe('hot tier', () => {
     expect(new HotTier({ engine, logger, maxBytes: 0, restFactor: 0 }).lookup('trades', [], 'X')).toBeUndefined();
   }, 30_000);
 
+  it('does not retry a slice whose load failed for good (a file the statement cannot read)', async () => {
+    const bad = path.join(root, 'bad.parquet');
+    const free = await DuckDBInstance.create(':memory:');
+    const c = await free.connect();
+    await c.run(`COPY (SELECT 'BTCUSDT' AS symbol) TO '${bad}' (FORMAT parquet)`);
+    c.closeSync();
+    free.closeSync();
+    const tier = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });
+    tier.schedule('trades', [planned(bad, 1)], 'BTCUSDT', async (p) => p);
+    await tier.settled();
+    tier.schedule('trades', [planned(bad, 1)], 'BTCUSDT', async (p) => p);
+    expect(tier.stats.pending).toBe(0);
+    expect(tier.lookup('trades', [planned(bad, 1)], 'BTCUSDT')).toBeUndefined();
+  }, 30_000);
+
   it('encodes a column only when every value round-trips, else keeps it as given', () => {
     const cases: unknown[][] = [
       ['1.50000000', '-0.50000000', null, '99999999.99999999'],

@@ -1,5 +1,5 @@
 import { deserializeValue, type PlannedFile, type PrimitiveType, type Schema } from '@k2/iceberg';
-import type { Logger } from '@k2/core';
+import { isRetriable, type Logger } from '@k2/core';
 import { columnBytes, encodeColumn, valueAt, type Column } from './hot-columns';
 import type { QueryEngine } from './engine';
 import { tableRowToRecord } from './records';
@@ -176,6 +176,8 @@ export class HotTier {
   private used = 0;
   private idle: Array<() => void> = [];
   private readonly misses = new Map<string, number>();
+  /** Slices whose load failed (e.g. a column the encoder refuses): not retried while their file is planned. */
+  private readonly failed = new Set<string>();
 
   constructor(private readonly o: HotTierOptions) {}
 
@@ -209,7 +211,7 @@ export class HotTier {
     for (const f of files) {
       const uri = f.file['file-path'];
       const k = key(kind, uri, symbol);
-      if (this.slices.has(k) || this.inflight.has(k) || this.eagerQueue.has(k) || (!eager && !this.admit(k))) continue;
+      if (this.slices.has(k) || this.inflight.has(k) || this.eagerQueue.has(k) || this.failed.has(k) || (!eager && !this.admit(k))) continue;
       this.queue.delete(k); // re-inserted as the newest
       if (!eager && this.queue.size >= MAX_QUEUE) this.queue.delete(this.queue.keys().next().value as string);
       const limit = Math.min(INT32_MAX, Math.max(1, f.file['record-count']));
@@ -246,6 +248,7 @@ export class HotTier {
     for (const [k, s] of this.slices) if (!keep(k)) this.drop(k, s);
     for (const q of [this.queue, this.eagerQueue]) for (const k of q.keys()) if (!keep(k)) q.delete(k);
     for (const k of this.inflight.keys()) if (!keep(k)) this.inflight.set(k, false);
+    for (const k of this.failed) if (!keep(k)) this.failed.delete(k);
   }
 
   private put(k: string, s: HotSlice): void {
@@ -283,7 +286,10 @@ export class HotTier {
       void load()
         // Loads take main-thread time (value conversion): rest half as long as the load took.
         .then(() => new Promise((r) => setTimeout(r, Math.min(1000, (Date.now() - t0) * (this.o.restFactor ?? 0.5)))))
-        .catch((e: unknown) => this.o.logger.debug('hot tier load failed; requests keep reading through DuckDB', { key: k, error: e instanceof Error ? e.message : String(e) }))
+        .catch((e: unknown) => {
+          if (!isRetriable(e)) this.failed.add(k); // a storage hiccup is retried on a later miss, a bad column is not
+          this.o.logger.warn('hot tier load failed; requests keep reading through DuckDB', { key: k, error: e instanceof Error ? e.message : String(e) });
+        })
         .finally(() => {
           this.inflight.delete(k);
           this.pump();
