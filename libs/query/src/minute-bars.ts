@@ -3,9 +3,12 @@ import type { QueryEngine } from './engine';
 
 const MINUTE_US = 60_000_000n;
 const MAX_US = 253_402_300_799_999_999n;
-/** Heap bytes of one partial (an object of 4 bigints, 3 more, 2 strings of a UUID and a number), measured roughly. */
-export const PARTIAL_BYTES = 250;
-/** Default bound: ~256 MB, a month of 1m bars for ~700 symbol-days. */
+/**
+ * Heap bytes of one partial, estimated: the object (~120 B for 12 fields), its 9 bigints (~24 B each) and two
+ * 36-character message ids (~56 B each). Earlier 250 was assumed, which let the cache hold ~1.8× its bound.
+ */
+export const PARTIAL_BYTES = 450;
+/** Default bound when none is given: 256 MiB, a month of 1m bars for ~400 symbol-days. */
 const DEFAULT_MAX_BYTES = 256 * 1024 * 1024;
 /** Single-bucket windows (daily summaries) remembered per (file, symbol, window): one partial each. */
 const MAX_WINDOWS = 50_000;
