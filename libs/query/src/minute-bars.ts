@@ -53,16 +53,19 @@ export class MinuteBarCache {
 
   /**
    * The file's partials for a request of `bucketUs` buckets over [startUs, endUs): its minute partials, or, when
-   * the window is exactly one aligned bucket (a daily summary), that one bucket regrouped from them and kept on its
-   * own, so summaries stay cached when the minute partials of a month no longer fit. Regrouping per file first and
-   * across files after gives the same result as regrouping all minutes at once (combine is associative).
+   * the window is exactly one aligned bucket (a daily summary), that one bucket — regrouped from the minutes when
+   * they are held, else aggregated by DuckDB alone — kept on its own, so summaries stay cached when the minute
+   * partials of a month no longer fit. Regrouping per file first and across files after gives the same result as
+   * regrouping all minutes at once (combine is associative).
    */
   async partials(uri: string, file: string, symbol: string, bucketUs: bigint, startUs: bigint, endUs: bigint, signal: AbortSignal): Promise<BarPartial[]> {
     if (!single(bucketUs, startUs, endUs)) return this.get(uri, file, symbol, signal);
     const k = windowKey(uri, symbol, startUs, endUs);
     let hit = this.windows.get(k);
     if (hit) this.windows.delete(k); // re-inserted below: LRU order
-    else hit = rebucket(await this.get(uri, file, symbol, signal), bucketUs, startUs, endUs);
+    else if (this.has(uri, symbol)) hit = rebucket(await this.get(uri, file, symbol, signal), bucketUs, startUs, endUs);
+    // Not worth 1,440 minute partials in the cache: DuckDB aggregates the one bucket (the same exact arithmetic).
+    else hit = (await this.engine.query('bars', { files: [file], symbol, exchange: null, start: startUs, end: endUs, bucket_us: bucketUs }, signal)).map(partialFromRow);
     this.windows.set(k, hit);
     if (this.windows.size > MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
     return hit;
