@@ -227,6 +227,18 @@ export class HotTier {
     return this.queue.size + this.eagerQueue.size + this.inflight.size;
   }
 
+  /** Schedules, ahead of any miss, the slices of every symbol of `files` (the table's recent data, at refresh). */
+  async warm(kind: TailKind, files: readonly PlannedFile[], symbolsOf: (uri: string) => Promise<string[]>, localPath: (uri: string) => Promise<string>): Promise<void> {
+    if (this.o.maxBytes <= 0) return;
+    for (const f of files) {
+      try {
+        for (const s of await symbolsOf(f.file['file-path'])) this.schedule(kind, [f], s, localPath, true);
+      } catch (e) {
+        this.o.logger.warn('hot tier: recent file not warmed; requests read it through DuckDB', { file: f.file['file-path'], error: e instanceof Error ? e.message : String(e) });
+      }
+    }
+  }
+
   private admit(k: string): boolean {
     const avg = this.slices.size ? this.used / this.slices.size : 0;
     if (this.used + avg <= this.o.maxBytes) return true;

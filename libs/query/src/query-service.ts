@@ -331,10 +331,7 @@ export class QueryService {
     return out;
   }
 
-  /**
-   * No memo here: the file IO's download cache is a byte-bounded LRU, so a remembered path could have been evicted
-   * (deleted) since; its own index makes the lookup cheap.
-   */
+  /** No memo: the download cache is a byte-bounded LRU, a remembered path could be deleted; its index is cheap. */
   private localPath(uri: string): Promise<string> {
     return this.o.io.localPath(uri);
   }
@@ -351,22 +348,14 @@ export class QueryService {
     this.o.hot?.prune(kind, current);
     if (kind === 'trades') this.minuteBars.prune(current);
     this.prunedAt[kind] = state.snapshotId;
-    if (this.o.hot) await this.warmRecent(kind, recentFiles(files, schema, RECENT_US));
+    await this.o.hot?.warm(kind, recentFiles(files, schema, RECENT_US), (uri) => this.symbolsOfFile(kind, uri), (u) => this.localPath(u));
   }
 
-  /** Schedules hot slices of every symbol in the recent files (symbols per file from the fileSymbols cache). */
-  private async warmRecent(kind: TailKind, files: readonly PlannedFile[]): Promise<void> {
-    const cache = this.fileSymbols[kind];
-    for (const f of files) {
-      const uri = f.file['file-path'];
-      try {
-        let symbols = cache.get(uri);
-        if (!symbols) cache.set(uri, (symbols = (await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] })).map(symbolRow)));
-        for (const s of new Set(symbols.map((r) => r.symbol))) this.o.hot?.schedule(kind, [f], s, (u) => this.localPath(u), true);
-      } catch (e) {
-        this.o.logger.warn('hot tier: recent file not warmed; requests read it through DuckDB', { file: uri, error: e instanceof Error ? e.message : String(e) });
-      }
-    }
+  /** The symbols of one data file, from the fileSymbols cache (read once per file). */
+  private async symbolsOfFile(kind: TailKind, uri: string): Promise<string[]> {
+    let rows = this.fileSymbols[kind].get(uri);
+    if (!rows) this.fileSymbols[kind].set(uri, (rows = (await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] })).map(symbolRow)));
+    return [...new Set(rows.map((r) => r.symbol))];
   }
 
   private async symbolsOf(kind: TailKind, state: TableState, signal: AbortSignal): Promise<SymbolRow[]> {
