@@ -96,7 +96,7 @@ interface PodSpec {
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; runAsGroup?: number };
   volumes?: Array<{
     name: string;
-    emptyDir?: object;
+    emptyDir?: { sizeLimit?: string };
     persistentVolumeClaim?: { claimName: string };
     secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
   }>;
@@ -427,10 +427,16 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
             if (req === undefined || lim === undefined) problems.push(`${where}: ${r} request and limit required`);
             else if (quantity(req) > quantity(lim)) problems.push(`${where}: ${r} request ${req} above limit ${lim}`);
           }
-          for (const env of ['WRITER_DUCKDB_MEMORY_LIMIT', 'QUERY_DUCKDB_MEMORY_LIMIT']) {
+          for (const env of ['WRITER_DUCKDB_MEMORY_LIMIT', 'QUERY_DUCKDB_MEMORY_LIMIT', 'QUERY_MEMORY_BUDGET']) {
             const duck = envOf(c, env);
             const lim = c.resources?.limits?.['memory'];
             if (duck !== undefined && lim !== undefined && quantity(duck) >= quantity(lim)) problems.push(`${where}: ${env}=${duck} leaves nothing of the ${lim} limit for Node`);
+          }
+          // query-api's download cache evicts below its cap; past the emptyDir's sizeLimit the kubelet would evict the pod.
+          const cacheCap = envOf(c, 'QUERY_CACHE_MAX_BYTES');
+          const cacheLimit = w.template.spec.volumes?.find((v) => v.name === 'cache')?.emptyDir?.sizeLimit;
+          if (cacheCap !== undefined && (cacheLimit === undefined || quantity(cacheCap) >= quantity(cacheLimit))) {
+            problems.push(`${where}: QUERY_CACHE_MAX_BYTES=${cacheCap} must stay below the cache volume's sizeLimit (${cacheLimit ?? 'none'})`);
           }
         }
       }
