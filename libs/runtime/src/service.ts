@@ -290,11 +290,22 @@ async function drained(): Promise<void> {
   await Promise.all([process.stdout, process.stderr].map((s) => (s.writableNeedDrain ? once(s, 'drain') : undefined)));
 }
 
-/** Lets winston's stream pipeline hand queued entries to the console and stdout drain before process.exit. */
+/**
+ * Lets winston's stream pipeline hand queued entries to the console and stdout drain before process.exit, for at
+ * most FLUSH_LIMIT_MS: a reader that stopped reading our stdout pipe must not keep a stopped service alive (seen once
+ * in the npm start smoke test: query-api logged "shutdown complete" and was SIGKILLed 30 s later).
+ */
 async function flush(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-  await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  const drained = (async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    await Promise.all([process.stdout, process.stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+  })();
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([drained, new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_LIMIT_MS)))]);
+  clearTimeout(timer);
 }
+
+const FLUSH_LIMIT_MS = 2000;
 
 /** Config as logged at start-up: credential keys and the credentials inside URI values masked (`@k2/core`'s `redactConfig`). */
 export function redact(config: object): Record<string, unknown> {
