@@ -34,7 +34,7 @@ const MAINTAIN: Omit<ServiceCli, 'spec'> = {
     {
       code: 1,
       when:
-        'invalid configuration, a table whose maintenance failed (the rest are not attempted), catalog or object store ' +
+        'invalid configuration, a table whose maintenance failed (the other tables are still maintained), catalog or object store ' +
         'unreachable, a failed shutdown, or SHUTDOWN_TIMEOUT_MS exceeded',
     },
     { code: 2, when: 'usage error: unknown argument (one line on stderr, nothing started)' },
