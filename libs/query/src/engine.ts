@@ -33,6 +33,8 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
+  // Reference data (issue 16 part 6).
+  record_type: VARCHAR,
 };
 
 function toDuck(name: string, v: SqlValue): unknown {
