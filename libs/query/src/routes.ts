@@ -142,8 +142,8 @@ export function mountErrorHandlers(app: Express, o: Pick<RoutesOptions, 'logger'
 function symbolsAsOf(s: QueryService, q: Record<string, unknown>): Parameters<QueryService['symbols']>[1] {
   const trades = s.asOf('trades', q, nowMicros());
   if (!trades) return undefined;
-  const quotes = resolveAsOf(s.view('quotes'), { raw: trades.requested, timeUs: trades.instantUs })!;
-  return { trades, quotes };
+  const quotes = resolveAsOf(s.view('quotes'), { raw: trades.requested, timeUs: trades.instantUs });
+  return quotes && { trades, quotes };
 }
 
 function referenceOf(o: RoutesOptions): ReferenceService {

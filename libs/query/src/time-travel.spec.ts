@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ExchangeClock } from '@k2/asx';
 import { createLogger, ErrorCode } from '@k2/core';
 import { commitSnapshot, LocalFileIO, SqlCatalog, type DataFile, type Schema } from '@k2/iceberg';
 import { isoFromMicros } from '@k2/schema';
@@ -41,9 +40,9 @@ describe('as_of parsing', () => {
 });
 
 describe('reference data as of a date', () => {
-  // ASX dates are Sydney midnights as the loader's own clock makes them: 2014-03-03 00:00 AEDT is 2014-03-02T13:00Z.
-  const clock = new ExchangeClock();
-  const sydneyMidnight = (day: string) => clock.dateMicros(`${day.slice(5, 7)}/${day.slice(8, 10)}/${day.slice(0, 4)}`, 'date');
+  // ASX dates are Sydney midnights (libs/asx ExchangeClock): 2014-03-03 00:00 AEDT (+11) is 2014-03-02T13:00Z;
+  // May and September are AEST (+10).
+  const sydneyMidnight = (day: string) => BigInt(Date.parse(`${day}T00:00:00${/-0[3]-/.test(day) ? '+11:00' : '+10:00'}`)) * 1000n;
   const row = (id: string, type: string, instrument: string, day: string | null, ingested = 1n) => ({
     message_id: id,
     instrument_id: instrument,

@@ -124,7 +124,8 @@ export function listSnapshots(view: TableView, req: Pick<SnapshotsRequest, 'limi
   const meta = state.table?.metadata;
   const current = meta ? currentSnapshot(meta) : undefined;
   const all = [...(meta?.snapshots ?? [])].sort((a, b) => b['sequence-number'] - a['sequence-number']);
-  const from = req.beforeSequence === undefined ? all : all.filter((s) => s['sequence-number'] < req.beforeSequence!);
+  const before = req.beforeSequence;
+  const from = before === undefined ? all : all.filter((s) => s['sequence-number'] < before);
   const page = from.slice(0, req.limit);
   const oldest = meta ? oldestSnapshot(meta) : undefined;
   const last = page[page.length - 1];
