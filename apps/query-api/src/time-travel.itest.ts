@@ -1,9 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { AsxLoader } from '@k2/asx';
 import { ErrorCode } from '@k2/core';
 import { ParquetWriter } from '@k2/iceberg';
-import { removeScratchTopics, repoRoot, waitFor } from '@k2/testing';
+import { removeScratchTopics, repoRoot, startServiceProcess, waitFor, type ServiceProcess } from '@k2/testing';
 import { runMaintenance } from '@k2/lake-sink';
 import { isoFromMicros } from '@k2/schema';
 import { committedRows, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
@@ -26,6 +25,7 @@ let writer: RunningSink | undefined;
 let api: QueryApiProcess;
 let exchange: string;
 let refTopic: string;
+let loader: ServiceProcess | undefined;
 
 async function raw(p: string): Promise<{ status: number; headers: Headers; text: string; body: Record<string, unknown> }> {
   const res = await api.get(p);
@@ -50,18 +50,17 @@ beforeAll(async () => {
   env = await sinkTestEnv();
   exchange = env.exchange.toUpperCase();
   refTopic = `market.equities.reference.${env.exchange}`;
-  // The real ASX loader writes the sample's reference data (4 companies, 2 dividends) to this run's own topic.
-  const cp = fs.mkdtempSync(path.join(env.dir, 'asx-'));
-  const load = await new AsxLoader({
-    input: { kind: 'local', path: path.join(repoRoot(), 'data/asx-sample/reference-data') },
-    brokers: env.brokers,
-    registryUrl: env.registryUrl,
-    logger: env.logger,
-    checkpointDir: cp,
-    topicExchange: env.exchange,
-    progress: false,
-  }).run();
-  expect(load).toMatchObject({ status: 'completed', rowsProduced: 6, rowsRejected: 0 });
+  // The real asx-batch-loader process writes the sample's reference data (4 companies, 2 dividends) to this run's
+  // own topic; it stays up (ASX_STAY_ALIVE) so its start can be awaited like any service's, and is stopped at the end.
+  loader = await startServiceProcess('asx-batch-loader', {
+    KAFKA_BROKERS: env.brokers,
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    ASX_INPUT: path.join(repoRoot(), 'data/asx-sample/reference-data'),
+    ASX_TOPIC_EXCHANGE: env.exchange,
+    ASX_CHECKPOINT_DIR: fs.mkdtempSync(path.join(env.dir, 'asx-')),
+    ASX_STAY_ALIVE: 'true',
+    LOG_LEVEL: 'warn',
+  });
   api = await startQueryApi({
     ICEBERG_CATALOG: 'sql',
     ICEBERG_CATALOG_URI: env.catalogUri,
@@ -78,6 +77,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await writer?.stop();
   await api?.kill();
+  await loader?.kill();
   await removeScratchTopics(env.brokers, env.registryUrl, [refTopic]).catch(() => undefined);
   await env?.close();
 });
