@@ -19,6 +19,7 @@ import {
 import type { ReferenceService } from './reference';
 import { listSnapshots, resolveAsOf } from './time-travel';
 import type { Answer, Provenance, QueryService } from './query-service';
+import { RawJsonArray, renderBody } from './merge-page';
 import type { StreamHub } from './stream';
 
 export interface RoutesOptions {
@@ -60,7 +61,10 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         o.metrics.rows.inc({ route, source: 'tail' }, a.provenance.tailRows);
         o.metrics.requests.inc({ route, status: '200', degraded: a.provenance.degraded.join(',') || 'none' });
         const p = a.provenance;
-        res.json({ ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded, ...(p.asOf ? { as_of: { requested: p.asOf.requested, snapshot_time: p.asOf.snapshotTime } } : {}) } });
+        const body = { ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded, ...(p.asOf ? { as_of: { requested: p.asOf.requested, snapshot_time: p.asOf.snapshotTime } } : {}) } };
+        // Rows pre-formatted as JSON text (RawJsonArray) are written as they are; the bytes equal res.json's.
+        if (Object.values(a.body).some((v) => v instanceof RawJsonArray)) res.type('json').send(renderBody(body));
+        else res.json(body);
       } catch (e) {
         next(e);
       } finally {
