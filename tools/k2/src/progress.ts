@@ -4,6 +4,8 @@
  */
 export interface ProgressOptions {
   readonly write: (text: string) => void;
+  /** Off: only counts (for the closing line). */
+  readonly enabled: boolean;
   readonly tty: boolean;
   readonly countRows: boolean;
   readonly headerLines: number;
@@ -45,7 +47,7 @@ export class Progress {
     this.bytes += chunk.length;
     if (this.o.countRows) for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a) this.newlines++;
     const t = this.now();
-    if (t - this.lastShown >= (this.o.tty ? 200 : 5000)) {
+    if (this.o.enabled && t - this.lastShown >= (this.o.tty ? 200 : 5000)) {
       this.lastShown = t;
       this.show(false);
     }

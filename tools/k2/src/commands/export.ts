@@ -66,7 +66,7 @@ export async function runExport(argv: readonly string[], io: K2Io): Promise<Exit
     throw new ApiError('K2_CLI_FILE_EXISTS', `${target} exists; --force overwrites it`);
   }
   const show = !args.switches.has('no-progress') && (args.switches.has('progress') || io.stderrTTY);
-  const progress = new Progress({ write: io.err, tty: io.stderrTTY, countRows: format !== 'parquet', headerLines: format === 'csv' ? 1 : 0 });
+  const progress = new Progress({ write: io.err, enabled: show, tty: io.stderrTTY, countRows: format !== 'parquet', headerLines: format === 'csv' ? 1 : 0 });
   const part = file ? `${file}.part` : undefined;
   const stream = part ? createWriteStream(part, { mode: 0o644 }) : undefined;
   try {

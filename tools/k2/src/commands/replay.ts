@@ -22,20 +22,21 @@ export const REPLAY_FLAGS = [
   ...CONNECTION_FLAGS,
 ];
 
-/** A table whose columns are those of the first event and whose widths only grow, printed line by line. */
+/**
+ * A table printed line by line as events arrive: the columns are those of the first event (or --columns), each
+ * as wide as its header and first value, widening when a longer value comes (no later line can move earlier ones).
+ */
 export function streamingTable(columns: readonly string[] | undefined): { row: (r: Row) => string } {
   let cols: readonly string[] | undefined = columns;
-  let widths: number[] = [];
-  const line = (vals: readonly string[]) => vals.map((v, i) => v.padEnd((widths[i] = Math.max(widths[i] ?? 0, v.length)))).join('  ').trimEnd();
+  let widths: number[] | undefined;
+  const line = (vals: readonly string[], w: number[]) => vals.map((v, i) => v.padEnd((w[i] = Math.max(w[i] ?? 0, v.length)))).join('  ').trimEnd();
   return {
     row: (r) => {
-      let head = '';
-      if (!cols) cols = Object.keys(r);
-      if (widths.length === 0) {
-        widths = cols.map(() => 0);
-        head = `${line(cols)}\n`;
-      }
-      return `${head}${line(cols.map((c) => cellText(r[c]).replace(/\s/g, ' ')))}\n`;
+      const c = (cols ??= Object.keys(r));
+      const vals = c.map((k) => cellText(r[k]).replace(/\s/g, ' '));
+      if (widths) return `${line(vals, widths)}\n`;
+      widths = c.map((k, i) => Math.max(k.length, vals[i]?.length ?? 0));
+      return `${line(c, widths)}\n${line(vals, widths)}\n`;
     },
   };
 }
@@ -100,6 +101,6 @@ export async function runReplay(argv: readonly string[], io: K2Io): Promise<Exit
     if (io.signal.aborted) return 130;
     throw e instanceof ApiError ? e : new ApiError(CLI_CODES.unreachable, `the replay broke off: ${(e as Error).message ?? String(e)}`);
   }
-  await io.out(writer.end());
+  if (format !== 'table') await io.out(writer.end());
   return 0;
 }
