@@ -200,6 +200,21 @@ describe('export', () => {
     expect(fs.readdirSync(dir).filter((f) => f.startsWith('broken'))).toEqual([]);
   });
 
+  it('Ctrl-C during an export removes the part file and exits 130', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/csv' });
+      res.write('symbol,price\nBTCUSDT,1\n');
+    };
+    const stop = new AbortController();
+    const io = captureIo({ env: { K2_API_URL: url, K2_API_KEY: KEY }, cwd: dir, signal: stop.signal });
+    const run = runK2(['export', 'trades', 'BTCUSDT', '-o', 'stopped.csv'], io);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(fs.existsSync(path.join(dir, 'stopped.csv.part'))).toBe(true);
+    stop.abort();
+    expect(await run).toBe(130);
+    expect(fs.readdirSync(dir).filter((f) => f.startsWith('stopped'))).toEqual([]);
+  });
+
   it('dispositionName keeps a plain file name', () => {
     expect(dispositionName('attachment; filename="trades.parquet"')).toBe('trades.parquet');
     expect(dispositionName("attachment; filename*=UTF-8''a%20b.csv")).toBe('a_b.csv');

@@ -110,6 +110,17 @@ describe('k2 against the real query-api', () => {
     expect(nd.out.trimEnd().split('\n').map((l) => JSON.parse(l) as unknown)).toEqual(body['data']);
   });
 
+  it('several symbols, or none with --asset-class (cross-source reads), page like the API', async () => {
+    const q = `exchange=${exchange}&start=${isoFromMicros(D)}&end=${isoFromMicros(D + 2n * DAY)}&limit=10000`;
+    const two = await apiJson(`/v1/trades?symbol=BTCUSDT,ETHUSDT&${q}`);
+    const r = await k2(['trades', 'BTCUSDT', 'ETHUSDT', ...window(), '--all', '--limit', '400', '--format', 'json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out)).toEqual(two['data']);
+    expect((two['data'] as unknown[]).length).toBe(trades.filter((t) => t.symbol !== 'SOLUSDT').length);
+    const every = await k2(['trades', ...window(), '--asset-class', 'crypto', '--all', '--limit', '1000', '--format', 'csv', '--columns', 'message_id']);
+    expect(every.out.trimEnd().split('\n').slice(1).sort()).toEqual(trades.map((t) => t.message_id).sort());
+  });
+
   it('bars and summary equal the API answer', async () => {
     const bars = await apiJson(`/v1/bars?${windowQuery()}&interval=1h`);
     expect((bars['data'] as unknown[]).length).toBeGreaterThan(0);

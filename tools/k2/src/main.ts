@@ -4,10 +4,12 @@ import { runK2 } from './cli';
 import type { K2Io } from './io';
 
 const stop = new AbortController();
-let stops = 0;
+let firstSignalAt = 0;
 const onSignal = () => {
-  // A second Ctrl-C ends at once, whatever is still being flushed.
-  if (++stops > 1) process.exit(130);
+  // Another Ctrl-C a second later ends at once, whatever is still being cleaned up; one arriving together with
+  // the first (a wrapper passing the terminal's signal on) does not cut the clean-up short.
+  if (firstSignalAt && Date.now() - firstSignalAt > 1000) process.exit(130);
+  firstSignalAt ||= Date.now();
   stop.abort();
 };
 process.on('SIGINT', onSignal);
