@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { mintApiKey } from '@k2/query';
 import { freePort, startServiceProcess, waitFor, type ServiceProcess } from '@k2/testing';
 
 /**
@@ -18,6 +17,8 @@ export interface QueryApi extends ServiceProcess {
 export async function startQueryApi(env: Record<string, string>): Promise<QueryApi> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-cli-keys-'));
   const keysFile = path.join(dir, 'keys.json');
+  // Loaded lazily as k2's replay loads it (a static import next to a lazy one is a lint error).
+  const { mintApiKey } = await import('@k2/query');
   const { key, entry } = mintApiKey({ name: 'k2-cli-itest', rate_per_s: 100_000, burst: 100_000, max_concurrency: 64, max_streams: 16 });
   fs.writeFileSync(keysFile, JSON.stringify([entry]), { mode: 0o600 });
   const port = await freePort();
