@@ -120,7 +120,3 @@ export function rowWriter(format: OutputFormat, o: WriterOptions = {}): RowWrite
     }
   }
 }
-
-export function parseFormat(s: string, allowed: readonly string[]): string | undefined {
-  return allowed.includes(s) ? s : undefined;
-}
