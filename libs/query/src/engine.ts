@@ -33,6 +33,14 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
+  // export (issue 16): the selection (as the lead's Selection), the captured tail rows and spool paths
+  symbols: LIST(VARCHAR),
+  asset_class: VARCHAR,
+  tail: VARCHAR,
+  tail_min: TIMESTAMPTZ,
+  tail_max: TIMESTAMPTZ,
+  rows: VARCHAR,
+  path: VARCHAR,
 };
 
 function toDuck(name: string, v: SqlValue): unknown {
@@ -113,6 +121,24 @@ export class QueryEngine {
    */
   queryColumns(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown[]>> {
     return this.execute(name, params, signal, async (stmt) => columnsYielding(await stmt.run()));
+  }
+
+  /**
+   * Export (issue 16): runs a statement whose first column is text and hands it over one DuckDB chunk (2048 rows)
+   * at a time, from a streaming result, so the whole answer is never held; `onChunk` may wait (the client's
+   * backpressure) while the connection stays held. Returns the rows streamed.
+   */
+  streamLines(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, onChunk: (lines: string[]) => Promise<void> | void): Promise<number> {
+    return this.execute(name, params, signal, async (stmt) => {
+      const result = await stmt.stream();
+      let rows = 0;
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        rows += chunk.rowCount;
+        await onChunk(chunk.getColumnValues(0) as string[]);
+        if (signal?.aborted) throw signal.reason;
+      }
+      return rows;
+    });
   }
 
   private async execute<T>(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, read: (s: DuckDBPreparedStatement) => Promise<T>): Promise<T> {

@@ -51,7 +51,7 @@ export interface QueryServiceOptions {
   minuteBarBytes?: number;
 }
 
-interface Planned {
+export interface Planned {
   files: PlannedFile[];
   schema: Schema;
 }
@@ -379,9 +379,39 @@ export class QueryService {
     return [...kept.values()].flat();
   }
 
+  /**
+   * export (issue 16, export.ts): the table state and the tail rows past its offsets taken in one synchronous step
+   * (as every read), with the read path's planner, files and admission for the export to run on. `keep` is the
+   * export's selection; an export always takes a heavy slot (it holds a connection for as long as it streams).
+   */
+  exportSource(kind: TailKind, keep: (r: TailRow) => boolean): ExportSource {
+    const state = this.o.views[kind].state;
+    const tail = this.o.tail;
+    const tailRows: TailRow[] = [];
+    if (tail) for (const [, set] of tail.store.symbols(kind)) for (const r of set) if (r.offset >= (state.offsets.get(r.tp) ?? 0) && keep(r)) tailRows.push(r);
+    const prov = this.provenance(state);
+    if (tail?.store.truncatedFor(kind, state.offsets)) prov.degraded.push('tail-truncated');
+    return {
+      prov,
+      tailRows,
+      plan: (preds) => this.plan(state, kind, preds),
+      localFiles: (files, signal) => this.localFiles(files, signal),
+      heavySlot: (signal, fn) => this.withSlot('heavy', signal, fn),
+    };
+  }
+
   close(): void {
     this.gate.close();
   }
+}
+
+/** What an export reads (see QueryService.exportSource). */
+export interface ExportSource {
+  prov: Provenance;
+  tailRows: TailRow[];
+  plan(preds: readonly Predicate[]): Promise<Planned>;
+  localFiles(files: readonly PlannedFile[], signal: AbortSignal): Promise<string[]>;
+  heavySlot<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
 }
 
 interface SymbolRow {

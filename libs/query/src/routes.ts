@@ -15,6 +15,8 @@ import {
 } from './params';
 import type { Answer, Provenance, QueryService } from './query-service';
 import type { StreamHub } from './stream';
+import type { Exporter } from './export';
+import { exportFormatOf, parseExportRequest } from './export-format';
 
 export interface RoutesOptions {
   service: QueryService;
@@ -22,6 +24,8 @@ export interface RoutesOptions {
   metrics: QueryMetrics;
   logger: Logger;
   version: string;
+  /** export (issue 16): format=csv|ndjson|parquet on trades, quotes and bars; undefined = json only. */
+  exporter?: Exporter;
 }
 
 function setProvenance(res: Response, p: Provenance): void {
@@ -56,10 +60,34 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
       }
     };
 
+  // export (issue 16): with format=csv|ndjson|parquet the route streams a file (export.ts) instead of the JSON page.
+  const exporting =
+    (route: 'trades' | 'quotes' | 'bars', json: ReturnType<typeof handle>) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      const q = req.query as Record<string, unknown>;
+      let format;
+      try {
+        format = o.exporter ? exportFormatOf(q) : undefined;
+      } catch (e) {
+        next(e);
+        return;
+      }
+      if (!format || !o.exporter) {
+        void json(req, res, next);
+        return;
+      }
+      const ex = o.exporter;
+      const run = route === 'bars' ? () => ex.bars(parseBarsRequest(q, nowMicros()), format, res) : () => ex.rows(route, parseExportRequest(route, q, nowMicros()), format, res);
+      const end = o.metrics.duration.startTimer({ route });
+      run()
+        .then(() => o.metrics.requests.inc({ route, status: res.headersSent ? String(res.statusCode) : '500', degraded: 'none' }))
+        .catch(next)
+        .finally(end);
+    };
   const s = o.service;
-  app.get(ROUTE_PATHS.trades, handle('trades', (q) => s.rows('trades', parseRowsRequest('trades', q, nowMicros()))));
-  app.get(ROUTE_PATHS.quotes, handle('quotes', (q) => s.rows('quotes', parseRowsRequest('quotes', q, nowMicros()))));
-  app.get(ROUTE_PATHS.bars, handle('bars', (q) => s.bars(parseBarsRequest(q, nowMicros()))));
+  app.get(ROUTE_PATHS.trades, exporting('trades', handle('trades', (q) => s.rows('trades', parseRowsRequest('trades', q, nowMicros())))));
+  app.get(ROUTE_PATHS.quotes, exporting('quotes', handle('quotes', (q) => s.rows('quotes', parseRowsRequest('quotes', q, nowMicros())))));
+  app.get(ROUTE_PATHS.bars, exporting('bars', handle('bars', (q) => s.bars(parseBarsRequest(q, nowMicros())))));
   app.get(ROUTE_PATHS.summary, handle('summary', (q) => s.summary(parseSummaryRequest(q))));
   app.get(ROUTE_PATHS.symbols, handle('symbols', (q) => s.symbols(parseSymbolsRequest(q))));
   app.get(ROUTE_PATHS.stream, (req, res, next) => {
