@@ -24,6 +24,8 @@ export type SqlValue = string | number | bigint | null | readonly string[];
 const PARAM_TYPES: Record<string, DuckDBType> = {
   files: LIST(VARCHAR),
   ids: LIST(VARCHAR),
+  symbols: LIST(VARCHAR),
+  asset_class: VARCHAR,
   symbol: VARCHAR,
   exchange: VARCHAR,
   start: TIMESTAMPTZ,
@@ -33,9 +35,7 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
-  // export (issue 16): the selection (as the lead's Selection), the captured tail rows and spool paths
-  symbols: LIST(VARCHAR),
-  asset_class: VARCHAR,
+  // export (issue 16): the captured tail rows and spool paths ($symbols, $asset_class: cross-source reads above)
   tail: VARCHAR,
   tail_min: TIMESTAMPTZ,
   tail_max: TIMESTAMPTZ,

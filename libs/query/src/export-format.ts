@@ -1,6 +1,6 @@
 import { isoFromMicros } from '@k2/schema';
 import type { Bar } from './bars';
-import { checkKnown, InvalidParameterError, one, parseExchange, parseSymbol, parseWindow, type TimeWindow } from './params';
+import { checkKnown, InvalidParameterError, one, parseSelection, parseWindow, type Selection, type TimeWindow } from './params';
 import type { TailKind, V2Record } from './tail-store';
 
 /**
@@ -25,23 +25,17 @@ export function exportFormatOf(q: Record<string, unknown>): ExportFormat | undef
   throw new InvalidParameterError('format', 'must be one of json, csv, ndjson, parquet');
 }
 
-/** The rows of an export: a window and a selection (as the lead's Selection: every symbol when none is given). */
-export interface ExportRequest extends TimeWindow {
-  symbols: readonly string[] | undefined;
-  exchange: string | undefined;
-  assetClass: string | undefined;
-}
+/** The rows of an export: a window and a selection (params.ts Selection: every symbol when none is given). */
+export interface ExportRequest extends TimeWindow, Selection {}
 
 /**
- * trades/quotes with an export format: `symbol` is optional (absent = every symbol; a comma-separated list is
- * allowed), `limit` and `cursor` are refused (an export is every row of the window, 31 days at most).
+ * trades/quotes with an export format: the selection of the JSON route (symbol optional or a list, exchange,
+ * asset_class), `limit` and `cursor` are refused (an export is every row of the window, 31 days at most).
  */
 export function parseExportRequest(route: TailKind, q: Record<string, unknown>, nowUs: bigint): ExportRequest {
   checkKnown(q, route);
   for (const p of ['limit', 'cursor']) if (q[p] !== undefined) throw new InvalidParameterError(p, 'an export (format=csv|ndjson|parquet) has every row of the window; page with format=json instead');
-  const raw = one(q, 'symbol');
-  const symbols = raw === undefined || raw === '' ? undefined : [...new Set(raw.split(',').map((s) => parseSymbol({ symbol: s })!))];
-  return { symbols, exchange: parseExchange(q), assetClass: undefined, ...parseWindow(q, nowUs, 15) };
+  return { ...parseSelection(q), ...parseWindow(q, nowUs, 15) };
 }
 
 /** RFC 4180 field: quoted when it holds a comma, quote, CR or LF (quotes doubled); null is the empty field. */

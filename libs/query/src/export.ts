@@ -56,9 +56,7 @@ export class Exporter {
   }
 
   async rows(kind: TailKind, req: ExportRequest, format: ExportFormat, res: Response): Promise<void> {
-    const keep = (r: TailRow) =>
-      r.ts >= req.startUs && r.ts < req.endUs && (req.symbols === undefined || req.symbols.includes(r.symbol)) && (req.exchange === undefined || r.exchange === req.exchange) && (req.assetClass === undefined || String(r.rec['asset_class']) === req.assetClass);
-    const src = this.o.service.exportSource(kind, keep);
+    const src = this.o.service.exportSource(kind, req);
     const planned = await src.plan(predicates(req, req.startUs, req.endUs));
     const rows = estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
     if (rows > this.o.maxRows) throw new QueryTooExpensiveError('start', `the export would scan about ${rows} rows, more than the ${this.o.maxRows} allowed; export a shorter window or fewer symbols`);

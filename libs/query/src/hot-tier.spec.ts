@@ -56,8 +56,8 @@ describe('hot tier', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const viaDuck = async (files: string[], q: HotQuery): Promise<string> => {
-    const rows = await engine.query('trades', { files, symbol: q.symbol, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
+  const viaDuck = async (files: string[], symbol: string, q: HotQuery): Promise<string> => {
+    const rows = await engine.query('trades', { files, symbol, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
     return JSON.stringify(rows.map(tableRowToRecord).map(recordJson));
   };
 
@@ -77,10 +77,10 @@ describe('hot tier', () => {
       const slices = tier.lookup('trades', two ? files : files.slice(0, 1), symbol);
       expect(slices).toBeDefined();
       const paths = two ? [fileA, fileB] : [fileA];
-      let q: HotQuery = { symbol, exchange, startUs, endUs, cursor: null, limit };
+      let q: HotQuery = { exchange, startUs, endUs, cursor: null, limit };
       for (let page = 0; page < 3; page++) {
         const hot = hotPage(slices ?? [], q);
-        expect(JSON.stringify(hot.map(recordJson))).toBe(await viaDuck(paths, q));
+        expect(JSON.stringify(hot.map(recordJson))).toBe(await viaDuck(paths, symbol, q));
         checked += hot.length;
         const last = hot[hot.length - 1];
         if (!last || hot.length < limit) break;
@@ -90,6 +90,32 @@ describe('hot tier', () => {
     }
     expect(checked).toBeGreaterThan(1000);
   }, 60_000); // 180 DuckDB reads: seconds on 2 shared cores
+
+  it('across symbols: the slices of every (file, symbol) pair answer what tradesAcross answers, page by page', async () => {
+    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024, restFactor: 0 });
+    const files = [planned(fileA, 4000), planned(fileB, 4000)];
+    const pairs = files.flatMap((file) => ['BTCUSDT', 'ETHUSDT'].map((symbol) => ({ file, symbol })));
+    expect(tier.lookupPairs('trades', pairs, async (p) => p)).toBeUndefined(); // a miss schedules the loads
+    await tier.settled();
+    const slices = tier.lookupPairs('trades', pairs, async (p) => p);
+    expect(slices).toHaveLength(4);
+    let checked = 0;
+    for (let k = 0; k < 12; k++) {
+      const exchange = k % 3 === 0 ? 'KRAKEN' : k % 3 === 1 ? null : 'BINANCE';
+      const startUs = T0 + BigInt((k * 41) % 900) * 1_000_000n;
+      let q: HotQuery = { exchange, startUs, endUs: startUs + BigInt(50 + ((k * 53) % 400)) * 1_000_000n, cursor: null, limit: 1 + ((k * 31) % 200) };
+      for (let page = 0; page < 3; page++) {
+        const hot = hotPage(slices ?? [], q);
+        const sql = await engine.query('tradesAcross', { files: [fileA, fileB], symbols: null, asset_class: null, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
+        expect(JSON.stringify(hot.map(recordJson))).toBe(JSON.stringify(sql.map(tableRowToRecord).map(recordJson)));
+        checked += hot.length;
+        const last = hot[hot.length - 1];
+        if (!last || hot.length < q.limit) break;
+        q = { ...q, cursor: { ts: last['timestamp'] as bigint, id: String(last['message_id']) } };
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
+  }, 60_000);
 
   it('is pruned against the current plan and stays inside its byte budget (LRU)', async () => {
     const probe = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });

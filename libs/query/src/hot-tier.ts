@@ -120,7 +120,6 @@ export function recentFiles(files: readonly PlannedFile[], schema: Schema, windo
 }
 
 export interface HotQuery {
-  symbol: string;
   exchange: string | null;
   startUs: bigint;
   endUs: bigint;
@@ -141,11 +140,21 @@ function slicePage(s: HotSlice, q: HotQuery): number[] {
   return out;
 }
 
-/** Newest first by (timestamp, message_id) over several slices: the same order and page the SQL gives. */
+/**
+ * Newest first by (timestamp, message_id) over several slices: the same order and page the SQL gives. Each slice
+ * gives at most `limit` rows; ids are decoded only to break timestamp ties.
+ */
 export function hotPage(slices: readonly HotSlice[], q: HotQuery): V2Record[] {
-  const picked: Array<{ s: HotSlice; i: number; ts: bigint; id: string }> = [];
-  for (const s of slices) for (const i of slicePage(s, q)) picked.push({ s, i, ts: s.tsAt(i), id: slices.length > 1 ? s.idAt(i) : '' });
-  if (slices.length > 1) picked.sort((a, b) => (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : a.id > b.id ? -1 : a.id < b.id ? 1 : 0));
+  const picked: Array<{ s: HotSlice; i: number; ts: bigint }> = [];
+  for (const s of slices) for (const i of slicePage(s, q)) picked.push({ s, i, ts: s.tsAt(i) });
+  if (slices.length > 1) {
+    picked.sort((a, b) => {
+      if (a.ts !== b.ts) return a.ts > b.ts ? -1 : 1;
+      const x = a.s.idAt(a.i);
+      const y = b.s.idAt(b.i);
+      return x > y ? -1 : x < y ? 1 : 0;
+    });
+  }
   return picked.slice(0, q.limit).map((p) => tableRowToRecord(p.s.rowAt(p.i)));
 }
 
@@ -197,6 +206,27 @@ export class HotTier {
       out.push(s);
     }
     for (const f of files) this.touch(key(kind, f.file['file-path'], symbol));
+    return out;
+  }
+
+  /**
+   * Cross-source form of `lookup`: the held slice of every (file, symbol) pair, or undefined when any is missing —
+   * the missing ones are then scheduled like a single-symbol miss.
+   */
+  lookupPairs(kind: TailKind, pairs: ReadonlyArray<{ file: PlannedFile; symbol: string }>, localPath: (uri: string) => Promise<string>): HotSlice[] | undefined {
+    if (this.o.maxBytes <= 0) return undefined;
+    const out: HotSlice[] = [];
+    let complete = true;
+    for (const p of pairs) {
+      const s = this.slices.get(key(kind, p.file.file['file-path'], p.symbol));
+      if (s) out.push(s);
+      else {
+        complete = false;
+        this.schedule(kind, [p.file], p.symbol, localPath);
+      }
+    }
+    if (!complete) return undefined;
+    for (const p of pairs) this.touch(key(kind, p.file.file['file-path'], p.symbol));
     return out;
   }
 
