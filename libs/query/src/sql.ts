@@ -126,11 +126,13 @@ export const SQL = Object.freeze({
     FROM read_parquet($files)
     GROUP BY symbol, exchange, asset_class`,
 
-  // export (issue 16, ADR 0019): every row of a window, oldest first by (timestamp, message_id), the table part at
-  // the snapshot plus the tail rows ($tail, JSON text of the captured records) whose message_id the table does not
-  // hold. One statement per format so a table row and a tail row go through the same formatting. CSV: RFC 4180,
-  // every text field quoted (NULL = empty field), decimals exact text, timestamps µs and RFC 3339 UTC; NDJSON: the
-  // JSON route's encoding (records.ts recordJson).
+  /**
+   * export (issue 16, ADR 0019): every row of a window, oldest first by (timestamp, message_id), the table part at
+   * the snapshot plus the tail rows ($tail, JSON text of the captured records) whose message_id the table does not
+   * hold. One statement per format so a table row and a tail row go through the same formatting. CSV: RFC 4180,
+   * every text field quoted (NULL = empty field), decimals exact text, timestamps µs and RFC 3339 UTC; NDJSON: the
+   * JSON route's encoding (records.ts recordJson).
+   */
   exportTradesCsv: `
     WITH tail AS (
       SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","trade_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","price":"DECIMAL(18,8)","quantity":"DECIMAL(18,8)","currency":"VARCHAR","side":"VARCHAR","trade_conditions":["VARCHAR"],"source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
