@@ -137,6 +137,8 @@ export class QueryEngine {
         await onChunk(chunk.getColumnValues(0) as string[]);
         if (signal?.aborted) throw signal.reason;
       }
+      // An interrupt between chunks ends a streaming result as if it were complete: never report that as success.
+      if (signal?.aborted) throw signal.reason;
       return rows;
     });
   }

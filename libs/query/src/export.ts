@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { Response } from 'express';
 import { ErrorCode, isRetriable, TransientError, type Logger } from '@k2/core';
 import type { Predicate } from '@k2/iceberg';
@@ -136,7 +135,11 @@ export class Exporter {
       this.spoolBytes += size;
       if (signal.aborted) throw signal.reason;
       startFile(res, 'parquet', name, prov, size);
-      await pipeline(createReadStream(file), res, { signal, end: false });
+      // Not stream.pipeline: it destroys the response when done, which closes a keep-alive connection under the client.
+      for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+        if (signal.aborted) throw signal.reason;
+        await write(res, chunk as Buffer);
+      }
       return knownRows ?? -1; // not counted: the file's footer has it
     } finally {
       this.spoolBytes -= size;
@@ -213,14 +216,19 @@ function startFile(res: Response, format: ExportFormat, name: string, p: Provena
   res.flushHeaders();
 }
 
-/** res.write with backpressure: waits for 'drain' (or the connection's end) when the socket's buffer is full. */
-function write(res: Response, text: string): Promise<void> | void {
+/**
+ * res.write with backpressure: waits for 'drain' when the socket's buffer is full. A connection that is gone (or
+ * goes while waiting) rejects: 'close' may have fired before this write, and then neither event ever comes.
+ */
+function write(res: Response, text: string | Buffer): Promise<void> | void {
+  if (res.destroyed || res.writableEnded) return Promise.reject(new TransientError(ErrorCode.TIMEOUT, 'export cancelled: the connection is closed'));
   if (res.write(text)) return;
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const done = () => {
       res.off('drain', done);
       res.off('close', done);
-      resolve();
+      if (res.destroyed) reject(new TransientError(ErrorCode.TIMEOUT, 'export cancelled: the connection is closed'));
+      else resolve();
     };
     res.on('drain', done);
     res.on('close', done);
