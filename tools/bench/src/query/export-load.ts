@@ -28,6 +28,7 @@ export async function measureExport(baseUrl: string, pathAndQuery: string, heade
     for (let i = r.value.indexOf(10); i >= 0; i = r.value.indexOf(10, i + 1)) lines++;
   }
   const seconds = (performance.now() - t0) / 1000;
-  const rows = /format=csv/.test(pathAndQuery) ? Math.max(0, lines - 1) : lines;
-  return { path: pathAndQuery, status: res.status, rows, bytes, firstByteMs: Math.round(firstByteMs), seconds, rowsPerSecond: Math.round(rows / seconds) };
+  // Parquet is binary: its rows are in its footer, not counted here (-1).
+  const rows = /format=parquet/.test(pathAndQuery) ? -1 : /format=csv/.test(pathAndQuery) ? Math.max(0, lines - 1) : lines;
+  return { path: pathAndQuery, status: res.status, rows, bytes, firstByteMs: Math.round(firstByteMs), seconds, rowsPerSecond: rows < 0 ? -1 : Math.round(rows / seconds) };
 }
