@@ -6,7 +6,8 @@ import { createLogger } from '@k2/core';
 import type { PlannedFile } from '@k2/iceberg';
 import { QueryEngine } from './engine';
 import { encodeColumn, valueAt } from './hot-columns';
-import { hotPage, HotSlice, HotTier, type HotQuery } from './hot-tier';
+import { hotPage, hotPageRows, HotSlice, HotTier, type HotQuery } from './hot-tier';
+import { RawJsonArray, renderBody } from './merge-page';
 import { recordJson, tableRowToRecord } from './records';
 
 const logger = createLogger({ service: 'hot-tier-spec', silent: true });
@@ -116,6 +117,24 @@ describe('hot tier', () => {
     }
     expect(checked).toBeGreaterThan(300);
   }, 60_000);
+
+  it('formats each row straight from the columns into the JSON text the records would give, byte for byte', async () => {
+    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024, restFactor: 0 });
+    const files = [planned(fileA, 4000), planned(fileB, 4000)];
+    tier.schedule('trades', files, 'BTCUSDT', async (p) => p);
+    await tier.settled();
+    const slices = tier.lookup('trades', files, 'BTCUSDT') ?? [];
+    let rows = 0;
+    for (const s of slices) {
+      for (let i = 0; i < s.rows; i++) expect(s.jsonAt(i)).toBe(JSON.stringify(recordJson(tableRowToRecord(s.rowAt(i)))));
+      rows += s.rows;
+    }
+    expect(rows).toBeGreaterThan(1000);
+    const q: HotQuery = { exchange: null, startUs: T0, endUs: T0 + 900_000_000n, cursor: null, limit: 500 };
+    expect(hotPageRows(slices, q).map((r) => r.text)).toEqual(hotPage(slices, q).map((r) => JSON.stringify(recordJson(r))));
+    const body = { data: new RawJsonArray(hotPageRows(slices, q).map((r) => r.text)), next_cursor: null, meta: { snapshot_id: '1', degraded: [] } };
+    expect(renderBody(body)).toBe(JSON.stringify({ ...body, data: hotPage(slices, q).map(recordJson) }));
+  });
 
   it('is pruned against the current plan and stays inside its byte budget (LRU)', async () => {
     const probe = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });

@@ -7,11 +7,11 @@ import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
 import { encodeCursor, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest, type TimeWindow } from './params';
-import { recordJson, tableRowToRecord } from './records';
+import { recordJson } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
-import { hotPage, recentFiles, type HotSlice, type HotTier } from './hot-tier';
-import { mergePage } from './merge-page';
-import type { TailKind, TailRow, TailSelection, TailStore, V2Record } from './tail-store';
+import { hotPageRows, recentFiles, type HotSlice, type HotTier } from './hot-tier';
+import { mergePage, RawJsonArray, sqlTableRow, type TableRow } from './merge-page';
+import type { TailKind, TailRow, TailSelection, TailStore } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
 export type Degradation = 'storage' | 'kafka' | 'tail-truncated';
@@ -120,12 +120,12 @@ export class QueryService {
    * Raw rows of one symbol or across sources (several symbols or all, filtered by exchange and asset class), newest
    * first by (timestamp, message_id) — a total order, so cursors page across sources without gaps or repeats.
    */
-  async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: Record<string, unknown>[]; next_cursor: string | null }>> {
+  async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: RawJsonArray; next_cursor: string | null }>> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
     const { state, tailRows, prov } = this.capture(kind, req, req.startUs, req.endUs);
     const c = req.cursor;
     const tail = c ? tailRows.filter((r) => r.ts < c.ts || (r.ts === c.ts && r.id < c.id)) : tailRows;
-    let table: V2Record[] = [];
+    let table: TableRow[] = [];
     try {
       table = await this.gate.request((signal) => this.tableRows(kind, state, req, signal), deadlineAt);
     } catch (e) {
@@ -136,13 +136,13 @@ export class QueryService {
     prov.tailRows = page.length - fromTable;
     const last = page[page.length - 1];
     return {
-      body: { data: page.map((r) => recordJson(r.rec)), next_cursor: page.length === req.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null },
+      body: { data: new RawJsonArray(page.map((r) => r.text)), next_cursor: page.length === req.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null },
       provenance: prov,
     };
   }
 
   /** The table part of `rows`: from the hot tier when it holds every slice the plan needs, else through DuckDB. */
-  private async tableRows(kind: TailKind, state: TableState, req: RowsRequest, signal: AbortSignal): Promise<V2Record[]> {
+  private async tableRows(kind: TailKind, state: TableState, req: RowsRequest, signal: AbortSignal): Promise<TableRow[]> {
     const planned = await this.plan(state, kind, predicates(req));
     if (planned.files.length === 0) return [];
     const cls = classifyCost('raw', estimateRows(planned.files, planned.schema, req.startUs, req.endUs), { ...req, parameter: 'start' }, this.costs);
@@ -150,7 +150,7 @@ export class QueryService {
     const c = req.cursor;
     const hotQuery = { exchange: req.exchange ?? null, startUs: req.startUs, endUs: req.endUs, cursor: c ?? null, limit: req.limit };
     const hot = symbol !== undefined ? this.o.hot?.lookup(kind, planned.files, symbol) : this.hotAcross(kind, planned.files, req);
-    if (hot) return hotPage(hot, hotQuery);
+    if (hot) return hotPageRows(hot, hotQuery);
     if (symbol !== undefined) this.o.hot?.schedule(kind, planned.files, symbol, (uri) => this.o.io.localPath(uri));
     const rows = await this.withSlot(cls, signal, async () => {
       const files = await this.localFiles(planned.files, signal);
@@ -158,7 +158,7 @@ export class QueryService {
       if (symbol !== undefined) return this.o.engine.query(kind, { ...page, symbol }, signal);
       return this.o.engine.query(kind === 'trades' ? 'tradesAcross' : 'quotesAcross', { ...page, symbols: req.symbols ?? null, asset_class: req.assetClass ?? null }, signal);
     });
-    return rows.map(tableRowToRecord);
+    return rows.map(sqlTableRow);
   }
 
   /**
