@@ -30,7 +30,9 @@ let loader: ServiceProcess | undefined;
 async function raw(p: string): Promise<{ status: number; headers: Headers; text: string; body: Record<string, unknown> }> {
   const res = await api.get(p);
   const text = await res.text();
-  return { status: res.status, headers: res.headers, text, body: JSON.parse(text) as Record<string, unknown> };
+  // Exports (CSV, NDJSON) are not one JSON document: their text is what the tests compare.
+  const ct = res.headers.get('content-type') ?? '';
+  return { status: res.status, headers: res.headers, text, body: (ct.startsWith('application/json') ? JSON.parse(text) : {}) as Record<string, unknown> };
 }
 
 const snapshots = async (table = 'trades') => (await raw(`/v1/snapshots?table=${table}&limit=1000`)).body;
@@ -136,6 +138,17 @@ describe('time travel', () => {
     const byId = JSON.parse(taken.get(queries[0])!) as { data: unknown[]; meta: Record<string, unknown> };
     expect(byId.data).toEqual(live.body['data']);
     expect(byId.meta).toEqual({ snapshot_id: last, rows: { iceberg: byId.data.length, tail: 0 }, degraded: [], as_of: { requested: last, snapshot_time: expect.any(String) } });
+    // Exports take as_of too: the snapshot's rows alone, oldest first, and byte-identical later like the JSON answers.
+    const exports = [`/v1/trades?${window}&format=ndjson&as_of=${last}`, `/v1/trades?${window}&format=csv&as_of=${first}`].map(q);
+    for (const p of exports) {
+      const r = await raw(p);
+      expect({ p, status: r.status, snapshot: r.headers.get('x-k2-snapshot-id') }).toEqual({ p, status: 200, snapshot: p.endsWith(last) ? last : first });
+      taken.set(p, r.text);
+    }
+    const ndjson = taken.get(exports[0])!.trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    expect(ndjson).toEqual([...byId.data].reverse());
+    expect(taken.get(exports[1])!.trim().split('\r\n').length - 1).toBe((JSON.parse(taken.get(queries[2])!) as { meta: { rows: { iceberg: number } } }).meta.rows.iceberg);
+    queries.push(...exports);
     // By time: the snapshot current then, i.e. the same one.
     expect((JSON.parse(taken.get(queries[1])!) as { meta: { snapshot_id: string } }).meta.snapshot_id).toBe(last);
     // The first snapshot holds fewer rows than the last.
@@ -197,7 +210,7 @@ describe('time travel', () => {
     }, 30_000, 200);
     expect(s['retained']).toBe(10);
     const oldest = (s['oldest_retained'] as { snapshot_id: string }).snapshot_id;
-    for (const p of [`/v1/trades?${window}&as_of=${first}`, `/v1/trades?${window}&as_of=${encodeURIComponent(firstTime)}`, `/v1/summary?symbol=${SYMBOL}&date=${isoFromMicros(D1).slice(0, 10)}&as_of=${first}`]) {
+    for (const p of [`/v1/trades?${window}&as_of=${first}`, `/v1/trades?${window}&format=csv&as_of=${first}`, `/v1/trades?${window}&as_of=${encodeURIComponent(firstTime)}`, `/v1/summary?symbol=${SYMBOL}&date=${isoFromMicros(D1).slice(0, 10)}&as_of=${first}`]) {
       const r = await raw(q(p));
       expect({ p, status: r.status }).toEqual({ p, status: 410 });
       expect(r.body['error']).toMatchObject({ code: ErrorCode.QUERY_SNAPSHOT_EXPIRED, parameter: 'as_of' });
