@@ -22,3 +22,6 @@ export * from './access/key-store';
 export * from './access/limits';
 export * from './access/access-control';
 export * from './access/public-server';
+// Trading days and time zones (issue 16).
+export * from './trading-day';
+export * from './bucketing';
