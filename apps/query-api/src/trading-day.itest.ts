@@ -1,9 +1,8 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import Big from 'big.js';
-import { AsxLoader } from '@k2/asx';
-import { createLogger } from '@k2/core';
 import { committedRows, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { infraEndpoints, removeScratchTopics, repoRoot, waitFor } from '@k2/testing';
 import { startQueryApi, type QueryApiProcess } from '../test/api-process';
@@ -21,7 +20,6 @@ const SAMPLE = path.join(repoRoot(), 'data/asx-sample');
 const SYMBOLS: Record<string, string> = { '3153': 'MWR', '7078': 'BHP' }; // DVN's day opens on equal timestamps: order by message id
 const SHIFT_DAYS = 25; // 03/10..03/14 → 04/04..04/08 (Fri..Tue): Sat 04/05 is the last AEDT day, Sun 04/06 changes
 const ep = infraEndpoints();
-const logger = createLogger({ service: 'trading-day-itest', silent: true });
 
 interface Row {
   date: string; // Sydney trading date, YYYY-MM-DD
@@ -121,9 +119,19 @@ async function get(p: string): Promise<{ status: number; headers: Headers; body:
   return { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> };
 }
 
-async function load(input: string, sourceTag?: string): Promise<void> {
-  const s = await new AsxLoader({ input: { kind: 'local', path: input }, brokers: ep.kafkaBrokers, registryUrl: ep.registryUrl, logger, checkpointDir: fs.mkdtempSync(path.join(work, 'cp-')), topicExchange: env.exchange, progress: false, sourceTag }).run();
-  expect(s).toMatchObject({ status: 'completed', exitCode: 0, rowsRejected: 0 });
+/** The real loader, as its Job runs it (apps/asx-batch-loader), into this test's scratch topics. */
+async function load(input: string, sourceTag: string): Promise<void> {
+  const args = ['--import', 'tsx', 'apps/asx-batch-loader/src/main.ts', '--input', input, '--checkpoint-dir', fs.mkdtempSync(path.join(work, 'cp-')), '--source-tag', sourceTag];
+  const childEnv = { ...process.env, TSX_TSCONFIG_PATH: path.join(repoRoot(), 'tsconfig.base.json'), KAFKA_BROKERS: ep.kafkaBrokers, SCHEMA_REGISTRY_URL: ep.registryUrl, ASX_TOPIC_EXCHANGE: env.exchange, METRICS_PORT: '0', METRICS_HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  const out = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, args, { cwd: repoRoot(), env: childEnv, maxBuffer: 64 * 1024 * 1024 }, (e, stdout, stderr) => (e ? reject(new Error(`asx-batch-loader failed: ${e.message}\n${stderr.slice(-2000)}`)) : resolve(`${stdout}\n${stderr}`))),
+  );
+  const summary = out
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as { message?: string; summary?: Record<string, unknown> })
+    .find((l) => l.message === 'asx load summary')?.summary;
+  expect(summary).toMatchObject({ exitCode: 0, rowsProduced: 91_874, rowsRejected: 0 });
 }
 
 function makeCopy(label: string, days: number): Copy {
@@ -149,7 +157,7 @@ beforeAll(async () => {
     const text = fs.readFileSync(path.join(SAMPLE, 'trades', f), 'utf8');
     fs.writeFileSync(path.join(shifted, 'trades', f), text.replace(/^(\d{2}\/\d{2}\/\d{4}),/gm, (_, d: string) => `${shiftDate(d, SHIFT_DAYS)},`));
   }
-  await load(path.join(SAMPLE, 'trades'));
+  await load(path.join(SAMPLE, 'trades'), 'mar');
   await load(path.join(shifted, 'trades'), 'dst-shift');
   copies.push(makeCopy('2014-03-10 week (AEDT)', 0), makeCopy('2014-04-04 week (DST end on 04-06)', SHIFT_DAYS));
   api = await startQueryApi({

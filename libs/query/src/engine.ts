@@ -24,6 +24,8 @@ export type SqlValue = string | number | bigint | null | readonly string[] | rea
 const PARAM_TYPES: Record<string, DuckDBType> = {
   files: LIST(VARCHAR),
   ids: LIST(VARCHAR),
+  symbols: LIST(VARCHAR),
+  asset_class: VARCHAR,
   symbol: VARCHAR,
   exchange: VARCHAR,
   start: TIMESTAMPTZ,

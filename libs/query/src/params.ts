@@ -16,6 +16,8 @@ export const MAX_WINDOW_MINUTES = 31 * 24 * 60;
 /** Bars requests are cheaper per row but still bounded: at most this many buckets per answer. */
 export const MAX_BARS = 10_000;
 export const DEFAULT_WINDOW_MINUTES = 15;
+/** Symbols one cross-source request may name (`symbol=BTCUSDT,BHP,…`). */
+export const MAX_SYMBOLS = 20;
 
 export const INTERVALS = { '1m': 60_000_000n, '5m': 300_000_000n, '15m': 900_000_000n, '1h': 3_600_000_000n, '1d': US_PER_DAY } as const;
 export type Interval = keyof typeof INTERVALS;
@@ -44,6 +46,11 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT_RE = /^[0-9]{1,9}$/;
 
 const P = {
+  symbols: {
+    name: 'symbol',
+    description: `Instrument symbols as in the V2 records, comma-separated (up to ${MAX_SYMBOLS}), e.g. BTCUSDT or BTCUSDT,BHP; case-insensitive. Omit for every symbol (narrow with exchange, asset_class and the window).`,
+    schema: { type: 'string', maxLength: 256 },
+  },
   symbol: { name: 'symbol', description: 'Instrument symbol as in the V2 records, e.g. BTCUSDT, BTC/USD, BHP (case-insensitive).', schema: { type: 'string', pattern: SYMBOL_RE.source, maxLength: 32 } },
   exchange: { name: 'exchange', description: 'Exchange code as in the records (BINANCE, KRAKEN, ASX), case-insensitive.', schema: { type: 'string', pattern: EXCHANGE_RE.source } },
   asset_class: { name: 'asset_class', description: 'Asset class.', schema: { type: 'string', enum: [...ASSET_CLASSES] } },
@@ -69,8 +76,8 @@ const P = {
 const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
 
 export const ROUTE_PARAMS = {
-  trades: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
-  quotes: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  trades: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  quotes: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
   bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes, P.tz],
   summary: [req(P.symbol), P.exchange, req(P.date), P.tz],
   symbols: [P.exchange, P.asset_class],
@@ -108,6 +115,18 @@ export function parseSymbol(q: Raw, required = true): string | undefined {
   const s = v.toUpperCase();
   if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbol', 'must be 1–32 characters of A–Z, 0–9 and . _ / - (e.g. BTCUSDT, BTC/USD, BHP)');
   return s;
+}
+
+/** `symbol=A,B` → ['A', 'B'] (upper-cased, duplicates removed, sorted); absent or empty → undefined (every symbol). */
+export function parseSymbols(q: Raw): string[] | undefined {
+  const v = one(q, 'symbol');
+  if (v === undefined || v === '') return undefined;
+  const parts = v.split(',').map((x) => x.trim().toUpperCase());
+  if (parts.length > MAX_SYMBOLS) throw new InvalidParameterError('symbol', `names ${parts.length} symbols; at most ${MAX_SYMBOLS} per request`);
+  for (const s of parts) {
+    if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbol', 'must be comma-separated symbols of 1–32 characters of A–Z, 0–9 and . _ / - (e.g. BTCUSDT,BHP)');
+  }
+  return [...new Set(parts)].sort();
 }
 
 function parseExchange(q: Raw): string | undefined {
@@ -206,20 +225,36 @@ export function parseCursor(q: Raw): Cursor | undefined {
   return { ts, id: i };
 }
 
-export interface RowsRequest extends TimeWindow {
-  symbol: string;
+/**
+ * Which instruments a cross-source read covers: named symbols or all, optionally one exchange and one asset class.
+ * Every filter is a conjunction; `symbols` undefined means no symbol filter.
+ */
+export interface Selection {
+  symbols: readonly string[] | undefined;
   exchange: string | undefined;
+  assetClass: AssetClass | undefined;
+}
+
+export function parseSelection(q: Raw): Selection {
+  return { symbols: parseSymbols(q), exchange: parseExchange(q), assetClass: parseAssetClass(q) };
+}
+
+/** The single symbol of a selection, when it names exactly one (the fast single-symbol path). */
+export function singleSymbol(s: Selection): string | undefined {
+  return s.symbols?.length === 1 ? s.symbols[0] : undefined;
+}
+
+export interface RowsRequest extends TimeWindow, Selection {
   limit: number;
   cursor: Cursor | undefined;
 }
 
 export function parseRowsRequest(route: 'trades' | 'quotes', q: Raw, nowUs: bigint): RowsRequest {
   checkKnown(q, route);
-  const symbol = parseSymbol(q)!;
-  const exchange = parseExchange(q);
+  const selection = parseSelection(q);
   const limit = parseInt(q, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
   const cursor = parseCursor(q);
-  return { symbol, exchange, limit, cursor, ...parseWindow(q, nowUs, DEFAULT_WINDOW_MINUTES) };
+  return { ...selection, limit, cursor, ...parseWindow(q, nowUs, DEFAULT_WINDOW_MINUTES) };
 }
 
 export interface BarsRequest extends TimeWindow {

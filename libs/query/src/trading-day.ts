@@ -150,7 +150,8 @@ export function localDay(zone: string, date: string): { startUs: bigint; endUs: 
   const k = `${zone} ${date}`;
   const hit = dayCache.get(k);
   if (hit) return hit;
-  const m = DATE_RE.exec(date)!;
+  const m = DATE_RE.exec(date);
+  if (!m) throw new RangeError(`not a date: ${date}`);
   const wall = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
   // Any instant of the day's first hours in every zone (offsets are within ±14 h) lies in [wall - 15 h, wall + 15 h).
   const probe = BigInt(wall - 15 * HOUR_MS) * 1000n;
