@@ -39,6 +39,10 @@ export const ErrorCode = {
   /** A query-api request would scan more rows than its route's cap; narrow the window (HTTP 422). */
   QUERY_TOO_EXPENSIVE: 'K2_QUERY_TOO_EXPENSIVE',
   INTERNAL: 'K2_INTERNAL',
+  /** Time travel (issue 16): `as_of` names a snapshot id the table never had (HTTP 404). */
+  QUERY_SNAPSHOT_NOT_FOUND: 'K2_QUERY_SNAPSHOT_NOT_FOUND',
+  /** Time travel (issue 16): `as_of` is older than the oldest snapshot snapshot expiry retained (HTTP 410). */
+  QUERY_SNAPSHOT_EXPIRED: 'K2_QUERY_SNAPSHOT_EXPIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

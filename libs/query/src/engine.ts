@@ -35,6 +35,8 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
+  // Reference data (issue 16 part 6).
+  record_type: VARCHAR,
   // Trading days and time zones (issue 16): SQL.barsBounded's bucket lists, epoch µs.
   bucket_starts: LIST(BIGINT),
   bucket_ends: LIST(BIGINT),

@@ -127,6 +127,21 @@ export const SQL = Object.freeze({
     GROUP BY symbol, exchange, asset_class`,
 
   /**
+   * Reference data (issue 16 part 6): reference_data_v2 rows of a symbol and record type (either may be NULL:
+   * all), one row per message_id (a reloaded file's rows carry the same ids). The as-of-date filter needs the
+   * exchange's calendar, so it is applied to effective_date by reference.ts.
+   */
+  reference: `
+    SELECT message_id, instrument_id, symbol, exchange, asset_class, record_type, name, isin, currency,
+           epoch_us(effective_date) AS effective_date, is_active,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp, vendor_data
+    FROM read_parquet($files)
+    WHERE ($symbol IS NULL OR symbol = $symbol)
+      AND ($record_type IS NULL OR record_type = $record_type)
+    QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY ingestion_timestamp DESC) = 1
+    ORDER BY symbol, record_type, effective_date DESC NULLS LAST, message_id`,
+
+  /**
    * Trading days and time zones (issue 16): SQL.bars with buckets given as lists of [start, end) in epoch µs
    * (zone-aligned, see trading-day.ts) instead of epoch multiples; used when the minute partials cannot be
    * regrouped into them (a window or a zone offset that is not whole minutes). Same columns, same arithmetic.
