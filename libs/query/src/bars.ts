@@ -91,10 +91,19 @@ export function partialFromRow(r: Record<string, unknown>): BarPartial {
   };
 }
 
+/**
+ * A bucket width (epoch-aligned buckets) or the bucket of a timestamp (zone-aligned buckets, see bucketing.ts):
+ * rebucket and mergeBars group by either, so the tail merge uses the same boundaries as the table part.
+ */
+export type BucketOf = bigint | ((ts: bigint) => bigint);
+
+const bucketFn = (b: BucketOf): ((ts: bigint) => bigint) => (typeof b === 'bigint' ? (ts) => (ts / b) * b : b);
+
 /** Folds tail trades (already deduplicated against the table) into the table's partials, bucket by bucket. */
-export function mergeBars(partials: readonly BarPartial[], tail: readonly V2Record[], bucketUs: bigint): BarPartial[] {
+export function mergeBars(partials: readonly BarPartial[], tail: readonly V2Record[], bucketUs: BucketOf): BarPartial[] {
   if (tail.length === 0) return [...partials];
   const byBucket = new Map<bigint, BarPartial>();
+  const of = bucketFn(bucketUs);
   for (const p of partials) byBucket.set(p.bucket, { ...p });
   for (const t of tail) {
     const ts = t['timestamp'] as bigint;
@@ -102,7 +111,7 @@ export function mergeBars(partials: readonly BarPartial[], tail: readonly V2Reco
     const price = toUnits(String(t['price']));
     const qty = toUnits(String(t['quantity']));
     // Floor division, as the SQL's `//`; timestamps before 1970 do not occur (start ≥ 0 is validated).
-    const bucket = (ts / bucketUs) * bucketUs;
+    const bucket = of(ts);
     const p = byBucket.get(bucket);
     if (!p) {
       byBucket.set(bucket, { bucket, open: price, openTs: ts, openId: id, close: price, closeTs: ts, closeId: id, high: price, low: price, volume: qty, notional: price * qty, trades: 1 });
@@ -139,12 +148,16 @@ export function combine(a: BarPartial, b: BarPartial): BarPartial {
   };
 }
 
-/** Finer partials (e.g. 1m) of [startUs, endUs) regrouped into `bucketUs` buckets (a multiple of theirs). */
-export function rebucket(partials: Iterable<BarPartial>, bucketUs: bigint, startUs: bigint, endUs: bigint): BarPartial[] {
+/**
+ * Finer partials (e.g. 1m) of [startUs, endUs) regrouped into `bucketUs` buckets (a multiple of theirs) or, given
+ * a function, into the buckets it assigns (each finer bucket must lie within one of them).
+ */
+export function rebucket(partials: Iterable<BarPartial>, bucketUs: BucketOf, startUs: bigint, endUs: bigint): BarPartial[] {
   const out = new Map<bigint, BarPartial>();
+  const of = bucketFn(bucketUs);
   for (const p of partials) {
     if (p.bucket < startUs || p.bucket >= endUs) continue;
-    const bucket = (p.bucket / bucketUs) * bucketUs;
+    const bucket = of(p.bucket);
     const cur = out.get(bucket);
     out.set(bucket, cur ? combine(cur, { ...p, bucket }) : { ...p, bucket });
   }

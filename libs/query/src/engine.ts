@@ -18,7 +18,7 @@ import { ErrorCode, FatalError, K2Error, TransientError } from '@k2/core';
 import { isKnownSql, SANDBOX_SQL, SQL, type SandboxSqlName, type SqlName } from './sql';
 
 /** A bound parameter value; bigint µs for timestamps (typed by the parameter's declared kind). */
-export type SqlValue = string | number | bigint | null | readonly string[];
+export type SqlValue = string | number | bigint | null | readonly string[] | readonly bigint[];
 
 /** Declared type of every parameter name used in sql.ts. */
 const PARAM_TYPES: Record<string, DuckDBType> = {
@@ -43,6 +43,9 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   tail_max: TIMESTAMPTZ,
   rows: VARCHAR,
   path: VARCHAR,
+  // Trading days and time zones (issue 16): SQL.barsBounded's bucket lists, epoch µs.
+  bucket_starts: LIST(BIGINT),
+  bucket_ends: LIST(BIGINT),
 };
 
 function toDuck(name: string, v: SqlValue): unknown {

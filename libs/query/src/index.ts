@@ -28,3 +28,6 @@ export * from './reference';
 // export (issue 16)
 export * from './export-format';
 export * from './export';
+// Trading days and time zones (issue 16).
+export * from './trading-day';
+export * from './bucketing';

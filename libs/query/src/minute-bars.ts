@@ -1,4 +1,5 @@
 import { partialFromRow, rebucket, type BarPartial } from './bars';
+import { boundedParams, bucketOf, isSingle, type Bucketing } from './bucketing';
 import type { QueryEngine } from './engine';
 
 const MINUTE_US = 60_000_000n;
@@ -47,8 +48,8 @@ export class MinuteBarCache {
   }
 
   /** Whether the window's single bucket of the file is held (see `partials`). */
-  hasWindow(uri: string, symbol: string, bucketUs: bigint, startUs: bigint, endUs: bigint): boolean {
-    return single(bucketUs, startUs, endUs) && this.windows.has(windowKey(uri, symbol, startUs, endUs));
+  hasWindow(uri: string, symbol: string, b: Bucketing, startUs: bigint, endUs: bigint): boolean {
+    return isSingle(b, startUs, endUs) && this.windows.has(windowKey(uri, symbol, startUs, endUs));
   }
 
   /**
@@ -58,14 +59,16 @@ export class MinuteBarCache {
    * partials of a month no longer fit. Regrouping per file first and across files after gives the same result as
    * regrouping all minutes at once (combine is associative).
    */
-  async partials(uri: string, file: string, symbol: string, bucketUs: bigint, startUs: bigint, endUs: bigint, signal: AbortSignal): Promise<BarPartial[]> {
-    if (!single(bucketUs, startUs, endUs)) return this.get(uri, file, symbol, signal);
+  async partials(uri: string, file: string, symbol: string, b: Bucketing, startUs: bigint, endUs: bigint, signal: AbortSignal): Promise<BarPartial[]> {
+    if (!isSingle(b, startUs, endUs)) return this.get(uri, file, symbol, signal);
     const k = windowKey(uri, symbol, startUs, endUs);
     let hit = this.windows.get(k);
     if (hit) this.windows.delete(k); // re-inserted below: LRU order
-    else if (this.has(uri, symbol)) hit = rebucket(await this.get(uri, file, symbol, signal), bucketUs, startUs, endUs);
-    // Not worth 1,440 minute partials in the cache: DuckDB aggregates the one bucket (the same exact arithmetic).
-    else hit = (await this.engine.query('bars', { files: [file], symbol, exchange: null, start: startUs, end: endUs, bucket_us: bucketUs }, signal)).map(partialFromRow);
+    else if (this.has(uri, symbol)) hit = rebucket(await this.get(uri, file, symbol, signal), bucketOf(b), startUs, endUs);
+    // Not worth 1,440 minute partials in the cache: DuckDB aggregates the one bucket (the same exact arithmetic);
+    // a local trading day (issue 16) is not an epoch multiple, so it is given as its bounds.
+    else if (b.starts) hit = (await this.engine.query('barsBounded', { files: [file], symbol, exchange: null, start: startUs, end: endUs, ...boundedParams(b.starts, endUs) }, signal)).map(partialFromRow);
+    else hit = (await this.engine.query('bars', { files: [file], symbol, exchange: null, start: startUs, end: endUs, bucket_us: b.bucketUs }, signal)).map(partialFromRow);
     this.windows.set(k, hit);
     if (this.windows.size > MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value as string);
     return hit;
@@ -101,4 +104,3 @@ export class MinuteBarCache {
 
 const key = (uri: string, symbol: string): string => `${uri}\u0000${symbol}`;
 const windowKey = (uri: string, symbol: string, startUs: bigint, endUs: bigint): string => `${uri}\u0000${symbol}\u0000${startUs}\u0000${endUs}`;
-const single = (bucketUs: bigint, startUs: bigint, endUs: bigint): boolean => bucketUs === endUs - startUs && startUs % bucketUs === 0n;

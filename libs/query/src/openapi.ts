@@ -44,7 +44,10 @@ const schemas = {
   },
   Bar: {
     type: 'object',
-    properties: { time, open: decimal, high: decimal, low: decimal, close: decimal, volume: decimal, vwap: { ...decimal, type: ['string', 'null'], description: 'Σ(price×quantity)/Σquantity rounded half-even to 8 decimals' }, trades: { type: 'integer' }, first_trade_time: time, last_trade_time: time },
+    properties: { time, open: decimal, high: decimal, low: decimal, close: decimal, volume: decimal, vwap: { ...decimal, type: ['string', 'null'], description: 'Σ(price×quantity)/Σquantity rounded half-even to 8 decimals' }, trades: { type: 'integer' }, first_trade_time: time, last_trade_time: time,
+      // Trading days and time zones (issue 16).
+      date: { type: 'string', format: 'date', description: 'Daily bars in a zone other than UTC: the local trading date (`time` is its first instant)' },
+    },
   },
   Summary: {
     type: 'object',
@@ -61,6 +64,8 @@ const schemas = {
       trades: { type: 'integer' },
       first_trade_time: { ...time, type: ['string', 'null'] },
       last_trade_time: { ...time, type: ['string', 'null'] },
+      // Trading days and time zones (issue 16).
+      tz: { type: 'string', description: 'Present when the zone is not UTC: the IANA zone whose local day `date` is' },
     },
   },
   Instrument: { type: 'object', properties: { symbol: str, exchange: str, asset_class: common.asset_class, first_seen: time, last_seen: time } },
@@ -111,6 +116,9 @@ const list = (item: string, cursor: boolean) => ({
   },
 });
 
+/** Trading days and time zones (issue 16): bars answers name their zone when it is not UTC. */
+const zonedList = (l: ReturnType<typeof list>) => ({ ...l, properties: { tz: { type: 'string', description: 'Present when the zone is not UTC: the IANA zone of the bar boundaries' }, ...l.properties } });
+
 /** Routes whose scan is capped (422). */
 const SCANNING: readonly RouteName[] = ['trades', 'quotes', 'bars', 'summary'];
 
@@ -142,7 +150,7 @@ export function openApiDocument(version: string): Record<string, unknown> {
     paths: {
       [ROUTE_PATHS.trades]: op('trades', 'Trades of one symbol, several, or all (filtered by exchange and asset class) in a time window, newest first by (timestamp, message_id), cursor-paginated', list('Trade', true)),
       [ROUTE_PATHS.quotes]: op('quotes', 'Quotes of one symbol, several, or all (filtered by exchange and asset class) in a time window, newest first by (timestamp, message_id), cursor-paginated', list('Quote', true)),
-      [ROUTE_PATHS.bars]: op('bars', 'OHLCV bars with VWAP and trade count', list('Bar', false)),
+      [ROUTE_PATHS.bars]: op('bars', 'OHLCV bars with VWAP and trade count', zonedList(list('Bar', false))),
       [ROUTE_PATHS.summary]: op('summary', 'Daily market summary of a symbol', { $ref: '#/components/schemas/Summary' }),
       [ROUTE_PATHS.symbols]: op('symbols', 'Instruments seen, with first and last time', list('Instrument', false)),
       [ROUTE_PATHS.stream]: op('stream', 'Live trades as server-sent events (`event: trade`, data = Trade subset)', { type: 'string' }, 'text/event-stream'),

@@ -1,5 +1,6 @@
 import { ErrorCode, ValidationError } from '@k2/core';
 import { ASSET_CLASSES, microsFromIso, type AssetClass } from '@k2/schema';
+import { canonicalZone, localDay, UTC, zoneFor } from './trading-day';
 
 /**
  * Request parameters of every query-api route, declared once: the validators below and the OpenAPI document
@@ -71,7 +72,13 @@ const P = {
   limit: { name: 'limit', description: `Rows per page, 1–${MAX_LIMIT}.`, schema: { type: 'integer', minimum: 1, maximum: MAX_LIMIT, default: DEFAULT_LIMIT } },
   cursor: { name: 'cursor', description: 'Opaque `next_cursor` of the previous page (same filters).', schema: { type: 'string', maxLength: 256 } },
   interval: { name: 'interval', description: 'Bar width.', schema: { type: 'string', enum: Object.keys(INTERVALS) } },
-  date: { name: 'date', description: 'UTC calendar day, YYYY-MM-DD.', schema: { type: 'string', format: 'date' } },
+  date: { name: 'date', description: 'Trading date YYYY-MM-DD: the calendar day in `tz`, else in the exchange\'s zone (ASX: Australia/Sydney), else UTC.', schema: { type: 'string', format: 'date' } },
+  // Trading days and time zones (issue 16, ADR 0017).
+  tz: {
+    name: 'tz',
+    description: 'IANA time zone of days and bar boundaries (e.g. Australia/Sydney, Asia/Kolkata, UTC). Default: the exchange\'s zone when `exchange` is given (ASX: Australia/Sydney; BINANCE, KRAKEN and others: UTC), else UTC.',
+    schema: { type: 'string', maxLength: 64 },
+  },
   // Time travel and reference data (issue 16 parts 3 and 6).
   as_of: {
     name: 'as_of',
@@ -101,8 +108,8 @@ const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
 export const ROUTE_PARAMS = {
   trades: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor, P.format],
   quotes: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor, P.format],
-  bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes, P.format],
-  summary: [req(P.symbol), P.exchange, req(P.date)],
+  bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes, P.format, P.tz],
+  summary: [req(P.symbol), P.exchange, req(P.date), P.tz],
   symbols: [P.exchange, P.asset_class],
   stream: [req(P.symbol), P.exchange],
   // Time travel and reference data (issue 16 parts 3 and 6).
@@ -288,6 +295,17 @@ export interface BarsRequest extends TimeWindow {
   exchange: string | undefined;
   interval: Interval;
   intervalUs: bigint;
+  /** IANA zone of the bar boundaries (tz, else the exchange's, else UTC; see trading-day.ts). */
+  tz: string;
+}
+
+/** `tz` → the zone's IANA name; an unknown zone is a 400 (issue 16). */
+function parseTz(q: Raw): string | undefined {
+  const v = one(q, 'tz');
+  if (v === undefined || v === '') return undefined;
+  const z = canonicalZone(v);
+  if (z === undefined) throw new InvalidParameterError('tz', 'must be an IANA time zone name such as Australia/Sydney, Asia/Kolkata or UTC');
+  return z;
 }
 
 export function parseBarsRequest(q: Raw, nowUs: bigint): BarsRequest {
@@ -303,13 +321,15 @@ export function parseBarsRequest(q: Raw, nowUs: bigint): BarsRequest {
   if ((w.endUs - w.startUs) / intervalUs > BigInt(MAX_BARS)) {
     throw new InvalidParameterError('interval', `the window holds more than ${MAX_BARS} ${interval} bars; use a wider interval or a shorter window`);
   }
-  return { symbol, exchange, interval, intervalUs, ...w };
+  return { symbol, exchange, interval, intervalUs, ...w, tz: zoneFor(exchange, parseTz(q)) };
 }
 
 export interface SummaryRequest extends TimeWindow {
   symbol: string;
   exchange: string | undefined;
+  /** The trading date: the window is this local day of `tz`. */
   date: string;
+  tz: string;
 }
 
 export function parseSummaryRequest(q: Raw): SummaryRequest {
@@ -324,8 +344,15 @@ export function parseSummaryRequest(q: Raw): SummaryRequest {
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== d || ms < 0) {
     throw new InvalidParameterError('date', 'must be a calendar day YYYY-MM-DD from 1970 on');
   }
+  const tz = zoneFor(exchange, parseTz(q));
+  if (tz !== UTC) {
+    // The local day: 23, 24 or 25 hours (issue 16). East of UTC, 1970-01-01 begins before the epoch.
+    const day = localDay(tz, d);
+    if (day.startUs < 0n) throw new InvalidParameterError('date', `must be a day that begins in 1970 or later in ${tz}`);
+    return { symbol, exchange, date: d, tz, ...day };
+  }
   const startUs = BigInt(ms) * 1000n;
-  return { symbol, exchange, date: d, startUs, endUs: startUs + US_PER_DAY };
+  return { symbol, exchange, date: d, tz, startUs, endUs: startUs + US_PER_DAY };
 }
 
 export interface SymbolsRequest {

@@ -2,6 +2,7 @@ import { isRetriable, type Logger } from '@k2/core';
 import type { FileIO, PlannedFile, Predicate, Schema } from '@k2/iceberg';
 import { Admission, type AdmissionOptions, type CostClass } from './admission';
 import { barJson, mergeBars, partialFromRow, rebucket, type BarPartial } from './bars';
+import { barsBody, boundedParams, bucketOf, planBars, planSummary, wholeMinutes, type Bucketing } from './bucketing';
 import { MinuteBarCache } from './minute-bars';
 import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
@@ -60,7 +61,6 @@ export interface Planned {
   schema: Schema;
 }
 
-const MINUTE_US = 60_000_000n;
 /** Data loaded into the hot tier as soon as a snapshot holds it: the table's last 24 hours. */
 const RECENT_US = 24n * 3600n * 1_000_000n;
 
@@ -201,13 +201,15 @@ export class QueryService {
     return hot.lookupPairs(kind, pairs, (uri) => this.o.io.localPath(uri));
   }
 
-  async bars(req: BarsRequest, at?: AsOfRead): Promise<Answer<{ data: ReturnType<typeof barJson>[] }>> {
-    const { partials, prov } = await this.aggregate(req, req.intervalUs, at);
-    return { body: { data: partials.map(barJson) }, provenance: prov };
+  async bars(req: BarsRequest, at?: AsOfRead): Promise<Answer<ReturnType<typeof barsBody>>> {
+    // Local-clock buckets of the request's zone (issue 16); UTC is the epoch-aligned path as before.
+    const plan = planBars(req.tz, req.intervalUs, req.interval === '1d', req.startUs, req.endUs);
+    const { partials, prov } = await this.aggregate(req, plan.bucketing, at);
+    return { body: barsBody(partials, plan), provenance: prov };
   }
 
   async summary(req: SummaryRequest, at?: AsOfRead): Promise<Answer<Record<string, unknown>>> {
-    const { partials, prov } = await this.aggregate(req, req.endUs - req.startUs, at);
+    const { partials, prov } = await this.aggregate(req, planSummary(req.tz, req.startUs, req.endUs), at);
     const p = partials[0];
     const b = p ? barJson(p) : undefined;
     return {
@@ -215,6 +217,7 @@ export class QueryService {
         symbol: req.symbol,
         exchange: req.exchange ?? null,
         date: req.date,
+        ...(req.tz === 'UTC' ? {} : { tz: req.tz }), // the zone of `date` (issue 16); UTC answers are unchanged
         open: b?.open ?? null,
         high: b?.high ?? null,
         low: b?.low ?? null,
@@ -272,7 +275,7 @@ export class QueryService {
     return { body: { data }, provenance: prov };
   }
 
-  private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, bucketUs: bigint, at?: AsOfRead): Promise<{ partials: BarPartial[]; prov: Provenance }> {
+  private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, b: Bucketing, at?: AsOfRead): Promise<{ partials: BarPartial[]; prov: Provenance }> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
     const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs, at);
     let partials: BarPartial[] = [];
@@ -281,21 +284,23 @@ export class QueryService {
       const r = await this.gate.request(async (signal) => {
         const planned = await this.plan(state, 'trades', predicates(req));
         if (planned.files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
-        const wholeMinutes = req.startUs % MINUTE_US === 0n && req.endUs % MINUTE_US === 0n && bucketUs % MINUTE_US === 0n;
+        const minutesFit = wholeMinutes(b, req.startUs, req.endUs);
         // Minute partials cover a whole file: cached files cost nothing, the others are scanned whole, once.
-        const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol) && !this.minuteBars.hasWindow(f.file['file-path'], req.symbol, bucketUs, req.startUs, req.endUs));
-        const rows = wholeMinutes ? uncached.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
+        const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol) && !this.minuteBars.hasWindow(f.file['file-path'], req.symbol, b, req.startUs, req.endUs));
+        const rows = minutesFit ? uncached.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
         const cls = classifyCost('aggregate', rows, { ...req, parameter: 'date' in req ? 'date' : 'start' }, this.costs);
         return this.withSlot(cls, signal, async () => {
           const files = await this.localFiles(planned.files, signal);
           const base = { files, symbol: req.symbol, start: req.startUs, end: req.endUs };
           let partials: BarPartial[];
-          if (wholeMinutes) {
+          if (minutesFit) {
             const minutes: BarPartial[] = [];
-            for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.partials(planned.files[i].file['file-path'], files[i], req.symbol, bucketUs, req.startUs, req.endUs, signal)));
-            partials = rebucket(minutes, bucketUs, req.startUs, req.endUs);
+            for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.partials(planned.files[i].file['file-path'], files[i], req.symbol, b, req.startUs, req.endUs, signal)));
+            partials = rebucket(minutes, bucketOf(b), req.startUs, req.endUs);
+          } else if (b.starts) {
+            partials = (await this.o.engine.query('barsBounded', { ...base, exchange: req.exchange ?? null, ...boundedParams(b.starts, req.endUs) }, signal)).map(partialFromRow);
           } else {
-            partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: bucketUs }, signal)).map(partialFromRow);
+            partials = (await this.o.engine.query('bars', { ...base, exchange: req.exchange ?? null, bucket_us: b.bucketUs }, signal)).map(partialFromRow);
           }
           // Replays of records the table already holds must not count twice in volume and trade counts.
           const present = tailRows.length === 0 ? new Set<string>() : new Set((await this.o.engine.query('presentIds', { ...base, ids: tailRows.map((t) => t.id) }, signal)).map((x) => String(x['message_id'])));
@@ -309,7 +314,7 @@ export class QueryService {
     }
     prov.icebergRows = partials.reduce((n, p) => n + p.trades, 0);
     prov.tailRows = tail.length;
-    return { partials: mergeBars(partials, tail.map((t) => t.rec), bucketUs), prov };
+    return { partials: mergeBars(partials, tail.map((t) => t.rec), bucketOf(b)), prov };
   }
 
   /** Table state and tail rows taken together, synchronously (see the class comment). */

@@ -354,6 +354,33 @@ export const SQL = Object.freeze({
 
   exportEmptyQuotes: `
     COPY (SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","bid_price":"DECIMAL(18,8)","bid_quantity":"DECIMAL(18,8)","ask_price":"DECIMAL(18,8)","ask_quantity":"DECIMAL(18,8)","currency":"VARCHAR","source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)) TO $path (FORMAT parquet)`,
+
+  /**
+   * Trading days and time zones (issue 16): SQL.bars with buckets given as lists of [start, end) in epoch µs
+   * (zone-aligned, see trading-day.ts) instead of epoch multiples; used when the minute partials cannot be
+   * regrouped into them (a window or a zone offset that is not whole minutes). Same columns, same arithmetic.
+   */
+  barsBounded: `
+    SELECT b.s AS bucket,
+           CAST(arg_min(t.price, {'t': t."timestamp", 'm': t.message_id}) AS VARCHAR) AS open,
+           epoch_us(min(t."timestamp")) AS open_ts,
+           arg_min(t.message_id, {'t': t."timestamp", 'm': t.message_id}) AS open_id,
+           CAST(arg_max(t.price, {'t': t."timestamp", 'm': t.message_id}) AS VARCHAR) AS close,
+           epoch_us(max(t."timestamp")) AS close_ts,
+           arg_max(t.message_id, {'t': t."timestamp", 'm': t.message_id}) AS close_id,
+           CAST(max(t.price) AS VARCHAR) AS high,
+           CAST(min(t.price) AS VARCHAR) AS low,
+           CAST(sum(t.quantity) AS VARCHAR) AS volume,
+           CAST(sum(CAST(t.price AS DECIMAL(38, 8)) * CAST(t.quantity AS DECIMAL(38, 8))) AS VARCHAR) AS notional,
+           count(*) AS trades
+    FROM read_parquet($files) AS t
+    JOIN (SELECT unnest($bucket_starts) AS s, unnest($bucket_ends) AS e) AS b
+      ON epoch_us(t."timestamp") >= b.s AND epoch_us(t."timestamp") < b.e
+    WHERE t.symbol = $symbol
+      AND ($exchange IS NULL OR t.exchange = $exchange)
+      AND t."timestamp" >= $start AND t."timestamp" < $end
+    GROUP BY 1
+    ORDER BY 1`,
 });
 
 export type SqlName = keyof typeof SQL;
