@@ -15,6 +15,7 @@ import {
   QueryEngine,
   QueryMetrics,
   QueryService,
+  ReplayService,
   StreamHub,
   TableView,
   TailStore,
@@ -126,6 +127,7 @@ void runService({
     });
 
     let hub: StreamHub | undefined;
+    let replay: ReplayService | undefined;
     if (config.tailEnabled) {
       const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
       const t = new KafkaTail({
@@ -159,6 +161,9 @@ void runService({
       });
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
+      // Replay-then-follow (issue 16): the table through the service, the tail, and Kafka for live resumes.
+      replay = new ReplayService({ views, store, service, logger, maxReplays: config.maxStreamClients, kafka: { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger } });
+      onShutdown('replays', () => replay?.close());
     }
     // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.
     const access = new AccessMetrics(registry);
@@ -174,12 +179,13 @@ void runService({
     const app = createPublicApp();
     mountLivePage(app, { frameAncestors: config.frameAncestors });
     mountAccessControl(app, { mode: config.auth, ring: () => keys?.ring ?? new KeyRing([]), limits, metrics: access });
-    mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
+    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
     mountErrorHandlers(app, { logger, metrics });
     const server = await startPublicServer(app, config.port, config.host, config);
     // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.
     onShutdown('public-http', async () => {
       hub?.close();
+      replay?.close();
       await server.close(config.deadlineMs + 1000);
     });
     logger.info('query api ready', {

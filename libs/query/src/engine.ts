@@ -33,6 +33,11 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
+  // Replay-then-follow (issue 16).
+  replay_symbols: LIST(VARCHAR),
+  replay_asset_class: VARCHAR,
+  after_ts: TIMESTAMPTZ,
+  after_id: VARCHAR,
 };
 
 function toDuck(name: string, v: SqlValue): unknown {

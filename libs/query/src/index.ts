@@ -22,3 +22,10 @@ export * from './access/key-store';
 export * from './access/limits';
 export * from './access/access-control';
 export * from './access/public-server';
+// Replay-then-follow (issue 16).
+export * from './replay/cursor';
+export * from './replay/merge';
+export * from './replay/kafka-range';
+export * from './replay/writer';
+export * from './replay/session';
+export * from './replay/service';

@@ -9,6 +9,7 @@ export const ROUTE_PATHS: Record<RouteName, string> = {
   summary: '/v1/summary',
   symbols: '/v1/symbols',
   stream: '/v1/stream/trades',
+  replay: '/v1/replay',
 };
 
 const decimal = { type: 'string', pattern: '^-?[0-9]{1,10}\\.[0-9]{8}$', description: 'Decimal(18,8) as text, never a JSON number', example: '97000.12000000' };
@@ -128,6 +129,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       [ROUTE_PATHS.summary]: op('summary', 'Daily market summary of a symbol', { $ref: '#/components/schemas/Summary' }),
       [ROUTE_PATHS.symbols]: op('symbols', 'Instruments seen, with first and last time', list('Instrument', false)),
       [ROUTE_PATHS.stream]: op('stream', 'Live trades as server-sent events (`event: trade`, data = Trade subset)', { type: 'string' }, 'text/event-stream'),
+      // Replay-then-follow (issue 16).
+      [ROUTE_PATHS.replay]: op('replay', 'Trades and quotes of several symbols merged in event-time order from `start`, then (without `end`) the live tail; NDJSON or server-sent events (docs/query-api.md)', { type: 'string' }, 'application/x-ndjson'),
     },
     components: { schemas },
   };

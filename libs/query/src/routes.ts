@@ -7,6 +7,7 @@ import { openApiDocument, ROUTE_PATHS } from './openapi';
 import {
   InvalidParameterError,
   parseBarsRequest,
+  parseReplayRequest,
   parseRowsRequest,
   parseStreamRequest,
   parseSummaryRequest,
@@ -15,10 +16,13 @@ import {
 } from './params';
 import type { Answer, Provenance, QueryService } from './query-service';
 import type { StreamHub } from './stream';
+import type { ReplayService } from './replay/service';
 
 export interface RoutesOptions {
   service: QueryService;
   hub?: StreamHub;
+  /** Replay-then-follow (issue 16); undefined when the tail is off. */
+  replay?: ReplayService;
   metrics: QueryMetrics;
   logger: Logger;
   version: string;
@@ -70,6 +74,19 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         return;
       }
       o.hub.open(res, r.symbol, r.exchange);
+    } catch (e) {
+      next(e);
+    }
+  });
+  // Replay-then-follow (issue 16): NDJSON or SSE until the client leaves (or `end`), counted as a stream per key.
+  app.get(ROUTE_PATHS.replay, async (req, res, next) => {
+    try {
+      const r = parseReplayRequest(req.query as Record<string, unknown>, req.get('last-event-id'));
+      if (!o.replay) {
+        res.status(503).json({ error: { code: ErrorCode.KAFKA_UNAVAILABLE, message: 'replay needs the Kafka tail, which is switched off (QUERY_TAIL_ENABLED=false)' } });
+        return;
+      }
+      await o.replay.serve(r, req.get('accept'), res);
     } catch (e) {
       next(e);
     }

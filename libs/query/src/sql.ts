@@ -83,6 +83,44 @@ export const SQL = Object.freeze({
            epoch_us(min("timestamp")) AS first_seen, epoch_us(max("timestamp")) AS last_seen, count(*) AS rows
     FROM read_parquet($files)
     GROUP BY symbol, exchange, asset_class`,
+  // Replay-then-follow (issue 16): one page of a selection's history in ascending (timestamp, message_id), after a
+  // position (keyset pagination: each page is bounded, and no connection is held between pages).
+  replayTrades: `
+    SELECT message_id, trade_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(price AS VARCHAR) AS price, CAST(quantity AS VARCHAR) AS quantity,
+           currency, side, trade_conditions,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE ($replay_symbols IS NULL OR list_contains($replay_symbols, symbol))
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND ($replay_asset_class IS NULL OR asset_class = $replay_asset_class)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($after_ts IS NULL OR "timestamp" > $after_ts OR ("timestamp" = $after_ts AND message_id > $after_id))
+    ORDER BY "timestamp", message_id
+    LIMIT $limit`,
+
+  replayQuotes: `
+    SELECT message_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(bid_price AS VARCHAR) AS bid_price, CAST(bid_quantity AS VARCHAR) AS bid_quantity,
+           CAST(ask_price AS VARCHAR) AS ask_price, CAST(ask_quantity AS VARCHAR) AS ask_quantity,
+           currency,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE ($replay_symbols IS NULL OR list_contains($replay_symbols, symbol))
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND ($replay_asset_class IS NULL OR asset_class = $replay_asset_class)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($after_ts IS NULL OR "timestamp" > $after_ts OR ("timestamp" = $after_ts AND message_id > $after_id))
+    ORDER BY "timestamp", message_id
+    LIMIT $limit`,
 });
 
 export type SqlName = keyof typeof SQL;
