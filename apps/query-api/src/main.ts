@@ -15,6 +15,7 @@ import {
   QueryEngine,
   QueryMetrics,
   QueryService,
+  ReplayMetrics,
   ReplayService,
   StreamHub,
   TableView,
@@ -162,7 +163,7 @@ void runService({
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
       // Replay-then-follow (issue 16): the table through the service, the tail, and Kafka for live resumes.
-      replay = new ReplayService({ views, store, service, logger, maxReplays: config.maxStreamClients, kafka: { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger } });
+      replay = new ReplayService({ views, store, service, logger, metrics: new ReplayMetrics(registry), maxReplays: config.maxStreamClients, kafka: { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger } });
       onShutdown('replays', () => replay?.close());
     }
     // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.

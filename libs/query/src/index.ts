@@ -29,3 +29,4 @@ export * from './replay/kafka-range';
 export * from './replay/writer';
 export * from './replay/session';
 export * from './replay/service';
+export * from './replay/metrics';

@@ -324,7 +324,8 @@ export function parseReplayRequest(q: Raw, lastEventId: string | undefined): Rep
   const { cursor: rawCursor, ...rest } = q;
   checkKnown(rest, 'replay');
   if (rawCursor !== undefined && (typeof rawCursor !== 'string' || rawCursor.length > MAX_REPLAY_CURSOR)) throw new InvalidParameterError('cursor', 'must be one event id of a previous replay');
-  const symbols = parseList(rest, 'symbols', MAX_REPLAY_SYMBOLS)?.map((s) => s.toUpperCase());
+  const listed = parseList(rest, 'symbols', MAX_REPLAY_SYMBOLS);
+  const symbols = listed && [...new Set(listed.map((s) => s.toUpperCase()))];
   for (const s of symbols ?? []) if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbols', `${s.slice(0, 40)} is not a symbol (1–32 characters of A–Z, 0–9 and . _ / -)`);
   const types = parseList(rest, 'types', 2) ?? ['trades', 'quotes'];
   for (const t of types) if (t !== 'trades' && t !== 'quotes') throw new InvalidParameterError('types', 'must be trades, quotes or both');

@@ -83,8 +83,10 @@ export const SQL = Object.freeze({
            epoch_us(min("timestamp")) AS first_seen, epoch_us(max("timestamp")) AS last_seen, count(*) AS rows
     FROM read_parquet($files)
     GROUP BY symbol, exchange, asset_class`,
-  // Replay-then-follow (issue 16): one page of a selection's history in ascending (timestamp, message_id), after a
-  // position (keyset pagination: each page is bounded, and no connection is held between pages).
+  /**
+   * Replay-then-follow (issue 16): one page of a selection's history in ascending (timestamp, message_id), after a
+   * position (keyset pagination: each page is bounded, and no connection is held between pages).
+   */
   replayTrades: `
     SELECT message_id, trade_id, symbol, exchange, asset_class,
            epoch_us("timestamp") AS "timestamp",

@@ -35,6 +35,7 @@ export class ReplayService {
     }
     const out = new ReplayWriter(res, req.format ?? (/text\/event-stream/.test(accept ?? '') ? 'sse' : 'ndjson'), req.speed);
     this.writers.add(out);
+    this.o.metrics?.open.set(this.writers.size);
     const t0 = Date.now();
     try {
       out.start();
@@ -42,9 +43,12 @@ export class ReplayService {
     } catch (e) {
       const code = e instanceof K2Error ? e.code : ErrorCode.INTERNAL;
       this.o.logger.warn('replay ended by an error', { error: e instanceof Error ? e.message : String(e), code, events: out.events });
+      this.o.metrics?.ended.inc({ reason: 'error' });
       if (!out.closed) await out.control('error', { code, message: 'the replay stopped; resume with the last event id', cursor: out.lastId ?? null });
     } finally {
+      if (out.closed) this.o.metrics?.ended.inc({ reason: 'client' });
       this.writers.delete(out);
+      this.o.metrics?.open.set(this.writers.size);
       out.end();
       this.o.logger.debug('replay closed', { events: out.events, ms: Date.now() - t0 });
     }

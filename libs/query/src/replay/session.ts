@@ -6,6 +6,7 @@ import type { TailKind, TailRow, TailStore } from '../tail-store';
 import { liveCursor, type ReplayPosition } from './cursor';
 import { readKafkaRange, type KafkaRange, type KafkaRangeOptions, type RangeRows } from './kafka-range';
 import { arraySource, AscendingMerge, type PagedSource, type ReplayItem } from './merge';
+import type { ReplayMetrics } from './metrics';
 import type { ReplayWriter } from './writer';
 
 export interface ReplaySessionDeps {
@@ -19,6 +20,7 @@ export interface ReplaySessionDeps {
   /** Live rows waiting for a slow reader; past it the replay ends with an overrun error. Default 50,000. */
   maxLiveQueue?: number;
   heartbeatMs?: number;
+  metrics?: ReplayMetrics;
 }
 
 const MAX_US = 253_402_300_799_999_999n;
@@ -31,7 +33,6 @@ interface Capture {
   tail: Array<{ kind: TailKind; row: TailRow }>;
   /** Per partition, where the history stops and the live phase starts: max(table offset, tail position). */
   handover: Map<string, number>;
-  tpKind: Map<string, TailKind>;
 }
 
 /**
@@ -76,7 +77,10 @@ export class ReplaySession {
         await this.history(cap, this.pos);
         if (this.out.closed) return;
         const snapshots = Object.fromEntries([...cap.states].map(([k, s]) => [k, s.snapshotId === undefined ? null : String(s.snapshotId)]));
-        if (!follow) return await this.out.control('end', { snapshots });
+        if (!follow) {
+          this.d.metrics?.ended.inc({ reason: 'end' });
+          return await this.out.control('end', { snapshots });
+        }
         offsets = new Map(cap.handover);
         await this.out.control('handover', { offsets: Object.fromEntries(offsets), snapshots }, liveCursor(offsets));
       }
@@ -90,13 +94,12 @@ export class ReplaySession {
     const states = new Map<TailKind, TableState>();
     const tail: Capture['tail'] = [];
     const handover = new Map<string, number>();
-    const tpKind = new Map<string, TailKind>();
     const end = this.req.endUs ?? MAX_US;
     for (const kind of this.req.types) {
       const state = this.d.views[kind].state;
       states.set(kind, state);
-      for (const [tp, o] of state.offsets) (handover.set(tp, o), tpKind.set(tp, kind));
-      for (const [tp, o] of this.d.store.positions(kind)) (handover.set(tp, Math.max(o, handover.get(tp) ?? 0)), tpKind.set(tp, kind));
+      for (const [tp, o] of state.offsets) handover.set(tp, o);
+      for (const [tp, o] of this.d.store.positions(kind)) handover.set(tp, Math.max(o, handover.get(tp) ?? 0));
       for (const [symbol, rows] of this.d.store.symbols(kind)) {
         if (this.symbols && !this.symbols.has(symbol)) continue;
         for (const r of rows) {
@@ -107,7 +110,7 @@ export class ReplaySession {
     }
     this.handover = handover;
     if (follow) this.d.store.on('row', this.onRow);
-    return { states, tail, handover, tpKind };
+    return { states, tail, handover };
   }
 
   private selects(kind: TailKind, r: TailRow): boolean {
@@ -128,6 +131,7 @@ export class ReplaySession {
       const batch = await merge.next(BATCH);
       if (batch.length === 0) return;
       await this.out.history(batch);
+      this.d.metrics?.events.inc({ phase: 'history' }, batch.length);
     }
   }
 
@@ -161,11 +165,15 @@ export class ReplaySession {
     if (ranges.length > 0) {
       if (!this.d.kafka) throw new K2Error(ErrorCode.KAFKA_UNAVAILABLE, 'resuming this cursor needs Kafka, which this replica does not read');
       await readKafkaRange(this.d.kafka, ranges, async (rows: RangeRows) => {
-        await this.out.live(rows.filter(({ kind, row }) => this.selects(kind, row)), offsets);
+        const selected = rows.filter(({ kind, row }) => this.selects(kind, row));
+        await this.out.live(selected, offsets);
+        this.d.metrics?.events.inc({ phase: 'kafka' }, selected.length);
         return !this.out.closed;
       });
     }
-    await this.out.live(capturedFrom(cap, from), offsets);
+    const held = capturedFrom(cap, from);
+    await this.out.live(held, offsets);
+    this.d.metrics?.events.inc({ phase: 'live' }, held.length);
     for (const [tp, o] of cap.handover) if ((offsets.get(tp) ?? 0) < o) offsets.set(tp, o);
     return offsets;
   }
@@ -174,10 +182,13 @@ export class ReplaySession {
     const beat = this.d.heartbeatMs ?? 15_000;
     while (!this.out.closed) {
       if (this.queue.length > 0) {
-        await this.out.live(this.queue.splice(0, BATCH), offsets);
+        const rows = this.queue.splice(0, BATCH);
+        await this.out.live(rows, offsets);
+        this.d.metrics?.events.inc({ phase: 'live' }, rows.length);
         continue;
       }
       if (this.overrun) {
+        this.d.metrics?.ended.inc({ reason: 'overrun' });
         await this.out.control('error', { code: ErrorCode.QUERY_REPLAY_OVERRUN, message: 'the live phase outran this reader; resume with the last event id', cursor: liveCursor(offsets) });
         return;
       }
