@@ -17,6 +17,7 @@ import {
   QueryService,
   ReplayMetrics,
   ReplayService,
+  type ReplayServiceOptions,
   StreamHub,
   TableView,
   TailStore,
@@ -128,7 +129,7 @@ void runService({
     });
 
     let hub: StreamHub | undefined;
-    let replay: ReplayService | undefined;
+    let replayKafka: ReplayServiceOptions['kafka'];
     if (config.tailEnabled) {
       const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
       const t = new KafkaTail({
@@ -162,10 +163,12 @@ void runService({
       });
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
-      // Replay-then-follow (issue 16): the table through the service, the tail, and Kafka for live resumes.
-      replay = new ReplayService({ views, store, service, logger, metrics: new ReplayMetrics(registry), maxReplays: config.maxStreamClients, kafka: { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger } });
-      onShutdown('replays', () => replay?.close());
+      // Replay-then-follow (issue 16): Kafka reads back what a live cursor missed.
+      replayKafka = { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger };
     }
+    // Replay-then-follow (issue 16): history from the table (and the tail, when on); following live needs the tail.
+    const replay = new ReplayService({ views, store, service, logger, follow: config.tailEnabled, metrics: new ReplayMetrics(registry), maxReplays: config.maxStreamClients, kafka: replayKafka });
+    onShutdown('replays', () => replay.close());
     // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.
     const access = new AccessMetrics(registry);
     const limits = new KeyLimits();
@@ -186,7 +189,7 @@ void runService({
     // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.
     onShutdown('public-http', async () => {
       hub?.close();
-      replay?.close();
+      replay.close();
       await server.close(config.deadlineMs + 1000);
     });
     logger.info('query api ready', {

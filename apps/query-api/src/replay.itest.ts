@@ -178,6 +178,12 @@ describe('replay-then-follow', () => {
     expect(idsOf(r.events.slice(r.events.indexOf(h) + 1)).length).toBeGreaterThan(0); // some really arrived live
     const first = r.events.find((e) => e.type === 'trade')!;
     expect(first.data!['price']).toBe(produced[0].price); // decimals as exact text
+    // A table row as DuckDB formats it for the replay is the same JSON /v1/trades gives for it.
+    const t = produced[0];
+    const listed = (await (await api.get(`/v1/trades?symbol=${t.symbol}&exchange=${exchange}&start=${isoFromMicros(t.timestamp)}&end=${isoFromMicros(t.timestamp + 1n)}`)).json()) as { data: unknown[]; meta: { rows: { iceberg: number } } };
+    expect(listed.meta.rows.iceberg).toBe(1);
+    expect(first.data).toEqual(listed.data[0]);
+    expect(JSON.stringify(first.data)).toBe(JSON.stringify(listed.data[0]));
     expect(first.id).toBe(`h_${produced[0].timestamp}_${produced[0].message_id}`);
   }, 120_000);
 

@@ -30,3 +30,4 @@ export * from './replay/writer';
 export * from './replay/session';
 export * from './replay/service';
 export * from './replay/metrics';
+export * from './replay/table-pages';

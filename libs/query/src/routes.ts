@@ -21,7 +21,7 @@ import type { ReplayService } from './replay/service';
 export interface RoutesOptions {
   service: QueryService;
   hub?: StreamHub;
-  /** Replay-then-follow (issue 16); undefined when the tail is off. */
+  /** Replay-then-follow (issue 16). */
   replay?: ReplayService;
   metrics: QueryMetrics;
   logger: Logger;
@@ -83,7 +83,7 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
     try {
       const r = parseReplayRequest(req.query as Record<string, unknown>, req.get('last-event-id'));
       if (!o.replay) {
-        res.status(503).json({ error: { code: ErrorCode.KAFKA_UNAVAILABLE, message: 'replay needs the Kafka tail, which is switched off (QUERY_TAIL_ENABLED=false)' } });
+        res.status(503).json({ error: { code: ErrorCode.INTERNAL, message: 'replay is not available on this replica' } });
         return;
       }
       await o.replay.serve(r, req.get('accept'), res);

@@ -3,9 +3,12 @@ import type { TailKind, V2Record } from '../tail-store';
 /** One record of a replay's history: its kind and its (timestamp, message_id) order key. */
 export interface ReplayItem {
   kind: TailKind;
-  rec: V2Record;
   ts: bigint;
   id: string;
+  /** A tail record (formatted by recordJson when sent)… */
+  rec?: V2Record;
+  /** …or a table row already as API JSON (SQL.replayTrades / replayQuotes). */
+  json?: string;
 }
 
 export const compareItems = (a: { ts: bigint; id: string }, b: { ts: bigint; id: string }): number =>

@@ -5,6 +5,7 @@ import { InvalidParameterError, parseReplayRequest } from '../params';
 import { TailStore, type TailRow } from '../tail-store';
 import { decodeReplayCursor, encodeReplayCursor, historyCursor, liveCursor } from './cursor';
 import { arraySource, AscendingMerge, type PagedSource, type ReplayItem } from './merge';
+import { tablePages } from './table-pages';
 import { ReplayWriter } from './writer';
 
 const item = (ts: number, id: string, kind: 'trades' | 'quotes' = 'trades'): ReplayItem => ({ kind, rec: { message_id: id, timestamp: BigInt(ts) }, ts: BigInt(ts), id });
@@ -191,5 +192,49 @@ describe('ReplayWriter', () => {
     for (let r = await reader.read(); !r.done; r = await reader.read()) n += r.value.length;
     expect(n).toBeGreaterThan(10_000_000);
     expect(written).toBe(20_000);
+  });
+});
+
+describe('tablePages', () => {
+  /** The table's side of replayPage over sorted rows: the same bounds and keyset as SQL.replayTrades. */
+  function table(rows: Array<[number, string]>) {
+    const calls: Array<{ startUs: bigint; endUs: bigint }> = [];
+    return {
+      calls,
+      replayPage: (_k: unknown, _s: unknown, p: { startUs: bigint; endUs: bigint; after: { ts: bigint; id: string } | undefined; limit: number }) => {
+        calls.push({ startUs: p.startUs, endUs: p.endUs });
+        const hit = rows
+          .filter(([t, id]) => BigInt(t) >= p.startUs && BigInt(t) < p.endUs && (!p.after || BigInt(t) > p.after.ts || (BigInt(t) === p.after.ts && id > p.after.id)))
+          .slice(0, p.limit);
+        return Promise.resolve({ ts: hit.map(([t]) => BigInt(t)), id: hit.map(([, id]) => id), json: hit.map(([t, id]) => `{"t":${t},"id":"${id}"}`) });
+      },
+    };
+  }
+
+  async function all(src: PagedSource): Promise<string[]> {
+    const out: string[] = [];
+    for (let p = await src.next(); p.length > 0; p = await src.next()) out.push(...p.map((x) => `${x.ts}:${x.id}`));
+    return out;
+  }
+
+  // A burst of equal timestamps larger than a page, a quiet hour, and rows at both window edges.
+  const rows: Array<[number, string]> = [[0, 'a']];
+  for (let i = 0; i < 25; i++) rows.push([1_000_000, `b${String(i).padStart(2, '0')}`]);
+  for (let i = 0; i < 40; i++) rows.push([2_000_000 + i * 7_000_000, `c${i}`]);
+  rows.push([3_600_000_000, 'd'], [7_199_999_999, 'e'], [7_200_000_000, 'outside']);
+  const expected = rows.filter(([t]) => t < 7_200_000_000).map(([t, id]) => `${t}:${id}`);
+
+  it('returns every row of the window once, in order, through full pages, bursts and empty slices', async () => {
+    const t = table(rows);
+    const src = tablePages({ kind: 'trades', state: {} as never, service: t, req: { symbols: undefined, exchange: undefined, assetClass: undefined, startUs: 0n, endUs: 7_200_000_000n, after: undefined }, limit: 10, sliceUs: 1_000_000n });
+    expect(await all(src)).toEqual(expected);
+    // Slices adapt: far fewer calls than one per initial slice of the two-hour window.
+    expect(t.calls.length).toBeLessThan(60);
+  });
+
+  it('resumes after a position inside a burst', async () => {
+    const t = table(rows);
+    const src = tablePages({ kind: 'trades', state: {} as never, service: t, req: { symbols: undefined, exchange: undefined, assetClass: undefined, startUs: 0n, endUs: 7_200_000_000n, after: { ts: 1_000_000n, id: 'b11' } }, limit: 4 });
+    expect(await all(src)).toEqual(expected.slice(expected.indexOf('1000000:b11') + 1));
   });
 });

@@ -7,6 +7,8 @@ import { ReplayWriter } from './writer';
 
 export interface ReplayServiceOptions extends ReplaySessionDeps {
   logger: Logger;
+  /** False when the Kafka tail is off: a replay then needs `end` (no live phase to follow). Default true. */
+  follow?: boolean;
   /** Replays open at once in this process; more get 503 (the per-key limit is max_streams). Default 100. */
   maxReplays?: number;
 }
@@ -29,6 +31,10 @@ export class ReplayService {
   async serve(req: ReplayRequest, accept: string | undefined, res: Response): Promise<void> {
     const pos = req.cursor === undefined ? undefined : decodeReplayCursor(req.cursor);
     if (pos?.phase === 'live' && req.endUs !== undefined) throw new InvalidParameterError('cursor', 'is a live position; a replay with end has no live phase');
+    if (req.endUs === undefined && this.o.follow === false) {
+      res.status(503).json({ error: { code: ErrorCode.KAFKA_UNAVAILABLE, message: 'following live needs the Kafka tail, which is switched off (QUERY_TAIL_ENABLED=false); give end to replay a window' } });
+      return;
+    }
     if (this.writers.size >= (this.o.maxReplays ?? 100)) {
       res.status(503).set('Retry-After', '5').json({ error: { code: 'K2_QUERY_STREAM_LIMIT', message: 'too many open replays; retry later' } });
       return;

@@ -7,6 +7,7 @@ import { liveCursor, type ReplayPosition } from './cursor';
 import { readKafkaRange, type KafkaRange, type KafkaRangeOptions, type RangeRows } from './kafka-range';
 import { arraySource, AscendingMerge, type PagedSource, type ReplayItem } from './merge';
 import type { ReplayMetrics } from './metrics';
+import { tablePages } from './table-pages';
 import type { ReplayWriter } from './writer';
 
 export interface ReplaySessionDeps {
@@ -15,7 +16,7 @@ export interface ReplaySessionDeps {
   service: Pick<QueryService, 'replayPage'>;
   /** Reads undelivered offsets back from Kafka when a live cursor resumes; without it such a resume fails. */
   kafka?: KafkaRangeOptions;
-  /** Rows per table page (DuckDB keyset page). Default 10,000. */
+  /** Rows per table page and kind (about 450 bytes of JSON each, so ~25 MB). Default 50,000. */
   pageRows?: number;
   /** Live rows waiting for a slow reader; past it the replay ends with an overrun error. Default 50,000. */
   maxLiveQueue?: number;
@@ -124,7 +125,10 @@ export class ReplaySession {
 
   private async history(cap: Capture, pos: ReplayPosition | undefined): Promise<void> {
     const after = pos?.phase === 'history' ? { ts: pos.ts, id: pos.id } : undefined;
-    const sources: PagedSource[] = [...cap.states].map(([kind, state]) => this.tablePages(kind, state, after));
+    const r = this.req;
+    const req = { symbols: r.symbols, exchange: r.exchange, assetClass: r.assetClass, startUs: r.startUs, endUs: r.endUs ?? MAX_US, after };
+    const limit = this.d.pageRows ?? 50_000;
+    const sources: PagedSource[] = [...cap.states].map(([kind, state]) => tablePages({ kind, state, service: this.d.service, req, limit }));
     sources.push(arraySource(cap.tail.map(({ kind, row }): ReplayItem => ({ kind, rec: row.rec, ts: row.ts, id: row.id }))));
     const merge = new AscendingMerge(sources, after);
     while (!this.out.closed) {
@@ -133,23 +137,6 @@ export class ReplaySession {
       await this.out.history(batch);
       this.d.metrics?.events.inc({ phase: 'history' }, batch.length);
     }
-  }
-
-  private tablePages(kind: TailKind, state: TableState, after: { ts: bigint; id: string } | undefined): PagedSource {
-    const limit = this.d.pageRows ?? 10_000;
-    let at = after;
-    let done = false;
-    const r = this.req;
-    return {
-      next: async () => {
-        if (done) return [];
-        const recs = await this.d.service.replayPage(kind, state, { symbols: r.symbols, exchange: r.exchange, assetClass: r.assetClass, startUs: r.startUs, endUs: r.endUs ?? MAX_US, after: at, limit });
-        if (recs.length < limit) done = true;
-        const items = recs.map((rec) => ({ kind, rec, ts: rec['timestamp'] as bigint, id: String(rec['message_id']) }));
-        if (items.length > 0) at = items[items.length - 1];
-        return items;
-      },
-    };
   }
 
   /**

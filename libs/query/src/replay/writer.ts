@@ -1,7 +1,7 @@
 import type { Response } from 'express';
 import type { ReplaySpeed } from '../params';
 import { recordJson } from '../records';
-import type { TailKind, TailRow, V2Record } from '../tail-store';
+import type { TailKind, TailRow } from '../tail-store';
 import { historyCursor, liveCursor } from './cursor';
 import type { ReplayItem } from './merge';
 
@@ -60,7 +60,7 @@ export class ReplayWriter {
     for (const it of items) {
       if (this.closedFlag) return;
       if (this.speed !== 'max') await this.pace(it.ts);
-      this.frame(it.kind, it.rec, historyCursor(it.ts, it.id));
+      this.frame(it.kind, it.json ?? JSON.stringify(recordJson(it.rec ?? {})), historyCursor(it.ts, it.id));
       if (this.buf.length >= BLOCK_CHARS) await this.flush();
     }
     await this.flush();
@@ -71,7 +71,7 @@ export class ReplayWriter {
     for (const { kind, row } of rows) {
       if (this.closedFlag) return;
       if ((offsets.get(row.tp) ?? 0) <= row.offset) offsets.set(row.tp, row.offset + 1);
-      this.frame(kind, row.rec, liveCursor(offsets));
+      this.frame(kind, JSON.stringify(recordJson(row.rec)), liveCursor(offsets));
       if (this.buf.length >= BLOCK_CHARS) await this.flush();
     }
     await this.flush();
@@ -103,10 +103,9 @@ export class ReplayWriter {
     else this.res.once('close', fn);
   }
 
-  private frame(kind: TailKind, rec: V2Record, id: string): void {
+  private frame(kind: TailKind, data: string, id: string): void {
     this.lastId = id;
     this.events++;
-    const data = JSON.stringify(recordJson(rec));
     this.buf += this.format === 'sse' ? `id: ${id}\nevent: ${TYPE[kind]}\ndata: ${data}\n\n` : `{"type":"${TYPE[kind]}","id":"${id}","data":${data}}\n`;
   }
 
