@@ -24,6 +24,8 @@ export type SqlValue = string | number | bigint | null | readonly string[];
 const PARAM_TYPES: Record<string, DuckDBType> = {
   files: LIST(VARCHAR),
   ids: LIST(VARCHAR),
+  symbols: LIST(VARCHAR),
+  asset_class: VARCHAR,
   symbol: VARCHAR,
   exchange: VARCHAR,
   start: TIMESTAMPTZ,
@@ -34,8 +36,6 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
   // Replay-then-follow (issue 16).
-  replay_symbols: LIST(VARCHAR),
-  replay_asset_class: VARCHAR,
   after_ts: TIMESTAMPTZ,
   after_id: VARCHAR,
 };

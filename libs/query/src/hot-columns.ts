@@ -1,4 +1,6 @@
+import { isoFromMicros } from '@k2/schema';
 import { fromUnits, toUnits } from './bars';
+import { isTimeField, tableFieldJson } from './records';
 
 /**
  * Compact columns for the hot tier (ADR 0015): one column per field of a SQL.trades/SQL.quotes row, in the encoding
@@ -146,5 +148,30 @@ export function columnBytes(c: Column): number {
       return c.codes.byteLength + c.dict.reduce((n: number, x) => n + textBytes(x), 0);
     case 'raw':
       return c.v.reduce((n: number, x) => n + 8 + textBytes(x), 0);
+  }
+}
+
+/**
+ * Row i's value of column `c` (field `field`) as the JSON text the API sends for it — exactly
+ * `tableFieldJson(field, valueAt(c, i))`, without the intermediate values: numbers are formatted straight from
+ * the typed arrays, a dictionary's texts are formatted once per distinct value.
+ */
+export function columnJson(c: Column, field: string): (i: number) => string {
+  switch (c.t) {
+    case 'i64':
+      if (isTimeField(field)) return (i) => (c.nulls?.[i] ? 'null' : `"${isoFromMicros(c.v[i])}"`);
+      return (i) => (c.nulls?.[i] ? 'null' : `"${c.v[i]}"`);
+    case 'int-text':
+      return (i) => (c.nulls?.[i] ? 'null' : `"${c.v[i]}"`);
+    case 'dec':
+      return (i) => (c.nulls?.[i] ? 'null' : `"${fromUnits(c.v[i])}"`);
+    case 'uuid':
+      return (i) => (c.nulls?.[i] ? 'null' : `"${valueAt(c, i) as string}"`);
+    case 'dict': {
+      const texts: Array<string | undefined> = new Array(c.dict.length);
+      return (i) => (texts[c.codes[i]] ??= tableFieldJson(field, c.dict[c.codes[i]]));
+    }
+    case 'raw':
+      return (i) => tableFieldJson(field, c.v[i]);
   }
 }

@@ -6,7 +6,8 @@ import { createLogger } from '@k2/core';
 import type { PlannedFile } from '@k2/iceberg';
 import { QueryEngine } from './engine';
 import { encodeColumn, valueAt } from './hot-columns';
-import { hotPage, HotSlice, HotTier, type HotQuery } from './hot-tier';
+import { hotPage, hotPageRows, HotSlice, HotTier, type HotQuery } from './hot-tier';
+import { RawJsonArray, renderBody } from './merge-page';
 import { recordJson, tableRowToRecord } from './records';
 
 const logger = createLogger({ service: 'hot-tier-spec', silent: true });
@@ -56,8 +57,8 @@ describe('hot tier', () => {
     fs.rmSync(root, { recursive: true, force: true });
   });
 
-  const viaDuck = async (files: string[], q: HotQuery): Promise<string> => {
-    const rows = await engine.query('trades', { files, symbol: q.symbol, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
+  const viaDuck = async (files: string[], symbol: string, q: HotQuery): Promise<string> => {
+    const rows = await engine.query('trades', { files, symbol, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
     return JSON.stringify(rows.map(tableRowToRecord).map(recordJson));
   };
 
@@ -77,10 +78,10 @@ describe('hot tier', () => {
       const slices = tier.lookup('trades', two ? files : files.slice(0, 1), symbol);
       expect(slices).toBeDefined();
       const paths = two ? [fileA, fileB] : [fileA];
-      let q: HotQuery = { symbol, exchange, startUs, endUs, cursor: null, limit };
+      let q: HotQuery = { exchange, startUs, endUs, cursor: null, limit };
       for (let page = 0; page < 3; page++) {
         const hot = hotPage(slices ?? [], q);
-        expect(JSON.stringify(hot.map(recordJson))).toBe(await viaDuck(paths, q));
+        expect(JSON.stringify(hot.map(recordJson))).toBe(await viaDuck(paths, symbol, q));
         checked += hot.length;
         const last = hot[hot.length - 1];
         if (!last || hot.length < limit) break;
@@ -90,6 +91,50 @@ describe('hot tier', () => {
     }
     expect(checked).toBeGreaterThan(1000);
   }, 60_000); // 180 DuckDB reads: seconds on 2 shared cores
+
+  it('across symbols: the slices of every (file, symbol) pair answer what tradesAcross answers, page by page', async () => {
+    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024, restFactor: 0 });
+    const files = [planned(fileA, 4000), planned(fileB, 4000)];
+    const pairs = files.flatMap((file) => ['BTCUSDT', 'ETHUSDT'].map((symbol) => ({ file, symbol })));
+    expect(tier.lookupPairs('trades', pairs, async (p) => p)).toBeUndefined(); // a miss schedules the loads
+    await tier.settled();
+    const slices = tier.lookupPairs('trades', pairs, async (p) => p);
+    expect(slices).toHaveLength(4);
+    let checked = 0;
+    for (let k = 0; k < 12; k++) {
+      const exchange = k % 3 === 0 ? 'KRAKEN' : k % 3 === 1 ? null : 'BINANCE';
+      const startUs = T0 + BigInt((k * 41) % 900) * 1_000_000n;
+      let q: HotQuery = { exchange, startUs, endUs: startUs + BigInt(50 + ((k * 53) % 400)) * 1_000_000n, cursor: null, limit: 1 + ((k * 31) % 200) };
+      for (let page = 0; page < 3; page++) {
+        const hot = hotPage(slices ?? [], q);
+        const sql = await engine.query('tradesAcross', { files: [fileA, fileB], symbols: null, asset_class: null, exchange: q.exchange, start: q.startUs, end: q.endUs, cursor_ts: q.cursor?.ts ?? null, cursor_id: q.cursor?.id ?? null, limit: q.limit });
+        expect(JSON.stringify(hot.map(recordJson))).toBe(JSON.stringify(sql.map(tableRowToRecord).map(recordJson)));
+        checked += hot.length;
+        const last = hot[hot.length - 1];
+        if (!last || hot.length < q.limit) break;
+        q = { ...q, cursor: { ts: last['timestamp'] as bigint, id: String(last['message_id']) } };
+      }
+    }
+    expect(checked).toBeGreaterThan(300);
+  }, 60_000);
+
+  it('formats each row straight from the columns into the JSON text the records would give, byte for byte', async () => {
+    const tier = new HotTier({ engine, logger, maxBytes: 64 * 1024 * 1024, restFactor: 0 });
+    const files = [planned(fileA, 4000), planned(fileB, 4000)];
+    tier.schedule('trades', files, 'BTCUSDT', async (p) => p);
+    await tier.settled();
+    const slices = tier.lookup('trades', files, 'BTCUSDT') ?? [];
+    let rows = 0;
+    for (const s of slices) {
+      for (let i = 0; i < s.rows; i++) expect(s.jsonAt(i)).toBe(JSON.stringify(recordJson(tableRowToRecord(s.rowAt(i)))));
+      rows += s.rows;
+    }
+    expect(rows).toBeGreaterThan(1000);
+    const q: HotQuery = { exchange: null, startUs: T0, endUs: T0 + 900_000_000n, cursor: null, limit: 500 };
+    expect(hotPageRows(slices, q).map((r) => r.text)).toEqual(hotPage(slices, q).map((r) => JSON.stringify(recordJson(r))));
+    const body = { data: new RawJsonArray(hotPageRows(slices, q).map((r) => r.text)), next_cursor: null, meta: { snapshot_id: '1', degraded: [] } };
+    expect(renderBody(body)).toBe(JSON.stringify({ ...body, data: hotPage(slices, q).map(recordJson) }));
+  });
 
   it('is pruned against the current plan and stays inside its byte budget (LRU)', async () => {
     const probe = new HotTier({ engine, logger, maxBytes: 1e9, restFactor: 0 });

@@ -1,9 +1,10 @@
 import { deserializeValue, type PlannedFile, type PrimitiveType, type Schema } from '@k2/iceberg';
 import { isRetriable, type Logger } from '@k2/core';
-import { columnBytes, encodeColumn, valueAt, type Column } from './hot-columns';
+import { columnBytes, columnJson, encodeColumn, valueAt, type Column } from './hot-columns';
 import type { QueryEngine } from './engine';
-import { tableRowToRecord } from './records';
+import { missingConvertedFields, tableRowToRecord } from './records';
 import type { TailKind, V2Record } from './tail-store';
+import type { TableRow } from './merge-page';
 
 const MAX_US = 253_402_300_799_999_999n;
 /** Loads waiting at most; past it the oldest wait is dropped (a later request asks again). */
@@ -23,6 +24,10 @@ export class HotSlice {
   private readonly ts: BigInt64Array;
   private readonly idCol: Column;
   private readonly exCol: Column;
+  /** Per column: `"name":` and the value's JSON text formatter (jsonAt). */
+  private readonly json: ReadonlyArray<{ key: string; value: (i: number) => string }>;
+  /** Fields the API row has beyond the columns (tableRowToRecord adds them as null). */
+  private readonly jsonTail: string;
 
   constructor(
     private readonly names: readonly string[],
@@ -41,6 +46,15 @@ export class HotSlice {
     this.idCol = at('message_id');
     this.exCol = at('exchange');
     this.bytes = 128 + cols.reduce((n, c) => n + columnBytes(c), 0);
+    this.json = names.map((n, c) => ({ key: JSON.stringify(n), value: columnJson(cols[c], n) }));
+    this.jsonTail = missingConvertedFields(names).map((n) => `,${JSON.stringify(n)}:null`).join('');
+  }
+
+  /** Row i as the API's JSON text: `JSON.stringify(recordJson(tableRowToRecord(this.rowAt(i))))`, built directly. */
+  jsonAt(i: number): string {
+    let out = '{';
+    for (let c = 0; c < this.json.length; c++) out += `${c ? ',' : ''}${this.json[c].key}:${this.json[c].value(i)}`;
+    return out.length === 1 ? `{${this.jsonTail.slice(1)}}` : `${out}${this.jsonTail}}`;
   }
 
   static fromRows(rows: readonly Record<string, unknown>[]): HotSlice {
@@ -120,7 +134,6 @@ export function recentFiles(files: readonly PlannedFile[], schema: Schema, windo
 }
 
 export interface HotQuery {
-  symbol: string;
   exchange: string | null;
   startUs: bigint;
   endUs: bigint;
@@ -128,25 +141,98 @@ export interface HotQuery {
   limit: number;
 }
 
-/** The page of one slice: indexes of the rows in the window, after the cursor, of the exchange, at most `limit`. */
-function slicePage(s: HotSlice, q: HotQuery): number[] {
+/** Index range [from, stop) of one slice's rows in the window and after the cursor (exchange not yet applied). */
+function sliceRange(s: HotSlice, q: HotQuery): { from: number; stop: number } {
   let i = s.firstBelow(q.endUs);
   const stop = s.firstBelow(q.startUs);
   if (q.cursor) {
     i = Math.max(i, s.firstBelow(q.cursor.ts + 1n));
     while (i < stop && s.tsAt(i) === q.cursor.ts && s.idAt(i) >= q.cursor.id) i++;
   }
-  const out: number[] = [];
-  for (; i < stop && out.length < q.limit; i++) if (q.exchange === null || s.exchangeAt(i) === q.exchange) out.push(i);
+  return { from: i, stop };
+}
+
+interface Head {
+  s: HotSlice;
+  i: number;
+  stop: number;
+  ts: bigint;
+  id: string | undefined;
+}
+
+/** Moves a head to its next row of the exchange; false when the slice's range is used up. */
+function advance(h: Head, exchange: string | null): boolean {
+  while (h.i < h.stop && exchange !== null && h.s.exchangeAt(h.i) !== exchange) h.i++;
+  if (h.i >= h.stop) return false;
+  h.ts = h.s.tsAt(h.i);
+  h.id = undefined;
+  return true;
+}
+
+const idOf = (h: Head): string => (h.id ??= h.s.idAt(h.i));
+/** True when `a` comes first: newest first by (timestamp, message_id); ids are decoded only on a timestamp tie. */
+const before = (a: Head, b: Head): boolean => (a.ts !== b.ts ? a.ts > b.ts : idOf(a) > idOf(b));
+
+/**
+ * Newest first by (timestamp, message_id) over several slices: the same order and page the SQL gives. Each slice
+ * is already in that order, so the page is a k-way merge of the slices' windows through a binary heap: `limit`
+ * steps of log k, whatever the window holds.
+ */
+export function hotPage(slices: readonly HotSlice[], q: HotQuery): V2Record[] {
+  return hotMerge(slices, q, (s, i) => tableRowToRecord(s.rowAt(i)));
+}
+
+/** The same page as rows with their JSON text formatted straight from the columns (the API's fast path). */
+export function hotPageRows(slices: readonly HotSlice[], q: HotQuery): TableRow[] {
+  return hotMerge(slices, q, (s, i) => ({ ts: s.tsAt(i), id: s.idAt(i), text: s.jsonAt(i) }));
+}
+
+function hotMerge<T>(slices: readonly HotSlice[], q: HotQuery, take: (s: HotSlice, i: number) => T): T[] {
+  const heap: Head[] = [];
+  for (const s of slices) {
+    const { from, stop } = sliceRange(s, q);
+    const h: Head = { s, i: from, stop, ts: 0n, id: undefined };
+    if (advance(h, q.exchange)) heapPush(heap, h);
+  }
+  const out: T[] = [];
+  while (out.length < q.limit && heap.length > 0) {
+    const h = heap[0];
+    out.push(take(h.s, h.i));
+    h.i++;
+    if (advance(h, q.exchange)) siftDown(heap, 0);
+    else {
+      const last = heap.pop() as Head;
+      if (heap.length > 0) {
+        heap[0] = last;
+        siftDown(heap, 0);
+      }
+    }
+  }
   return out;
 }
 
-/** Newest first by (timestamp, message_id) over several slices: the same order and page the SQL gives. */
-export function hotPage(slices: readonly HotSlice[], q: HotQuery): V2Record[] {
-  const picked: Array<{ s: HotSlice; i: number; ts: bigint; id: string }> = [];
-  for (const s of slices) for (const i of slicePage(s, q)) picked.push({ s, i, ts: s.tsAt(i), id: slices.length > 1 ? s.idAt(i) : '' });
-  if (slices.length > 1) picked.sort((a, b) => (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : a.id > b.id ? -1 : a.id < b.id ? 1 : 0));
-  return picked.slice(0, q.limit).map((p) => tableRowToRecord(p.s.rowAt(p.i)));
+function heapPush(heap: Head[], h: Head): void {
+  heap.push(h);
+  let i = heap.length - 1;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(heap[i], heap[p])) break;
+    [heap[i], heap[p]] = [heap[p], heap[i]];
+    i = p;
+  }
+}
+
+function siftDown(heap: Head[], i: number): void {
+  for (;;) {
+    const l = 2 * i + 1;
+    const r = l + 1;
+    let m = i;
+    if (l < heap.length && before(heap[l], heap[m])) m = l;
+    if (r < heap.length && before(heap[r], heap[m])) m = r;
+    if (m === i) return;
+    [heap[i], heap[m]] = [heap[m], heap[i]];
+    i = m;
+  }
 }
 
 export interface HotTierOptions {
@@ -197,6 +283,27 @@ export class HotTier {
       out.push(s);
     }
     for (const f of files) this.touch(key(kind, f.file['file-path'], symbol));
+    return out;
+  }
+
+  /**
+   * Cross-source form of `lookup`: the held slice of every (file, symbol) pair, or undefined when any is missing —
+   * the missing ones are then scheduled like a single-symbol miss.
+   */
+  lookupPairs(kind: TailKind, pairs: ReadonlyArray<{ file: PlannedFile; symbol: string }>, localPath: (uri: string) => Promise<string>): HotSlice[] | undefined {
+    if (this.o.maxBytes <= 0) return undefined;
+    const out: HotSlice[] = [];
+    let complete = true;
+    for (const p of pairs) {
+      const s = this.slices.get(key(kind, p.file.file['file-path'], p.symbol));
+      if (s) out.push(s);
+      else {
+        complete = false;
+        this.schedule(kind, [p.file], p.symbol, localPath);
+      }
+    }
+    if (!complete) return undefined;
+    for (const p of pairs) this.touch(key(kind, p.file.file['file-path'], p.symbol));
     return out;
   }
 

@@ -22,11 +22,13 @@ describe('TailStore', () => {
     trades.forEach((t, i) => s.add('trades', row(t, 'market.crypto.trades.kraken/0', i)));
     expect(s.add('trades', row(trades[0], 'market.crypto.trades.kraken/0', 99))).toBe(false);
     expect(s.counters.duplicates).toBe(1);
-    expect(s.rows('trades', 'BTCUSD', undefined, ...ALL, new Map())).toHaveLength(trades.length);
+    expect(s.select('trades', { symbols: ['BTCUSD'], exchange: undefined, assetClass: undefined }, ...ALL, new Map())).toHaveLength(trades.length);
     // A snapshot holding offsets < 2 of that partition: the first two rows are the table's, not the tail's.
     const held = new Map([['market.crypto.trades.kraken/0', 2]]);
-    expect(s.rows('trades', 'BTCUSD', undefined, ...ALL, held).map((r) => r.offset)).toEqual(trades.slice(2).map((_, i) => i + 2));
-    expect(s.rows('trades', 'BTCUSD', 'BINANCE', ...ALL, new Map())).toEqual([]);
+    expect(s.select('trades', { symbols: ['BTCUSD'], exchange: undefined, assetClass: undefined }, ...ALL, held).map((r) => r.offset)).toEqual(trades.slice(2).map((_, i) => i + 2));
+    expect(s.select('trades', { symbols: ['BTCUSD'], exchange: 'BINANCE', assetClass: undefined }, ...ALL, new Map())).toEqual([]);
+    expect(s.select('trades', { symbols: undefined, exchange: 'KRAKEN', assetClass: 'crypto' }, ...ALL, held)).toHaveLength(trades.length - 2);
+    expect(s.select('trades', { symbols: ['ETHUSD', 'BTCUSD'], exchange: undefined, assetClass: 'equities' }, ...ALL, held)).toEqual([]);
     expect(s.evictCommitted('trades', held)).toBe(2);
     expect(s.sizeOf('trades')).toBe(trades.length - 2);
     // Evicted ids may come back (a replay after the commit); the table dedups them at read time.
@@ -129,12 +131,19 @@ describe('parameters', () => {
   };
 
   it('defaults to the last 15 minutes, newest first, 1000 rows', () => {
-    expect(parseRowsRequest('trades', { symbol: 'btcusdt' }, now)).toEqual({ symbol: 'BTCUSDT', exchange: undefined, limit: 1000, cursor: undefined, startUs: now + 1n - 900_000_000n, endUs: now + 1n });
-    expect(parseRowsRequest('trades', { symbol: 'BTC/USD', exchange: 'kraken', window_minutes: '60', end: '2026-11-23T00:00:00Z' }, now)).toMatchObject({ symbol: 'BTC/USD', exchange: 'KRAKEN', startUs: 1_795_392_000_000_000n - 3_600_000_000n });
+    expect(parseRowsRequest('trades', { symbol: 'btcusdt' }, now)).toEqual({ symbols: ['BTCUSDT'], exchange: undefined, assetClass: undefined, limit: 1000, cursor: undefined, startUs: now + 1n - 900_000_000n, endUs: now + 1n });
+    expect(parseRowsRequest('trades', { symbol: 'BTC/USD', exchange: 'kraken', window_minutes: '60', end: '2026-11-23T00:00:00Z' }, now)).toMatchObject({ symbols: ['BTC/USD'], exchange: 'KRAKEN', startUs: 1_795_392_000_000_000n - 3_600_000_000n });
+  });
+
+  it('reads across sources: symbol optional, several symbols, exchange and asset class filters', () => {
+    expect(parseRowsRequest('quotes', {}, now)).toMatchObject({ symbols: undefined, exchange: undefined, assetClass: undefined });
+    expect(parseRowsRequest('trades', { symbol: 'bhp, BTCUSDT,BHP', asset_class: 'equities', exchange: 'asx' }, now)).toMatchObject({ symbols: ['BHP', 'BTCUSDT'], exchange: 'ASX', assetClass: 'equities' });
+    expect(code(() => parseRowsRequest('trades', { symbol: Array.from({ length: 21 }, (_, i) => `S${i}`).join(',') }, now))).toBe('K2_QUERY_INVALID_PARAMETER:symbol');
+    expect(code(() => parseRowsRequest('trades', { symbol: 'BTCUSDT,' }, now))).toBe('K2_QUERY_INVALID_PARAMETER:symbol');
+    expect(code(() => parseRowsRequest('trades', { asset_class: 'bonds' }, now))).toBe('K2_QUERY_INVALID_PARAMETER:asset_class');
   });
 
   it.each([
-    [{}, 'symbol'],
     [{ symbol: "BTC' OR 1=1" }, 'symbol'],
     [{ symbol: 'BTC', limit: '0' }, 'limit'],
     [{ symbol: 'BTC', limit: '10001' }, 'limit'],

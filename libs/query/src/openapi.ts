@@ -123,8 +123,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       description: 'Market data (V2 schema) from Iceberg merged with the not-yet-committed Kafka tail. Newest first; decimals as strings; times ISO-8601 UTC with µs.',
     },
     paths: {
-      [ROUTE_PATHS.trades]: op('trades', 'Trades of a symbol in a time window, newest first, cursor-paginated', list('Trade', true)),
-      [ROUTE_PATHS.quotes]: op('quotes', 'Quotes of a symbol in a time window, newest first, cursor-paginated', list('Quote', true)),
+      [ROUTE_PATHS.trades]: op('trades', 'Trades of one symbol, several, or all (filtered by exchange and asset class) in a time window, newest first by (timestamp, message_id), cursor-paginated', list('Trade', true)),
+      [ROUTE_PATHS.quotes]: op('quotes', 'Quotes of one symbol, several, or all (filtered by exchange and asset class) in a time window, newest first by (timestamp, message_id), cursor-paginated', list('Quote', true)),
       [ROUTE_PATHS.bars]: op('bars', 'OHLCV bars with VWAP and trade count', list('Bar', false)),
       [ROUTE_PATHS.summary]: op('summary', 'Daily market summary of a symbol', { $ref: '#/components/schemas/Summary' }),
       [ROUTE_PATHS.symbols]: op('symbols', 'Instruments seen, with first and last time', list('Instrument', false)),

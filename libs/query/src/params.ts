@@ -15,6 +15,8 @@ export const MAX_WINDOW_MINUTES = 31 * 24 * 60;
 /** Bars requests are cheaper per row but still bounded: at most this many buckets per answer. */
 export const MAX_BARS = 10_000;
 export const DEFAULT_WINDOW_MINUTES = 15;
+/** Symbols one cross-source request may name (`symbol=BTCUSDT,BHP,…`). */
+export const MAX_SYMBOLS = 20;
 /** Replay-then-follow (issue 16): symbols per replay, and the longest cursor (a live one names every partition). */
 export const MAX_REPLAY_SYMBOLS = 100;
 export const MAX_REPLAY_CURSOR = 8192;
@@ -46,6 +48,11 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT_RE = /^[0-9]{1,9}$/;
 
 const P = {
+  symbols: {
+    name: 'symbol',
+    description: `Instrument symbols as in the V2 records, comma-separated (up to ${MAX_SYMBOLS}), e.g. BTCUSDT or BTCUSDT,BHP; case-insensitive. Omit for every symbol (narrow with exchange, asset_class and the window).`,
+    schema: { type: 'string', maxLength: 256 },
+  },
   symbol: { name: 'symbol', description: 'Instrument symbol as in the V2 records, e.g. BTCUSDT, BTC/USD, BHP (case-insensitive).', schema: { type: 'string', pattern: SYMBOL_RE.source, maxLength: 32 } },
   exchange: { name: 'exchange', description: 'Exchange code as in the records (BINANCE, KRAKEN, ASX), case-insensitive.', schema: { type: 'string', pattern: EXCHANGE_RE.source } },
   asset_class: { name: 'asset_class', description: 'Asset class.', schema: { type: 'string', enum: [...ASSET_CLASSES] } },
@@ -65,8 +72,8 @@ const P = {
 const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
 
 export const ROUTE_PARAMS = {
-  trades: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
-  quotes: [req(P.symbol), P.exchange, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  trades: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
+  quotes: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
   bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes],
   summary: [req(P.symbol), P.exchange, req(P.date)],
   symbols: [P.exchange, P.asset_class],
@@ -79,8 +86,8 @@ export const ROUTE_PARAMS = {
     { name: 'types', description: 'Comma-separated record types: trades, quotes (default both).', schema: { type: 'string', default: 'trades,quotes' } },
     req(P.start),
     { ...P.end, description: 'Exclusive end, RFC 3339. Without it the replay continues into the live tail (replay-then-follow).' },
-    { name: 'speed', description: 'Pacing: 1 or 10 times event time (gaps capped at 1 s), or max (as fast as the client reads).', schema: { type: 'string', enum: ['1', '10', 'max'], default: 'max' } },
-    { name: 'format', description: 'ndjson or sse; default sse when Accept asks for text/event-stream, else ndjson.', schema: { type: 'string', enum: ['ndjson', 'sse'] } },
+    { name: 'speed', description: 'Pacing: 1 or 10 times event time (gaps capped at 1 s), or max (as fast as the client reads; 0 is the same).', schema: { type: 'string', enum: ['1', '10', 'max', '0'], default: 'max' } },
+    { name: 'format', description: 'ndjson or sse; default by the Accept header (text/event-stream → sse), else ndjson.', schema: { type: 'string', enum: ['ndjson', 'sse'] } },
     { name: 'cursor', description: 'An event id of a previous replay with the same filters (or the Last-Event-ID header): resume after it.', schema: { type: 'string', maxLength: MAX_REPLAY_CURSOR } },
   ],
 } satisfies Record<string, ParamSpec[]>;
@@ -116,6 +123,18 @@ export function parseSymbol(q: Raw, required = true): string | undefined {
   const s = v.toUpperCase();
   if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbol', 'must be 1–32 characters of A–Z, 0–9 and . _ / - (e.g. BTCUSDT, BTC/USD, BHP)');
   return s;
+}
+
+/** `symbol=A,B` → ['A', 'B'] (upper-cased, duplicates removed, sorted); absent or empty → undefined (every symbol). */
+export function parseSymbols(q: Raw): string[] | undefined {
+  const v = one(q, 'symbol');
+  if (v === undefined || v === '') return undefined;
+  const parts = v.split(',').map((x) => x.trim().toUpperCase());
+  if (parts.length > MAX_SYMBOLS) throw new InvalidParameterError('symbol', `names ${parts.length} symbols; at most ${MAX_SYMBOLS} per request`);
+  for (const s of parts) {
+    if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbol', 'must be comma-separated symbols of 1–32 characters of A–Z, 0–9 and . _ / - (e.g. BTCUSDT,BHP)');
+  }
+  return [...new Set(parts)].sort();
 }
 
 function parseExchange(q: Raw): string | undefined {
@@ -214,20 +233,36 @@ export function parseCursor(q: Raw): Cursor | undefined {
   return { ts, id: i };
 }
 
-export interface RowsRequest extends TimeWindow {
-  symbol: string;
+/**
+ * Which instruments a cross-source read covers: named symbols or all, optionally one exchange and one asset class.
+ * Every filter is a conjunction; `symbols` undefined means no symbol filter.
+ */
+export interface Selection {
+  symbols: readonly string[] | undefined;
   exchange: string | undefined;
+  assetClass: AssetClass | undefined;
+}
+
+export function parseSelection(q: Raw): Selection {
+  return { symbols: parseSymbols(q), exchange: parseExchange(q), assetClass: parseAssetClass(q) };
+}
+
+/** The single symbol of a selection, when it names exactly one (the fast single-symbol path). */
+export function singleSymbol(s: Selection): string | undefined {
+  return s.symbols?.length === 1 ? s.symbols[0] : undefined;
+}
+
+export interface RowsRequest extends TimeWindow, Selection {
   limit: number;
   cursor: Cursor | undefined;
 }
 
 export function parseRowsRequest(route: 'trades' | 'quotes', q: Raw, nowUs: bigint): RowsRequest {
   checkKnown(q, route);
-  const symbol = parseSymbol(q)!;
-  const exchange = parseExchange(q);
+  const selection = parseSelection(q);
   const limit = parseInt(q, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
   const cursor = parseCursor(q);
-  return { symbol, exchange, limit, cursor, ...parseWindow(q, nowUs, DEFAULT_WINDOW_MINUTES) };
+  return { ...selection, limit, cursor, ...parseWindow(q, nowUs, DEFAULT_WINDOW_MINUTES) };
 }
 
 export interface BarsRequest extends TimeWindow {
@@ -298,10 +333,7 @@ export function parseStreamRequest(q: Raw): StreamRequest {
 // Replay-then-follow (issue 16).
 export type ReplaySpeed = 1 | 10 | 'max';
 
-export interface ReplayRequest {
-  symbols: readonly string[] | undefined;
-  exchange: string | undefined;
-  assetClass: AssetClass | undefined;
+export interface ReplayRequest extends Selection {
   types: ReadonlyArray<'trades' | 'quotes'>;
   startUs: bigint;
   /** Undefined: follow into the live tail. */
@@ -334,7 +366,8 @@ export function parseReplayRequest(q: Raw, lastEventId: string | undefined): Rep
   const endUs = parseTime(rest, 'end');
   if (endUs !== undefined && endUs <= startUs) throw new InvalidParameterError('end', 'must be after start');
   const sp = one(rest, 'speed') ?? 'max';
-  if (sp !== '1' && sp !== '10' && sp !== 'max') throw new InvalidParameterError('speed', 'must be 1, 10 or max');
+  // `0` is what `k2 replay --speed` documents for "as fast as possible": the same as max.
+  if (sp !== '1' && sp !== '10' && sp !== 'max' && sp !== '0') throw new InvalidParameterError('speed', 'must be 1, 10 or max');
   const f = one(rest, 'format');
   if (f !== undefined && f !== 'ndjson' && f !== 'sse') throw new InvalidParameterError('format', 'must be ndjson or sse');
   const cursor = (rawCursor as string | undefined) || lastEventId || undefined;
@@ -345,7 +378,7 @@ export function parseReplayRequest(q: Raw, lastEventId: string | undefined): Rep
     types: types as Array<'trades' | 'quotes'>,
     startUs,
     endUs,
-    speed: sp === 'max' ? 'max' : sp === '1' ? 1 : 10,
+    speed: sp === '1' ? 1 : sp === '10' ? 10 : 'max',
     format: f,
     cursor,
   };

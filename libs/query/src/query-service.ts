@@ -6,11 +6,12 @@ import { MinuteBarCache } from './minute-bars';
 import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
-import { encodeCursor, type BarsRequest, type RowsRequest, type SummaryRequest, type SymbolsRequest } from './params';
-import { recordJson, tableRowToRecord } from './records';
+import { encodeCursor, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest } from './params';
+import { recordJson } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
-import { hotPage, recentFiles, type HotTier } from './hot-tier';
-import type { TailKind, TailRow, TailStore, V2Record } from './tail-store';
+import { hotPageRows, recentFiles, type HotSlice, type HotTier } from './hot-tier';
+import { mergePage, RawJsonArray, sqlTableRow, type TableRow } from './merge-page';
+import type { TailKind, TailRow, TailSelection, TailStore } from './tail-store';
 import type { TableState, TableView } from './table-view';
 
 export type Degradation = 'storage' | 'kafka' | 'tail-truncated';
@@ -115,56 +116,75 @@ export class QueryService {
     return this.gate.refresh(() => this.o.views[kind].refresh(), budgetMs, kind);
   }
 
-  async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: Record<string, unknown>[]; next_cursor: string | null }>> {
+  /**
+   * Raw rows of one symbol or across sources (several symbols or all, filtered by exchange and asset class), newest
+   * first by (timestamp, message_id) — a total order, so cursors page across sources without gaps or repeats.
+   */
+  async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: RawJsonArray; next_cursor: string | null }>> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
-    const { state, tailRows, prov } = this.capture(kind, req.symbol, req.exchange, req.startUs, req.endUs);
+    const { state, tailRows, prov } = this.capture(kind, req, req.startUs, req.endUs);
     const c = req.cursor;
     const tail = c ? tailRows.filter((r) => r.ts < c.ts || (r.ts === c.ts && r.id < c.id)) : tailRows;
-    let table: V2Record[] = [];
+    let table: TableRow[] = [];
     try {
-      table = await this.gate.request(async (signal) => {
-        const planned = await this.plan(state, kind, predicates(req));
-        if (planned.files.length === 0) return [];
-        const cls = classifyCost('raw', estimateRows(planned.files, planned.schema, req.startUs, req.endUs), { ...req, parameter: 'start' }, this.costs);
-        const hot = this.o.hot?.lookup(kind, planned.files, req.symbol);
-        if (hot) return hotPage(hot, { symbol: req.symbol, exchange: req.exchange ?? null, startUs: req.startUs, endUs: req.endUs, cursor: c ?? null, limit: req.limit });
-        this.o.hot?.schedule(kind, planned.files, req.symbol, (uri) => this.o.io.localPath(uri));
-        const rows = await this.withSlot(cls, signal, async () =>
-          this.o.engine.query(kind, {
-            files: await this.localFiles(planned.files, signal),
-            symbol: req.symbol,
-            exchange: req.exchange ?? null,
-            start: req.startUs,
-            end: req.endUs,
-            cursor_ts: c?.ts ?? null,
-            cursor_id: c?.id ?? null,
-            limit: req.limit,
-          }, signal),
-        );
-        return rows.map(tableRowToRecord);
-      }, deadlineAt);
+      table = await this.gate.request((signal) => this.tableRows(kind, state, req, signal), deadlineAt);
     } catch (e) {
       this.storageFailed(prov, e);
     }
-    // Newest first by (timestamp, message_id). A replayed record in the tail has the same key as its table twin,
-    // so the top `limit` of the deduplicated union only ever needs the table's top `limit`.
-    const seen = new Set<string>();
-    const merged: Array<{ rec: V2Record; ts: bigint; id: string; fromTail: boolean }> = [];
-    for (const rec of table) {
-      const id = String(rec['message_id']);
-      seen.add(id);
-      merged.push({ rec, ts: rec['timestamp'] as bigint, id, fromTail: false });
-    }
-    for (const r of tail) if (!seen.has(r.id)) merged.push({ rec: r.rec, ts: r.ts, id: r.id, fromTail: true });
-    merged.sort((a, b) => (a.ts > b.ts ? -1 : a.ts < b.ts ? 1 : a.id > b.id ? -1 : a.id < b.id ? 1 : 0));
-    const page = merged.slice(0, req.limit);
-    prov.icebergRows = page.filter((r) => !r.fromTail).length;
-    prov.tailRows = page.length - prov.icebergRows;
+    const { page, fromTable } = mergePage(table, tail, req.limit);
+    prov.icebergRows = fromTable;
+    prov.tailRows = page.length - fromTable;
     const last = page[page.length - 1];
     return {
-      body: { data: page.map((r) => recordJson(r.rec)), next_cursor: page.length === req.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null },
+      body: { data: new RawJsonArray(page.map((r) => r.text)), next_cursor: page.length === req.limit && last ? encodeCursor({ ts: last.ts, id: last.id }) : null },
       provenance: prov,
     };
+  }
+
+  /** The table part of `rows`: from the hot tier when it holds every slice the plan needs, else through DuckDB. */
+  private async tableRows(kind: TailKind, state: TableState, req: RowsRequest, signal: AbortSignal): Promise<TableRow[]> {
+    const planned = await this.plan(state, kind, predicates(req));
+    if (planned.files.length === 0) return [];
+    const cls = classifyCost('raw', estimateRows(planned.files, planned.schema, req.startUs, req.endUs), { ...req, parameter: 'start' }, this.costs);
+    const symbol = singleSymbol(req);
+    const c = req.cursor;
+    const hotQuery = { exchange: req.exchange ?? null, startUs: req.startUs, endUs: req.endUs, cursor: c ?? null, limit: req.limit };
+    const hot = symbol !== undefined ? this.o.hot?.lookup(kind, planned.files, symbol) : this.hotAcross(kind, planned.files, req);
+    if (hot) return hotPageRows(hot, hotQuery);
+    if (symbol !== undefined) this.o.hot?.schedule(kind, planned.files, symbol, (uri) => this.o.io.localPath(uri));
+    const rows = await this.withSlot(cls, signal, async () => {
+      const files = await this.localFiles(planned.files, signal);
+      const page = { files, exchange: req.exchange ?? null, start: req.startUs, end: req.endUs, cursor_ts: c?.ts ?? null, cursor_id: c?.id ?? null, limit: req.limit };
+      if (symbol !== undefined) return this.o.engine.query(kind, { ...page, symbol }, signal);
+      return this.o.engine.query(kind === 'trades' ? 'tradesAcross' : 'quotesAcross', { ...page, symbols: req.symbols ?? null, asset_class: req.assetClass ?? null }, signal);
+    });
+    return rows.map(sqlTableRow);
+  }
+
+  /**
+   * Cross-source reads from the hot tier: the (file, symbol) slices the selection needs, known from each planned
+   * file's symbol list (fileSymbols). Undefined — read through DuckDB — when a file's symbols are not known yet or a
+   * slice is missing; both are then fetched in the background, so the next such request is served from memory.
+   */
+  private hotAcross(kind: TailKind, files: readonly PlannedFile[], sel: Selection): HotSlice[] | undefined {
+    const hot = this.o.hot;
+    if (!hot) return undefined;
+    const wanted = sel.symbols ? new Set(sel.symbols) : undefined;
+    const pairs: Array<{ file: PlannedFile; symbol: string }> = [];
+    let known = true;
+    for (const f of files) {
+      const rows = this.fileSymbols[kind].get(f.file['file-path']);
+      if (!rows) {
+        known = false;
+        void this.symbolsOfFile(kind, f.file['file-path']).catch(() => undefined); // best effort: the next request may use it
+        continue;
+      }
+      const pick = selectSymbols(rows, wanted, sel.exchange, sel.assetClass);
+      if (pick === undefined) return undefined; // a symbol with rows of several asset classes: only SQL filters per row
+      for (const symbol of pick) pairs.push({ file: f, symbol });
+    }
+    if (!known) return undefined;
+    return hot.lookupPairs(kind, pairs, (uri) => this.o.io.localPath(uri));
   }
 
   async bars(req: BarsRequest): Promise<Answer<{ data: ReturnType<typeof barJson>[] }>> {
@@ -239,7 +259,7 @@ export class QueryService {
 
   private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, bucketUs: bigint): Promise<{ partials: BarPartial[]; prov: Provenance }> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
-    const { state, tailRows, prov } = this.capture('trades', req.symbol, req.exchange, req.startUs, req.endUs);
+    const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs);
     let partials: BarPartial[] = [];
     let tail = tailRows;
     try {
@@ -278,10 +298,10 @@ export class QueryService {
   }
 
   /** Table state and tail rows taken together, synchronously (see the class comment). */
-  private capture(kind: TailKind, symbol: string, exchange: string | undefined, startUs: bigint, endUs: bigint): { state: TableState; tailRows: TailRow[]; prov: Provenance } {
+  private capture(kind: TailKind, sel: TailSelection, startUs: bigint, endUs: bigint): { state: TableState; tailRows: TailRow[]; prov: Provenance } {
     const state = this.o.views[kind].state;
     const tail = this.o.tail;
-    const tailRows = tail ? tail.store.rows(kind, symbol, exchange, startUs, endUs, state.offsets) : [];
+    const tailRows = tail ? tail.store.select(kind, sel, startUs, endUs, state.offsets) : [];
     const prov = this.provenance(state);
     if (tail?.store.truncatedFor(kind, state.offsets)) prov.degraded.push('tail-truncated');
     return { state, tailRows, prov };
@@ -395,7 +415,7 @@ export class QueryService {
       const cls = estimateRows(planned.files, planned.schema, p.startUs, p.endUs) > this.costs.heavyRows ? 'heavy' : 'light';
       return this.withSlot(cls, signal, async () => {
         const files = await this.localFiles(planned.files, signal);
-        const params = { files, replay_symbols: p.symbols ?? null, exchange: p.exchange ?? null, replay_asset_class: p.assetClass ?? null, start: p.startUs, end: p.endUs, after_ts: p.after?.ts ?? null, after_id: p.after?.id ?? null, limit: p.limit };
+        const params = { files, symbols: p.symbols ?? null, exchange: p.exchange ?? null, asset_class: p.assetClass ?? null, start: p.startUs, end: p.endUs, after_ts: p.after?.ts ?? null, after_id: p.after?.id ?? null, limit: p.limit };
         return (await this.o.engine.queryColumns(kind === 'trades' ? 'replayTrades' : 'replayQuotes', params, signal)) as unknown as ReplayPage;
       });
     }, Date.now() + this.o.deadlineMs);
@@ -446,13 +466,37 @@ const symbolRow = (r: Record<string, unknown>): SymbolRow => ({
   last_seen: BigInt(r['last_seen'] as bigint),
 });
 
-function predicates(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }): Predicate[] {
+function predicates(req: { symbol?: string; symbols?: readonly string[]; exchange: string | undefined; assetClass?: string; startUs: bigint; endUs: bigint }): Predicate[] {
+  const symbol = req.symbol ?? (req.symbols?.length === 1 ? req.symbols[0] : undefined);
   const p: Predicate[] = [
-    { column: 'symbol', op: 'eq', value: req.symbol },
     { column: 'timestamp', op: 'gte', value: req.startUs },
     { column: 'timestamp', op: 'lt', value: req.endUs },
   ];
+  if (symbol !== undefined) p.unshift({ column: 'symbol', op: 'eq', value: symbol });
   if (req.exchange !== undefined) p.push({ column: 'exchange', op: 'eq', value: req.exchange });
+  if (req.assetClass !== undefined) p.push({ column: 'asset_class', op: 'eq', value: req.assetClass });
   return p;
 }
 
+/**
+ * The symbols of one file's symbol list that a selection covers, or undefined when an asset-class filter meets a
+ * symbol whose rows span several asset classes (slices are per symbol, so only SQL can filter those rows).
+ */
+function selectSymbols(rows: readonly SymbolRow[], wanted: ReadonlySet<string> | undefined, exchange: string | undefined, assetClass: string | undefined): string[] | undefined {
+  const classes = new Map<string, Set<string>>();
+  for (const r of rows) {
+    if (wanted && !wanted.has(r.symbol)) continue;
+    if (exchange !== undefined && r.exchange !== exchange) continue;
+    let set = classes.get(r.symbol);
+    if (!set) classes.set(r.symbol, (set = new Set()));
+    set.add(r.asset_class);
+  }
+  if (assetClass === undefined) return [...classes.keys()];
+  const out: string[] = [];
+  for (const [symbol, set] of classes) {
+    if (!set.has(assetClass)) continue;
+    if (set.size > 1) return undefined;
+    out.push(symbol);
+  }
+  return out;
+}

@@ -10,12 +10,17 @@ const TIME_FIELDS = new Set(['timestamp', 'ingestion_timestamp', 'effective_date
  */
 export function recordJson(rec: V2Record): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(rec)) {
-    if (typeof v === 'bigint') out[k] = TIME_FIELDS.has(k) ? isoFromMicros(v) : v.toString();
-    else out[k] = v ?? null;
-  }
+  for (const [k, v] of Object.entries(rec)) out[k] = jsonValue(k, v);
   return out;
 }
+
+/** One field of `recordJson`. */
+export function jsonValue(field: string, v: unknown): unknown {
+  if (typeof v === 'bigint') return TIME_FIELDS.has(field) ? isoFromMicros(v) : v.toString();
+  return v ?? null;
+}
+
+export const isTimeField = (field: string): boolean => TIME_FIELDS.has(field);
 
 /** The trade fields the live views need (the SSE contract). */
 export function tradeStreamJson(rec: V2Record): Record<string, unknown> {
@@ -41,9 +46,29 @@ const big = (v: unknown): bigint | null => (v === null || v === undefined ? null
  */
 export function tableRowToRecord(row: Record<string, unknown>): V2Record {
   const rec: V2Record = { ...row };
-  rec['source_sequence'] = big(row['source_sequence']);
-  rec['platform_sequence'] = big(row['platform_sequence']);
-  const vd = row['vendor_data'];
-  rec['vendor_data'] = typeof vd === 'string' ? (JSON.parse(vd) as Record<string, string>) : null;
+  for (const f of CONVERTED) rec[f] = tableValue(f, row[f]);
   return rec;
+}
+
+/** The fields tableRowToRecord converts (and adds, as null, when a row lacks them). */
+const CONVERTED = ['source_sequence', 'platform_sequence', 'vendor_data'] as const;
+
+/** One field of `tableRowToRecord`. */
+export function tableValue(field: string, v: unknown): unknown {
+  if (field === 'source_sequence' || field === 'platform_sequence') return big(v);
+  if (field === 'vendor_data') return typeof v === 'string' ? (JSON.parse(v) as Record<string, string>) : null;
+  return v;
+}
+
+/**
+ * The JSON text of one table field as the API sends it, i.e. `JSON.stringify(recordJson(tableRowToRecord(row)))`
+ * field by field, for formatters that write a row's text without building the record (the hot tier).
+ */
+export function tableFieldJson(field: string, v: unknown): string {
+  return JSON.stringify(jsonValue(field, tableValue(field, v)));
+}
+
+/** Fields tableRowToRecord adds to a row that lacks them (all null, sent last), for text formatters. */
+export function missingConvertedFields(fields: readonly string[]): string[] {
+  return CONVERTED.filter((f) => !fields.includes(f));
 }

@@ -15,6 +15,7 @@ import {
   type RouteName,
 } from './params';
 import type { Answer, Provenance, QueryService } from './query-service';
+import { RawJsonArray, renderBody } from './merge-page';
 import type { StreamHub } from './stream';
 import type { ReplayService } from './replay/service';
 
@@ -52,7 +53,10 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         o.metrics.rows.inc({ route, source: 'tail' }, a.provenance.tailRows);
         o.metrics.requests.inc({ route, status: '200', degraded: a.provenance.degraded.join(',') || 'none' });
         const p = a.provenance;
-        res.json({ ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded } });
+        const body = { ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded } };
+        // Rows pre-formatted as JSON text (RawJsonArray) are written as they are; the bytes equal res.json's.
+        if (Object.values(a.body).some((v) => v instanceof RawJsonArray)) res.type('json').send(renderBody(body));
+        else res.json(body);
       } catch (e) {
         next(e);
       } finally {
@@ -86,7 +90,7 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         res.status(503).json({ error: { code: ErrorCode.INTERNAL, message: 'replay is not available on this replica' } });
         return;
       }
-      await o.replay.serve(r, req.get('accept'), res);
+      await o.replay.serve(r, req.accepts(['application/x-ndjson', 'text/event-stream']) === 'text/event-stream' ? 'sse' : 'ndjson', res);
     } catch (e) {
       next(e);
     }

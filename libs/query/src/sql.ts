@@ -45,6 +45,48 @@ export const SQL = Object.freeze({
     LIMIT $limit`,
 
   /**
+   * Cross-source reads (several symbols or all, optionally one exchange and one asset class): the same rows, order
+   * and page as `trades`/`quotes`. Kept apart from the single-symbol statements because `symbol = $symbol` lets
+   * DuckDB skip the row groups of other symbols by their statistics, which a list filter does not.
+   */
+  tradesAcross: `
+    SELECT message_id, trade_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(price AS VARCHAR) AS price, CAST(quantity AS VARCHAR) AS quantity,
+           currency, side, trade_conditions,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND ($asset_class IS NULL OR asset_class = $asset_class)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($cursor_ts IS NULL OR "timestamp" < $cursor_ts OR ("timestamp" = $cursor_ts AND message_id < $cursor_id))
+    ORDER BY "timestamp" DESC, message_id DESC
+    LIMIT $limit`,
+
+  quotesAcross: `
+    SELECT message_id, symbol, exchange, asset_class,
+           epoch_us("timestamp") AS "timestamp",
+           CAST(bid_price AS VARCHAR) AS bid_price, CAST(bid_quantity AS VARCHAR) AS bid_quantity,
+           CAST(ask_price AS VARCHAR) AS ask_price, CAST(ask_quantity AS VARCHAR) AS ask_quantity,
+           currency,
+           CAST(source_sequence AS VARCHAR) AS source_sequence,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp,
+           CAST(platform_sequence AS VARCHAR) AS platform_sequence,
+           vendor_data
+    FROM read_parquet($files)
+    WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND ($asset_class IS NULL OR asset_class = $asset_class)
+      AND "timestamp" >= $start AND "timestamp" < $end
+      AND ($cursor_ts IS NULL OR "timestamp" < $cursor_ts OR ("timestamp" = $cursor_ts AND message_id < $cursor_id))
+    ORDER BY "timestamp" DESC, message_id DESC
+    LIMIT $limit`,
+
+  /**
    * Per-bucket partial aggregates, mergeable with tail rows: open/close carry their (timestamp, message_id) so a
    * tail trade can take over either end; notional (Σ price×quantity, exact DECIMAL(38,16)) gives the VWAP.
    * Buckets are aligned to the epoch, i.e. to UTC midnight for 1d.
@@ -105,9 +147,9 @@ export const SQL = Object.freeze({
     FROM (
       SELECT *
       FROM read_parquet($files)
-      WHERE ($replay_symbols IS NULL OR list_contains($replay_symbols, symbol))
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
         AND ($exchange IS NULL OR exchange = $exchange)
-        AND ($replay_asset_class IS NULL OR asset_class = $replay_asset_class)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
         AND "timestamp" >= $start AND "timestamp" < $end
         AND ($after_ts IS NULL OR "timestamp" > $after_ts OR ("timestamp" = $after_ts AND message_id > $after_id))
       ORDER BY "timestamp", message_id
@@ -130,9 +172,9 @@ export const SQL = Object.freeze({
     FROM (
       SELECT *
       FROM read_parquet($files)
-      WHERE ($replay_symbols IS NULL OR list_contains($replay_symbols, symbol))
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
         AND ($exchange IS NULL OR exchange = $exchange)
-        AND ($replay_asset_class IS NULL OR asset_class = $replay_asset_class)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
         AND "timestamp" >= $start AND "timestamp" < $end
         AND ($after_ts IS NULL OR "timestamp" > $after_ts OR ("timestamp" = $after_ts AND message_id > $after_id))
       ORDER BY "timestamp", message_id

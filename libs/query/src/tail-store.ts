@@ -26,6 +26,13 @@ export interface TailStoreEvents {
   row: [kind: TailKind, row: TailRow];
 }
 
+/** The filters of a cross-source read (params.ts Selection, without the import cycle). */
+export interface TailSelection {
+  symbols: readonly string[] | undefined;
+  exchange: string | undefined;
+  assetClass: string | undefined;
+}
+
 /** Offsets per `topic/partition` (see tpKey): the next offset the Iceberg table does not yet hold. */
 export type Offsets = ReadonlyMap<string, number>;
 
@@ -162,18 +169,22 @@ export class TailStore extends EventEmitter<TailStoreEvents> {
   }
 
   /**
-   * Rows of `symbol` (optionally one exchange) that a table snapshot with `offsets` does not hold, in
-   * [startUs, endUs). Synchronous, so the caller captures table view and tail rows at the same instant.
+   * The rows a table snapshot with `offsets` does not hold, in [startUs, endUs), of every selected symbol (all when
+   * `symbols` is undefined), optionally of one exchange and one asset class. Synchronous, so the caller captures
+   * table view and tail rows at the same instant.
    */
-  rows(kind: TailKind, symbol: string, exchange: string | undefined, startUs: bigint, endUs: bigint, offsets: Offsets): TailRow[] {
-    const set = this.kinds[kind].bySymbol.get(symbol);
-    if (!set) return [];
+  select(kind: TailKind, sel: TailSelection, startUs: bigint, endUs: bigint, offsets: Offsets): TailRow[] {
+    const k = this.kinds[kind];
+    const sets = sel.symbols ? sel.symbols.map((s) => k.bySymbol.get(s)).filter((x): x is Set<TailRow> => x !== undefined) : [...k.bySymbol.values()];
     const out: TailRow[] = [];
-    for (const r of set) {
-      if (r.ts < startUs || r.ts >= endUs) continue;
-      if (exchange !== undefined && r.exchange !== exchange) continue;
-      if (r.offset < (offsets.get(r.tp) ?? 0)) continue;
-      out.push(r);
+    for (const set of sets) {
+      for (const r of set) {
+        if (r.ts < startUs || r.ts >= endUs) continue;
+        if (sel.exchange !== undefined && r.exchange !== sel.exchange) continue;
+        if (sel.assetClass !== undefined && r.rec['asset_class'] !== sel.assetClass) continue;
+        if (r.offset < (offsets.get(r.tp) ?? 0)) continue;
+        out.push(r);
+      }
     }
     return out;
   }

@@ -20,6 +20,16 @@ describe('time helpers', () => {
     expect(microsFromIso(isoFromMicros(-1n))).toBe(-1n);
   });
 
+  it('formats exactly on both paths (doubles below 2^53 µs, bigint above) and across second boundaries', () => {
+    // Independent reference: milliseconds from Date, the last three digits from bigint arithmetic.
+    const ref = (us: bigint) => `${new Date(Number(us / 1000n)).toISOString().slice(0, 23)}${String(us % 1000n).padStart(3, '0')}Z`;
+    const cases = [0n, 999_999n, 1_000_000n, 1_795_000_000_999_999n, 1_795_000_001_000_000n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 1n, 253_402_300_799_999_999n];
+    let x = 1_795_000_000_000_000n;
+    for (let i = 0; i < 5000; i++) cases.push((x += BigInt((i * 7919) % 700_001)));
+    for (let i = 0; i < 200; i++) cases.push(BigInt(Math.floor(Math.random() * 2 ** 52)) * 41n);
+    for (const us of cases) expect(isoFromMicros(us)).toBe(ref(us));
+  });
+
   it('nowMicros never repeats or goes backwards', () => {
     let prev = nowMicros();
     for (let i = 0; i < 10000; i++) {

@@ -32,8 +32,24 @@ export function microsFromIso(text: string): bigint {
   return micros;
 }
 
+/** The last whole second formatted (rows are mostly formatted in time order: one Date per second, not per row). */
+let lastSecond = Number.NaN;
+let lastPrefix = '';
+const MAX_SAFE_US = BigInt(Number.MAX_SAFE_INTEGER);
+
 /** µs since epoch to ISO-8601 UTC with exactly six fraction digits. */
 export function isoFromMicros(micros: bigint): string {
+  if (micros >= 0n && micros <= MAX_SAFE_US) {
+    // Exact in doubles up to 2^53 µs (year 2255): the remainder and the quotient of a multiple of 1e6 are integers.
+    const n = Number(micros);
+    const frac = n % 1e6;
+    const sec = (n - frac) / 1e6;
+    if (sec !== lastSecond) {
+      lastPrefix = new Date(sec * 1000).toISOString().slice(0, 19); // yyyy-mm-ddThh:mm:ss
+      lastSecond = sec;
+    }
+    return `${lastPrefix}.${String(frac).padStart(6, '0')}Z`;
+  }
   const ms = micros / 1000n - (micros % 1000n < 0n ? 1n : 0n);
   const sub = micros - ms * 1000n;
   const base = new Date(Number(ms)).toISOString(); // yyyy-mm-ddThh:mm:ss.mmmZ

@@ -19,6 +19,9 @@ const COMMANDS: ReadonlyArray<readonly [string, ...string[]]> = [
   ['tools/scripts/tail.ts'],
   ['tools/exchange-simulator/src/main.ts'],
   ...['json', 'mappers', 'serde', 'streamer', 'asx', 'writer', 'query'].map((b) => [`tools/bench/src/${b}.bench.ts`] as const),
+  // The k2 CLI (tools/k2): the top level and each command's own help.
+  ['tools/k2/src/main.ts'],
+  ...['trades', 'quotes', 'bars', 'summary', 'symbols', 'snapshots', 'reference', 'replay', 'export'].map((c) => ['tools/k2/src/main.ts', c] as const),
 ];
 
 interface Outcome {

@@ -3,7 +3,7 @@ import { ErrorCode, K2Error, type Logger } from '@k2/core';
 import { InvalidParameterError, type ReplayRequest } from '../params';
 import { decodeReplayCursor } from './cursor';
 import { ReplaySession, type ReplaySessionDeps } from './session';
-import { ReplayWriter } from './writer';
+import { ReplayWriter, type ReplayFormat } from './writer';
 
 export interface ReplayServiceOptions extends ReplaySessionDeps {
   logger: Logger;
@@ -28,7 +28,8 @@ export class ReplayService {
   }
 
   /** Throws InvalidParameterError (400) for a bad cursor before anything is written. */
-  async serve(req: ReplayRequest, accept: string | undefined, res: Response): Promise<void> {
+  /** `negotiated`: the format the Accept header prefers, used when the request has no `format`. */
+  async serve(req: ReplayRequest, negotiated: ReplayFormat, res: Response): Promise<void> {
     const pos = req.cursor === undefined ? undefined : decodeReplayCursor(req.cursor);
     if (pos?.phase === 'live' && req.endUs !== undefined) throw new InvalidParameterError('cursor', 'is a live position; a replay with end has no live phase');
     if (req.endUs === undefined && this.o.follow === false) {
@@ -39,7 +40,7 @@ export class ReplayService {
       res.status(503).set('Retry-After', '5').json({ error: { code: 'K2_QUERY_STREAM_LIMIT', message: 'too many open replays; retry later' } });
       return;
     }
-    const out = new ReplayWriter(res, req.format ?? (/text\/event-stream/.test(accept ?? '') ? 'sse' : 'ndjson'), req.speed);
+    const out = new ReplayWriter(res, req.format ?? negotiated, req.speed);
     this.writers.add(out);
     this.o.metrics?.open.set(this.writers.size);
     const t0 = Date.now();

@@ -101,13 +101,7 @@ export class ReplaySession {
       states.set(kind, state);
       for (const [tp, o] of state.offsets) handover.set(tp, o);
       for (const [tp, o] of this.d.store.positions(kind)) handover.set(tp, Math.max(o, handover.get(tp) ?? 0));
-      for (const [symbol, rows] of this.d.store.symbols(kind)) {
-        if (this.symbols && !this.symbols.has(symbol)) continue;
-        for (const r of rows) {
-          if (r.ts < this.req.startUs || r.ts >= end || r.offset < (state.offsets.get(r.tp) ?? 0) || !this.selects(kind, r)) continue;
-          tail.push({ kind, row: r });
-        }
-      }
+      for (const row of this.d.store.select(kind, this.req, this.req.startUs, end, state.offsets)) tail.push({ kind, row });
     }
     this.handover = handover;
     if (follow) this.d.store.on('row', this.onRow);

@@ -32,6 +32,8 @@ export interface LoadOptions {
    * ({…}); parsing a 150 KB body costs about a millisecond of a core this process shares with a local server.
    */
   parseEvery?: number;
+  /** Sent as X-API-Key (an API that is already running, BENCH_API_KEY); never printed. */
+  apiKey?: string;
 }
 
 export interface LoadError {
@@ -77,9 +79,11 @@ function looksLikeObject(b: Buffer): boolean {
   return j > i && b[i] === 0x7b && b[j] === 0x7d;
 }
 
-function request(agent: http.Agent, url: URL, timeoutMs: number): Promise<Response> {
+function request(agent: http.Agent, url: URL, timeoutMs: number, apiKey: string | undefined): Promise<Response> {
   return new Promise((resolve) => {
-    const req = http.get(url, { agent, headers: { accept: 'application/json' } }, (res) => {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (apiKey) headers['x-api-key'] = apiKey;
+    const req = http.get(url, { agent, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
@@ -111,7 +115,7 @@ export async function runLoad(scenario: Scenario, o: LoadOptions): Promise<LoadR
       const started = performance.now();
       if (started >= stopAt) return;
       const path = scenario.nextPath();
-      const res = await request(agent, new URL(path, o.baseUrl), timeoutMs);
+      const res = await request(agent, new URL(path, o.baseUrl), timeoutMs, o.apiKey);
       const done = performance.now();
       // Only requests issued after the warm-up count; they may finish a little after stopAt (closed loop).
       const measured = started >= measureFrom;
