@@ -1,6 +1,6 @@
 import { isoFromMicros, nowMicros, type TradeV2 } from '@k2/schema';
 import { TABLE_BY_KIND } from '@k2/lake';
-import { committedRows, makeTrades, produce, sinkTestEnv, startSink, waitUntil, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
+import { committedRows, makeQuotes, makeTrades, produce, sinkTestEnv, startSink, waitUntil, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { mintApiKey, parseSse } from '@k2/query';
 import { waitFor } from '@k2/testing';
 import { startQueryApi, type QueryApiProcess } from '../test/api-process';
@@ -75,7 +75,7 @@ function openReplay(query: string, headers: Record<string, string> = {}, key = a
         buf = p.rest;
         for (const e of p.events) {
           const raw = JSON.parse(e.data) as Record<string, unknown>;
-          events.push({ type: e.event, id: e.id, data: e.event === 'trade' ? raw : undefined, raw });
+          events.push({ type: e.event, id: e.id, data: e.event === 'trade' || e.event === 'quote' ? raw : undefined, raw });
         }
       } else {
         const lines = buf.split('\n');
@@ -246,7 +246,7 @@ describe('replay-then-follow', () => {
     checkOrder([...a.events, ...b.events], true);
   }, 120_000);
 
-  it('ends a window with end (SSE), counts against the key stream limit, and rejects a foreign cursor', async () => {
+  it('ends a window with end (SSE), merges trades with quotes, counts against the key stream limit, and rejects a foreign cursor', async () => {
     const end = T0 + 1001n * 1000n; // trades 1..1000
     const w = openReplay(query(`&end=${isoFromMicros(end)}&format=sse&speed=max`));
     await w.done;
@@ -261,6 +261,24 @@ describe('replay-then-follow', () => {
     expect(((await second.json()) as { error: { code: string } }).error.code).toBe('K2_STREAM_LIMITED');
     one.close();
     await one.done;
+
+    // Trades and quotes merged into one event-time order (quotes stamped between trades 1..200).
+    const quotes = makeQuotes(env.exchange, 1, 200).map((q, k) => ({ ...q, timestamp: T0 + BigInt(k + 1) * 1000n + 500n }));
+    await produce(env, 'quotes', quotes);
+    const mixedEnd = isoFromMicros(T0 + 201n * 1000n);
+    const both = `symbols=${SYMBOLS.join(',')}&exchange=${exchange}&start=${isoFromMicros(T0)}&end=${mixedEnd}`;
+    const m = await waitFor('quotes in the replay', async () => {
+      const r = openReplay(both);
+      await r.done;
+      return r.events.filter((e) => e.type === 'quote').length === 200 ? r : undefined;
+    }, 30_000, 300);
+    const mixed = m.events.filter((e) => e.type === 'trade' || e.type === 'quote');
+    expect(mixed.map((e) => e.data!['message_id'])).toEqual(
+      [...produced.slice(0, 200).map((t) => ({ ts: t.timestamp, id: t.message_id })), ...quotes.map((q) => ({ ts: q.timestamp, id: q.message_id }))]
+        .sort((x, y) => (x.ts < y.ts ? -1 : x.ts > y.ts ? 1 : x.id < y.id ? -1 : 1))
+        .map((x) => x.id),
+    );
+    expect(m.events.filter((e) => e.type === 'quote').every((e) => typeof e.data!['bid_price'] === 'string')).toBe(true);
 
     const bad = await api.get(`/v1/replay?${query('&cursor=h_1_x_y')}`);
     expect(bad.status).toBe(400);
