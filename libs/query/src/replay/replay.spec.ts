@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
+import { openApiDocument } from '../openapi';
 import { InvalidParameterError, parseReplayRequest } from '../params';
 import { TailStore, type TailRow } from '../tail-store';
 import { decodeReplayCursor, encodeReplayCursor, historyCursor, liveCursor } from './cursor';
@@ -99,6 +100,11 @@ describe('parseReplayRequest', () => {
     expect(parseReplayRequest({ ...base, cursor: 'h_2_b' }, 'h_1_a').cursor).toBe('h_2_b');
     expect(parseReplayRequest(base, undefined)).toMatchObject({ symbols: undefined, types: ['trades', 'quotes'], speed: 'max' });
     expect(parseReplayRequest({ ...base, speed: '0' }, undefined).speed).toBe('max'); // k2 replay --speed 0
+  });
+
+  it('is described in the OpenAPI document with its parameters', () => {
+    const op = (openApiDocument('t')['paths'] as Record<string, { get: { parameters: Array<{ name: string }> } }>)['/v1/replay'];
+    expect(op.get.parameters.map((p) => p.name)).toEqual(['symbols', 'exchange', 'asset_class', 'types', 'start', 'end', 'speed', 'format', 'cursor']);
   });
 
   it.each([

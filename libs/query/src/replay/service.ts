@@ -21,7 +21,10 @@ export interface ReplayServiceOptions extends ReplaySessionDeps {
 export class ReplayService {
   private readonly writers = new Set<ReplayWriter>();
 
-  constructor(private readonly o: ReplayServiceOptions) {}
+  constructor(private readonly o: ReplayServiceOptions) {
+    // One 'row' listener per following replay, next to the stream hub's: not a leak, so no MaxListeners warning.
+    o.store.setMaxListeners(Math.max(o.store.getMaxListeners(), (o.maxReplays ?? 100) + 16));
+  }
 
   get size(): number {
     return this.writers.size;
