@@ -15,6 +15,7 @@ import {
   QueryEngine,
   QueryMetrics,
   QueryService,
+  ReferenceService,
   ReplayMetrics,
   ReplayService,
   type ReplayServiceOptions,
@@ -183,7 +184,16 @@ void runService({
     const app = createPublicApp();
     mountLivePage(app, { frameAncestors: config.frameAncestors });
     mountAccessControl(app, { mode: config.auth, ring: () => keys?.ring ?? new KeyRing([]), limits, metrics: access });
-    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0' });
+    // Reference data (issue 16 part 6): its own view, refreshed when a request finds it older than QUERY_REFRESH_MS.
+    const reference = new ReferenceService({
+      view: new TableView({ kind: 'reference', catalog, io, namespace: config.namespace, writerGroupId: config.writerGroupId, logger }),
+      engine,
+      io,
+      logger,
+      deadlineMs: config.deadlineMs,
+      refreshMs: config.refreshMs,
+    });
+    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0', reference });
     mountErrorHandlers(app, { logger, metrics });
     const server = await startPublicServer(app, config.port, config.host, config);
     // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.

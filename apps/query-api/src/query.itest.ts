@@ -253,13 +253,19 @@ describe('query-api hybrid reads', () => {
       '/v1/bars': ['symbol', 'exchange', 'interval', 'start', 'end'],
       '/v1/summary': ['symbol', 'exchange', 'date'],
       '/v1/symbols': ['exchange', 'asset_class'],
+      // Time travel and reference data (issue 16): as_of on every read route, and the two new routes.
+      '/v1/snapshots': ['table', 'limit', 'cursor'],
+      '/v1/reference': ['symbol', 'type', 'as_of_date', 'as_of', 'limit'],
     };
+    for (const r of ['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols']) routes[r].push('as_of');
     const valid: Record<string, Record<string, string>> = {
       '/v1/trades': { symbol: SYMBOL },
       '/v1/quotes': { symbol: SYMBOL },
       '/v1/bars': { symbol: SYMBOL, interval: '1h', start: isoFromMicros(D1), end: isoFromMicros(D1 + DAY) },
       '/v1/summary': { symbol: SYMBOL, date: isoFromMicros(D1).slice(0, 10) },
       '/v1/symbols': {},
+      '/v1/snapshots': {},
+      '/v1/reference': {},
     };
     let n400 = 0;
     for (const [route, params] of Object.entries(routes)) {
@@ -292,7 +298,7 @@ describe('query-api hybrid reads', () => {
   it('serves its OpenAPI document and the live page', async () => {
     const doc = await get('/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body['paths'] as object)).toEqual(['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols', '/v1/stream/trades', '/v1/replay']);
+    expect(Object.keys(doc.body['paths'] as object)).toEqual(['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols', '/v1/stream/trades', '/v1/snapshots', '/v1/reference', '/v1/replay']);
     const page = await fetch(`${api.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);

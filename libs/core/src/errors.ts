@@ -41,6 +41,10 @@ export const ErrorCode = {
   /** Replay-then-follow (issue 16): the live phase outran a slow reader's bounded queue; resume with the last event id. */
   QUERY_REPLAY_OVERRUN: 'K2_QUERY_REPLAY_OVERRUN',
   INTERNAL: 'K2_INTERNAL',
+  /** Time travel (issue 16): `as_of` names a snapshot id the table never had (HTTP 404). */
+  QUERY_SNAPSHOT_NOT_FOUND: 'K2_QUERY_SNAPSHOT_NOT_FOUND',
+  /** Time travel (issue 16): `as_of` is older than the oldest snapshot snapshot expiry retained (HTTP 410). */
+  QUERY_SNAPSHOT_EXPIRED: 'K2_QUERY_SNAPSHOT_EXPIRED',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 

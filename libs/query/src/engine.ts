@@ -35,6 +35,8 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   limit: INTEGER,
   bucket_us: BIGINT,
   dirs: LIST(VARCHAR),
+  // Reference data (issue 16 part 6).
+  record_type: VARCHAR,
   // Replay-then-follow (issue 16).
   after_ts: TIMESTAMPTZ,
   after_id: VARCHAR,

@@ -22,6 +22,9 @@ export * from './access/key-store';
 export * from './access/limits';
 export * from './access/access-control';
 export * from './access/public-server';
+// Time travel and reference data (issue 16 parts 3 and 6).
+export * from './time-travel';
+export * from './reference';
 // Replay-then-follow (issue 16).
 export * from './replay/cursor';
 export * from './replay/merge';

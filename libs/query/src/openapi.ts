@@ -9,6 +9,9 @@ export const ROUTE_PATHS: Record<RouteName, string> = {
   summary: '/v1/summary',
   symbols: '/v1/symbols',
   stream: '/v1/stream/trades',
+  // Time travel and reference data (issue 16 parts 3 and 6).
+  snapshots: '/v1/snapshots',
+  reference: '/v1/reference',
   replay: '/v1/replay',
 };
 
@@ -62,6 +65,21 @@ const schemas = {
     },
   },
   Instrument: { type: 'object', properties: { symbol: str, exchange: str, asset_class: common.asset_class, first_seen: time, last_seen: time } },
+  // Time travel and reference data (issue 16 parts 3 and 6).
+  Snapshot: {
+    type: 'object',
+    properties: { snapshot_id: long, parent_id: long, sequence_number: { type: 'integer' }, time, operation: { type: 'string', enum: ['append', 'replace', 'overwrite', 'delete'] }, current: { type: 'boolean' }, summary: { type: 'object', additionalProperties: str } },
+  },
+  Reference: {
+    type: 'object',
+    properties: {
+      message_id: str, instrument_id: str, symbol: str, exchange: str, asset_class: common.asset_class,
+      record_type: { type: 'string', enum: ['INSTRUMENT', 'DIVIDEND', 'SPLIT', 'MERGER'] },
+      name: str, isin: { type: ['string', 'null'] }, currency: { type: ['string', 'null'] },
+      effective_date: { ...time, type: ['string', 'null'] }, effective_day: { type: ['string', 'null'], format: 'date', description: "effective_date's day in the exchange's calendar" },
+      is_active: { type: 'boolean' }, ingestion_timestamp: time, vendor_data: vendor,
+    },
+  },
   Error: {
     type: 'object',
     properties: {
@@ -129,6 +147,9 @@ export function openApiDocument(version: string): Record<string, unknown> {
       [ROUTE_PATHS.summary]: op('summary', 'Daily market summary of a symbol', { $ref: '#/components/schemas/Summary' }),
       [ROUTE_PATHS.symbols]: op('symbols', 'Instruments seen, with first and last time', list('Instrument', false)),
       [ROUTE_PATHS.stream]: op('stream', 'Live trades as server-sent events (`event: trade`, data = Trade subset)', { type: 'string' }, 'text/event-stream'),
+      // Time travel and reference data (issue 16 parts 3 and 6).
+      [ROUTE_PATHS.snapshots]: op('snapshots', 'Retained Iceberg snapshots of a table, newest first (ids for `as_of`), with the retention in force', list('Snapshot', true)),
+      [ROUTE_PATHS.reference]: op('reference', 'Reference data (instruments, dividends, splits, mergers) effective on or before a date', list('Reference', false)),
       // Replay-then-follow (issue 16).
       [ROUTE_PATHS.replay]: op('replay', 'Trades and quotes of several symbols merged in event-time order from `start`, then (without `end`) the live tail; NDJSON or server-sent events (docs/query-api.md)', { type: 'string' }, 'application/x-ndjson'),
     },

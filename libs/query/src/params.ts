@@ -47,6 +47,14 @@ const EXCHANGE_RE = /^[A-Z][A-Z0-9_-]{0,31}$/;
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT_RE = /^[0-9]{1,9}$/;
 
+// Time travel and reference data (issue 16 parts 3 and 6).
+export const REFERENCE_TYPES = { instrument: 'INSTRUMENT', dividend: 'DIVIDEND', split: 'SPLIT', merger: 'MERGER' } as const;
+export type ReferenceType = keyof typeof REFERENCE_TYPES;
+export const SNAPSHOT_TABLES = ['trades', 'quotes', 'reference'] as const;
+export type SnapshotTable = (typeof SNAPSHOT_TABLES)[number];
+export const MAX_SNAPSHOTS = 1000;
+export const DEFAULT_SNAPSHOTS = 100;
+
 const P = {
   symbols: {
     name: 'symbol',
@@ -67,6 +75,22 @@ const P = {
   cursor: { name: 'cursor', description: 'Opaque `next_cursor` of the previous page (same filters).', schema: { type: 'string', maxLength: 256 } },
   interval: { name: 'interval', description: 'Bar width.', schema: { type: 'string', enum: Object.keys(INTERVALS) } },
   date: { name: 'date', description: 'UTC calendar day, YYYY-MM-DD.', schema: { type: 'string', format: 'date' } },
+  // Time travel and reference data (issue 16 parts 3 and 6).
+  as_of: {
+    name: 'as_of',
+    description:
+      'Answer from one Iceberg snapshot only, without the Kafka tail: a snapshot id (see /v1/snapshots) or an RFC 3339 time (the snapshot current then). ' +
+      'The window defaults to end at that instant. 404 for an unknown id, 410 once snapshot expiry removed it.',
+    schema: { type: 'string', maxLength: 40 },
+  },
+  table: { name: 'table', description: 'Which table: trades (default), quotes or reference.', schema: { type: 'string', enum: [...SNAPSHOT_TABLES], default: 'trades' } },
+  snapshots_limit: { name: 'limit', description: `Snapshots per page, 1–${MAX_SNAPSHOTS}.`, schema: { type: 'integer', minimum: 1, maximum: MAX_SNAPSHOTS, default: DEFAULT_SNAPSHOTS } },
+  type: { name: 'type', description: 'Record type; all types when omitted.', schema: { type: 'string', enum: Object.keys(REFERENCE_TYPES) } },
+  as_of_date: {
+    name: 'as_of_date',
+    description: "Rows effective on or before this day (YYYY-MM-DD, in the exchange's own calendar); default today (UTC).",
+    schema: { type: 'string', format: 'date' },
+  },
 } satisfies Record<string, ParamSpec>;
 
 const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
@@ -78,6 +102,9 @@ export const ROUTE_PARAMS = {
   summary: [req(P.symbol), P.exchange, req(P.date)],
   symbols: [P.exchange, P.asset_class],
   stream: [req(P.symbol), P.exchange],
+  // Time travel and reference data (issue 16 parts 3 and 6).
+  snapshots: [P.table, P.snapshots_limit, P.cursor],
+  reference: [P.symbol, P.type, P.as_of_date, P.as_of, P.limit],
   // Replay-then-follow (issue 16); the cursor of a live position lists every partition, hence its own length.
   replay: [
     { name: 'symbols', description: `Comma-separated symbols (at most ${MAX_REPLAY_SYMBOLS}); default every symbol of the other filters.`, schema: { type: 'string' } },
@@ -328,6 +355,88 @@ export interface StreamRequest {
 export function parseStreamRequest(q: Raw): StreamRequest {
   checkKnown(q, 'stream');
   return { symbol: parseSymbol(q)!, exchange: parseExchange(q) };
+}
+
+// ---- Time travel and reference data (issue 16 parts 3 and 6) ----
+
+/** `as_of`: a snapshot id (digits) or an RFC 3339 time. Resolved against the table by time-travel.ts. */
+export type AsOf = { raw: string; snapshotId: string } | { raw: string; timeUs: bigint };
+
+/** The read routes that take `as_of` (the export/replay routes take it too, through parseAsOf). */
+export const AS_OF_ROUTES = ['trades', 'quotes', 'bars', 'summary', 'symbols'] as const;
+for (const r of AS_OF_ROUTES) (ROUTE_PARAMS[r] as ParamSpec[]).push(P.as_of);
+
+/** `as_of` of a request, or undefined; a time later than `nowUs` is refused (its snapshot is not known yet). */
+export function parseAsOf(q: Raw, nowUs: bigint): AsOf | undefined {
+  const v = one(q, 'as_of');
+  if (v === undefined || v === '') return undefined;
+  // Snapshot ids are positive 64-bit longs (Java and PyIceberg draw 63-bit random ones): kept as text, never rounded.
+  if (/^[0-9]{1,19}$/.test(v)) {
+    if (BigInt(v) > 9_223_372_036_854_775_807n || BigInt(v) === 0n) throw new InvalidParameterError('as_of', 'is not a snapshot id (a positive 64-bit integer)');
+    return { raw: v, snapshotId: BigInt(v).toString() };
+  }
+  const timeUs = parseTime({ as_of: v }, 'as_of');
+  if (timeUs === undefined) return undefined;
+  if (timeUs > nowUs) throw new InvalidParameterError('as_of', 'is in the future; give a past time or a snapshot id');
+  return { raw: v, timeUs };
+}
+
+export interface SnapshotsRequest {
+  table: SnapshotTable;
+  limit: number;
+  /** Sequence number below which the page starts (from next_cursor). */
+  beforeSequence: number | undefined;
+}
+
+export function encodeSnapshotsCursor(sequence: number): string {
+  return Buffer.from(JSON.stringify({ s: sequence }), 'utf8').toString('base64url');
+}
+
+export function parseSnapshotsRequest(q: Raw): SnapshotsRequest {
+  checkKnown(q, 'snapshots');
+  const t = one(q, 'table') || 'trades';
+  if (!(SNAPSHOT_TABLES as readonly string[]).includes(t)) throw new InvalidParameterError('table', `must be one of ${SNAPSHOT_TABLES.join(', ')}`);
+  const limit = parseInt(q, 'limit', 1, MAX_SNAPSHOTS) ?? DEFAULT_SNAPSHOTS;
+  const c = one(q, 'cursor');
+  let beforeSequence: number | undefined;
+  if (c !== undefined && c !== '') {
+    const bad = () => new InvalidParameterError('cursor', 'is not a cursor this API issued; pass next_cursor from the previous page unchanged');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(c)) throw bad();
+    try {
+      const o = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as { s?: unknown };
+      if (typeof o.s !== 'number' || !Number.isSafeInteger(o.s) || o.s < 0) throw bad();
+      beforeSequence = o.s;
+    } catch {
+      throw bad();
+    }
+  }
+  return { table: t as SnapshotTable, limit, beforeSequence };
+}
+
+export interface ReferenceRequest {
+  symbol: string | undefined;
+  type: ReferenceType | undefined;
+  /** YYYY-MM-DD. */
+  asOfDate: string;
+  limit: number;
+}
+
+export function parseReferenceRequest(q: Raw, nowUs: bigint): ReferenceRequest {
+  checkKnown(q, 'reference');
+  const symbol = parseSymbol(q, false);
+  const t = one(q, 'type');
+  if (t !== undefined && t !== '' && !Object.hasOwn(REFERENCE_TYPES, t)) throw new InvalidParameterError('type', `must be one of ${Object.keys(REFERENCE_TYPES).join(', ')}`);
+  const d = one(q, 'as_of_date');
+  const asOfDate = d === undefined || d === '' ? new Date(Number(nowUs / 1000n)).toISOString().slice(0, 10) : checkDay('as_of_date', d);
+  const limit = parseInt(q, 'limit', 1, MAX_LIMIT) ?? DEFAULT_LIMIT;
+  return { symbol, type: t ? (t as ReferenceType) : undefined, asOfDate, limit };
+}
+
+function checkDay(name: string, d: string): string {
+  const m = DATE_RE.exec(d);
+  const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
+  if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== d || ms < 0) throw new InvalidParameterError(name, 'must be a calendar day YYYY-MM-DD from 1970 on');
+  return d;
 }
 
 // Replay-then-follow (issue 16).

@@ -6,13 +6,14 @@ import { MinuteBarCache } from './minute-bars';
 import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
-import { encodeCursor, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest } from './params';
+import { encodeCursor, parseAsOf, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest } from './params';
 import { recordJson } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
 import { hotPageRows, recentFiles, type HotSlice, type HotTier } from './hot-tier';
 import { mergePage, RawJsonArray, sqlTableRow, type TableRow } from './merge-page';
 import type { TailKind, TailRow, TailSelection, TailStore } from './tail-store';
 import type { TableState, TableView } from './table-view';
+import { historicalProvenance, resolveAsOf, type AsOfRead } from './time-travel';
 
 export type Degradation = 'storage' | 'kafka' | 'tail-truncated';
 
@@ -23,6 +24,8 @@ export interface Provenance {
   tailRows: number;
   tail: boolean;
   degraded: Degradation[];
+  /** Time travel (issue 16): the `as_of` asked for and the commit time of the snapshot that answered. */
+  asOf?: { requested: string; snapshotTime: string | null };
 }
 
 export interface Answer<T> {
@@ -116,13 +119,23 @@ export class QueryService {
     return this.gate.refresh(() => this.o.views[kind].refresh(), budgetMs, kind);
   }
 
+  /** The table view of `kind` (time travel: /v1/snapshots lists its retained snapshots). */
+  view(kind: TailKind): TableView {
+    return this.o.views[kind];
+  }
+
+  /** `as_of` of a request resolved against the table (undefined: a live read); see time-travel.ts. */
+  asOf(kind: TailKind, q: Record<string, unknown>, nowUs: bigint): AsOfRead | undefined {
+    return resolveAsOf(this.o.views[kind], parseAsOf(q, nowUs));
+  }
+
   /**
    * Raw rows of one symbol or across sources (several symbols or all, filtered by exchange and asset class), newest
    * first by (timestamp, message_id) — a total order, so cursors page across sources without gaps or repeats.
    */
-  async rows(kind: TailKind, req: RowsRequest): Promise<Answer<{ data: RawJsonArray; next_cursor: string | null }>> {
+  async rows(kind: TailKind, req: RowsRequest, at?: AsOfRead): Promise<Answer<{ data: RawJsonArray; next_cursor: string | null }>> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
-    const { state, tailRows, prov } = this.capture(kind, req, req.startUs, req.endUs);
+    const { state, tailRows, prov } = this.capture(kind, req, req.startUs, req.endUs, at);
     const c = req.cursor;
     const tail = c ? tailRows.filter((r) => r.ts < c.ts || (r.ts === c.ts && r.id < c.id)) : tailRows;
     let table: TableRow[] = [];
@@ -151,7 +164,8 @@ export class QueryService {
     const hotQuery = { exchange: req.exchange ?? null, startUs: req.startUs, endUs: req.endUs, cursor: c ?? null, limit: req.limit };
     const hot = symbol !== undefined ? this.o.hot?.lookup(kind, planned.files, symbol) : this.hotAcross(kind, planned.files, req);
     if (hot) return hotPageRows(hot, hotQuery);
-    if (symbol !== undefined) this.o.hot?.schedule(kind, planned.files, symbol, (uri) => this.o.io.localPath(uri));
+    // An older snapshot's files are not loaded into the hot tier (time travel): the next prune would drop them again.
+    if (symbol !== undefined && !state.historical) this.o.hot?.schedule(kind, planned.files, symbol, (uri) => this.o.io.localPath(uri));
     const rows = await this.withSlot(cls, signal, async () => {
       const files = await this.localFiles(planned.files, signal);
       const page = { files, exchange: req.exchange ?? null, start: req.startUs, end: req.endUs, cursor_ts: c?.ts ?? null, cursor_id: c?.id ?? null, limit: req.limit };
@@ -187,13 +201,13 @@ export class QueryService {
     return hot.lookupPairs(kind, pairs, (uri) => this.o.io.localPath(uri));
   }
 
-  async bars(req: BarsRequest): Promise<Answer<{ data: ReturnType<typeof barJson>[] }>> {
-    const { partials, prov } = await this.aggregate(req, req.intervalUs);
+  async bars(req: BarsRequest, at?: AsOfRead): Promise<Answer<{ data: ReturnType<typeof barJson>[] }>> {
+    const { partials, prov } = await this.aggregate(req, req.intervalUs, at);
     return { body: { data: partials.map(barJson) }, provenance: prov };
   }
 
-  async summary(req: SummaryRequest): Promise<Answer<Record<string, unknown>>> {
-    const { partials, prov } = await this.aggregate(req, req.endUs - req.startUs);
+  async summary(req: SummaryRequest, at?: AsOfRead): Promise<Answer<Record<string, unknown>>> {
+    const { partials, prov } = await this.aggregate(req, req.endUs - req.startUs, at);
     const p = partials[0];
     const b = p ? barJson(p) : undefined;
     return {
@@ -215,7 +229,8 @@ export class QueryService {
     };
   }
 
-  async symbols(req: SymbolsRequest): Promise<Answer<{ data: Record<string, unknown>[] }>> {
+  /** `at`: time travel, one resolved `as_of` per table (trades' id or time; quotes at the same instant). */
+  async symbols(req: SymbolsRequest, at?: Record<TailKind, AsOfRead>): Promise<Answer<{ data: Record<string, unknown>[] }>> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
     const acc = new Map<string, { symbol: string; exchange: string; asset_class: string; first: bigint; last: bigint }>();
     const add = (symbol: string, exchange: string, assetClass: string, first: bigint, last: bigint) => {
@@ -229,12 +244,12 @@ export class QueryService {
         if (last > cur.last) cur.last = last;
       }
     };
-    const prov = this.provenance(undefined);
-    const states = (['trades', 'quotes'] as const).map((k) => ({ kind: k, state: this.o.views[k].state }));
+    const prov = at ? historicalProvenance(at.trades) : this.provenance(undefined);
+    const states = (['trades', 'quotes'] as const).map((k) => ({ kind: k, state: at ? at[k].state : this.o.views[k].state }));
     // The tail rows past each snapshot are taken in the same tick as the snapshots (ADR 0009): once the table reads
     // below have awaited, a newer snapshot may have evicted rows that the older one does not hold.
     const tailRows: Array<[string, string, string, bigint]> = [];
-    if (this.o.tail) {
+    if (this.o.tail && !at) {
       for (const { kind, state } of states) {
         for (const [, set] of this.o.tail.store.symbols(kind)) {
           for (const r of set) if (r.offset >= (state.offsets.get(r.tp) ?? 0)) tailRows.push([r.symbol, r.exchange, String(r.rec['asset_class']), r.ts]);
@@ -257,9 +272,9 @@ export class QueryService {
     return { body: { data }, provenance: prov };
   }
 
-  private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, bucketUs: bigint): Promise<{ partials: BarPartial[]; prov: Provenance }> {
+  private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, bucketUs: bigint, at?: AsOfRead): Promise<{ partials: BarPartial[]; prov: Provenance }> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
-    const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs);
+    const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs, at);
     let partials: BarPartial[] = [];
     let tail = tailRows;
     try {
@@ -298,7 +313,9 @@ export class QueryService {
   }
 
   /** Table state and tail rows taken together, synchronously (see the class comment). */
-  private capture(kind: TailKind, sel: TailSelection, startUs: bigint, endUs: bigint): { state: TableState; tailRows: TailRow[]; prov: Provenance } {
+  private capture(kind: TailKind, sel: TailSelection, startUs: bigint, endUs: bigint, at?: AsOfRead): { state: TableState; tailRows: TailRow[]; prov: Provenance } {
+    // Time travel: that snapshot only, never the tail (issue 16).
+    if (at) return { state: at.state, tailRows: [], prov: historicalProvenance(at) };
     const state = this.o.views[kind].state;
     const tail = this.o.tail;
     const tailRows = tail ? tail.store.select(kind, sel, startUs, endUs, state.offsets) : [];
@@ -395,7 +412,8 @@ export class QueryService {
     }
     const kept = new Map<string, SymbolRow[]>();
     for (const f of files) kept.set(f.file['file-path'], cache.get(f.file['file-path']) ?? []);
-    this.fileSymbols[kind] = kept;
+    // An older snapshot's plan must not evict the current files' entries (time travel only costs speed).
+    if (!state.historical) this.fileSymbols[kind] = kept;
     return [...kept.values()].flat();
   }
 

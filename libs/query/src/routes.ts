@@ -13,7 +13,12 @@ import {
   parseSummaryRequest,
   parseSymbolsRequest,
   type RouteName,
+  parseAsOf,
+  parseReferenceRequest,
+  parseSnapshotsRequest,
 } from './params';
+import type { ReferenceService } from './reference';
+import { listSnapshots, resolveAsOf } from './time-travel';
 import type { Answer, Provenance, QueryService } from './query-service';
 import { RawJsonArray, renderBody } from './merge-page';
 import type { StreamHub } from './stream';
@@ -27,6 +32,8 @@ export interface RoutesOptions {
   metrics: QueryMetrics;
   logger: Logger;
   version: string;
+  /** GET /v1/reference (issue 16 part 6); the route answers 503 without it. */
+  reference?: ReferenceService;
 }
 
 function setProvenance(res: Response, p: Provenance): void {
@@ -34,6 +41,11 @@ function setProvenance(res: Response, p: Provenance): void {
   res.set('X-K2-Sources', p.tail ? 'iceberg,kafka-tail' : 'iceberg');
   res.set('X-K2-Rows', `iceberg=${p.icebergRows};tail=${p.tailRows}`);
   if (p.degraded.length > 0) res.set('X-K2-Degraded', p.degraded.join(','));
+  // Time travel (issue 16): which as_of was asked and when the snapshot that answered was committed.
+  if (p.asOf) {
+    res.set('X-K2-As-Of', p.asOf.requested);
+    res.set('X-K2-Snapshot-Time', p.asOf.snapshotTime ?? 'none');
+  }
 }
 
 /**
@@ -53,7 +65,7 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         o.metrics.rows.inc({ route, source: 'tail' }, a.provenance.tailRows);
         o.metrics.requests.inc({ route, status: '200', degraded: a.provenance.degraded.join(',') || 'none' });
         const p = a.provenance;
-        const body = { ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded } };
+        const body = { ...a.body, meta: { snapshot_id: p.snapshotId, rows: { iceberg: p.icebergRows, tail: p.tailRows }, degraded: p.degraded, ...(p.asOf ? { as_of: { requested: p.asOf.requested, snapshot_time: p.asOf.snapshotTime } } : {}) } };
         // Rows pre-formatted as JSON text (RawJsonArray) are written as they are; the bytes equal res.json's.
         if (Object.values(a.body).some((v) => v instanceof RawJsonArray)) res.type('json').send(renderBody(body));
         else res.json(body);
@@ -65,11 +77,21 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
     };
 
   const s = o.service;
-  app.get(ROUTE_PATHS.trades, handle('trades', (q) => s.rows('trades', parseRowsRequest('trades', q, nowMicros()))));
-  app.get(ROUTE_PATHS.quotes, handle('quotes', (q) => s.rows('quotes', parseRowsRequest('quotes', q, nowMicros()))));
-  app.get(ROUTE_PATHS.bars, handle('bars', (q) => s.bars(parseBarsRequest(q, nowMicros()))));
-  app.get(ROUTE_PATHS.summary, handle('summary', (q) => s.summary(parseSummaryRequest(q))));
-  app.get(ROUTE_PATHS.symbols, handle('symbols', (q) => s.symbols(parseSymbolsRequest(q))));
+  // `as_of` (time travel, issue 16): resolved first, so windows default to end at the snapshot's instant, not now.
+  app.get(ROUTE_PATHS.trades, handle('trades', (q, at = s.asOf('trades', q, nowMicros())) => s.rows('trades', parseRowsRequest('trades', q, at?.instantUs ?? nowMicros()), at)));
+  app.get(ROUTE_PATHS.quotes, handle('quotes', (q, at = s.asOf('quotes', q, nowMicros())) => s.rows('quotes', parseRowsRequest('quotes', q, at?.instantUs ?? nowMicros()), at)));
+  app.get(ROUTE_PATHS.bars, handle('bars', (q, at = s.asOf('trades', q, nowMicros())) => s.bars(parseBarsRequest(q, at?.instantUs ?? nowMicros()), at)));
+  app.get(ROUTE_PATHS.summary, handle('summary', (q) => s.summary(parseSummaryRequest(q), s.asOf('trades', q, nowMicros()))));
+  app.get(ROUTE_PATHS.symbols, handle('symbols', (q) => s.symbols(parseSymbolsRequest(q), symbolsAsOf(s, q))));
+  // Time travel and reference data (issue 16 parts 3 and 6).
+  app.get(ROUTE_PATHS.snapshots, handle('snapshots', async (q) => {
+    const r = parseSnapshotsRequest(q);
+    return listSnapshots(r.table === 'reference' ? await referenceOf(o).fresh() : s.view(r.table), r);
+  }));
+  app.get(ROUTE_PATHS.reference, handle('reference', (q) => {
+    const now = nowMicros();
+    return referenceOf(o).reference(parseReferenceRequest(q, now), parseAsOf(q, now));
+  }));
   app.get(ROUTE_PATHS.stream, (req, res, next) => {
     try {
       const r = parseStreamRequest(req.query as Record<string, unknown>);
@@ -135,6 +157,19 @@ export function mountErrorHandlers(app: Express, o: Pick<RoutesOptions, 'logger'
     }
     res.status(500).json({ error: { code: ErrorCode.INTERNAL, message: 'internal error; the server log has the details' } });
   });
+}
+
+/** /v1/symbols with `as_of`: trades at the id or time, quotes at the same instant (an id names a trades snapshot). */
+function symbolsAsOf(s: QueryService, q: Record<string, unknown>): Parameters<QueryService['symbols']>[1] {
+  const trades = s.asOf('trades', q, nowMicros());
+  if (!trades) return undefined;
+  const quotes = resolveAsOf(s.view('quotes'), { raw: trades.requested, timeUs: trades.instantUs });
+  return quotes && { trades, quotes };
+}
+
+function referenceOf(o: RoutesOptions): ReferenceService {
+  if (!o.reference) throw new QueryRejectedError(ErrorCode.QUERY_NOT_FOUND, 'reference data is not served by this instance', 503);
+  return o.reference;
 }
 
 function routeOf(path: string): string {

@@ -125,6 +125,22 @@ export const SQL = Object.freeze({
            epoch_us(min("timestamp")) AS first_seen, epoch_us(max("timestamp")) AS last_seen, count(*) AS rows
     FROM read_parquet($files)
     GROUP BY symbol, exchange, asset_class`,
+
+  /**
+   * Reference data (issue 16 part 6): reference_data_v2 rows of a symbol and record type (either may be NULL:
+   * all), one row per message_id (a reloaded file's rows carry the same ids). The as-of-date filter needs the
+   * exchange's calendar, so it is applied to effective_date by reference.ts.
+   */
+  reference: `
+    SELECT message_id, instrument_id, symbol, exchange, asset_class, record_type, name, isin, currency,
+           epoch_us(effective_date) AS effective_date, is_active,
+           epoch_us(ingestion_timestamp) AS ingestion_timestamp, vendor_data
+    FROM read_parquet($files)
+    WHERE ($symbol IS NULL OR symbol = $symbol)
+      AND ($record_type IS NULL OR record_type = $record_type)
+    QUALIFY row_number() OVER (PARTITION BY message_id ORDER BY ingestion_timestamp DESC) = 1
+    ORDER BY symbol, record_type, effective_date DESC NULLS LAST, message_id`,
+
   /**
    * Replay-then-follow (issue 16): one page of a selection's history in ascending (timestamp, message_id) after a
    * position (keyset pagination: each page is bounded and no connection is held between pages). Each row comes back

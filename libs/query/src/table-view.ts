@@ -11,9 +11,10 @@ import {
   type ManifestCache,
   type Predicate,
   type ScanPlan,
+  type Snapshot,
 } from '@k2/iceberg';
-import { TABLE_BY_KIND, tableOffsets } from '@k2/lake';
-import type { Offsets, TailKind } from './tail-store';
+import { TABLE_BY_KIND, tableOffsets, type TableKind } from '@k2/lake';
+import type { Offsets } from './tail-store';
 
 /** What one request reads from the table: a fixed snapshot and the Kafka offsets it holds. */
 export interface TableState {
@@ -21,10 +22,13 @@ export interface TableState {
   snapshotId: Long | undefined;
   offsets: Offsets;
   refreshedAtMs: number;
+  /** Time travel (issue 16): a retained older snapshot, read without the tail; planned with its own cache. */
+  historical?: boolean;
 }
 
 export interface TableViewOptions {
-  kind: TailKind;
+  /** trades and quotes (with a tail), or reference (time travel and /v1/reference only). */
+  kind: TableKind;
   catalog: Catalog;
   io: FileIO;
   namespace: readonly string[];
@@ -34,6 +38,10 @@ export interface TableViewOptions {
   /** Called synchronously after every switch to a newer snapshot (the tail evicts what it now holds). */
   onAdvance?: (state: TableState) => void;
 }
+
+/** Bounds of the older snapshots' manifest cache (entries; a manifest of a small commit is a few KB decoded). */
+const HISTORICAL_LISTS = 64;
+const HISTORICAL_MANIFESTS = 2048;
 
 const EMPTY: TableState = { table: undefined, snapshotId: undefined, offsets: new Map(), refreshedAtMs: 0 };
 
@@ -55,7 +63,7 @@ export class TableView {
     return this.current;
   }
 
-  get kind(): TailKind {
+  get kind(): TableKind {
     return this.o.kind;
   }
 
@@ -112,6 +120,34 @@ export class TableView {
   /** Data files of `state`'s snapshot that may hold rows matching `predicates`. */
   plan(state: TableState, predicates: readonly Predicate[]): Promise<ScanPlan | undefined> {
     if (!state.table || state.snapshotId === undefined) return Promise.resolve(undefined);
-    return planScan(this.o.io, state.table, { predicates, snapshotId: state.snapshotId, cache: this.cache });
+    return planScan(this.o.io, state.table, { predicates, snapshotId: state.snapshotId, cache: state.historical ? this.historicalCache() : this.cache });
+  }
+
+  // ---- Time travel (issue 16 part 3) ----
+
+  /**
+   * The state of `snapshot`, one of the current metadata's retained snapshots: the table part of an `as_of` read.
+   * Offsets are those the snapshot's own lineage carries (the tail is never merged into such a read).
+   */
+  at(snapshot: Snapshot): TableState {
+    const table = this.current.table;
+    if (!table) throw new Error('TableView.at: no table loaded');
+    const lineage = { ...table.metadata, refs: {}, 'current-snapshot-id': snapshot['snapshot-id'] };
+    return { table, snapshotId: snapshot['snapshot-id'], offsets: tableOffsets(lineage, this.o.writerGroupId), refreshedAtMs: this.current.refreshedAtMs, historical: true };
+  }
+
+  /** A table with no snapshot at the requested time (before its first commit): an empty answer. */
+  empty(): TableState {
+    return { table: undefined, snapshotId: undefined, offsets: new Map(), refreshedAtMs: this.current.refreshedAtMs, historical: true };
+  }
+
+  /**
+   * Manifests of older snapshots, kept apart from the current snapshot's (which refresh prunes to what it
+   * references): both are immutable files, so any cached entry is exact; the bound only limits memory.
+   */
+  private historical: ManifestCache = { lists: new Map(), manifests: new Map() };
+  private historicalCache(): ManifestCache {
+    if (this.historical.lists.size > HISTORICAL_LISTS || this.historical.manifests.size > HISTORICAL_MANIFESTS) this.historical = { lists: new Map(), manifests: new Map() };
+    return this.historical;
   }
 }
