@@ -68,6 +68,11 @@ export interface QueryApiConfig extends RuntimeConfig {
   readonly maxAggregateScanRows: number;
   readonly heavyScanRows: number;
   readonly maxStreamClients: number;
+  /** export (issue 16, ADR 0019): the budget of one export, its row cap, and the Parquet spool (under the cache dir). */
+  readonly exportDeadlineMs: number;
+  readonly maxExportRows: number;
+  readonly exportSpoolDir: string;
+  readonly exportSpoolMaxBytes: number;
   /** Origins that may frame the live page (Grafana's overview panel); empty = none. */
   readonly frameAncestors: readonly string[];
   /**
@@ -122,6 +127,10 @@ export const spec = {
   maxAggregateScanRows: cfg.int({ env: 'QUERY_MAX_AGGREGATE_SCAN_ROWS', default: 100_000_000, min: 1, doc: 'bars/summary: most not-yet-cached rows to scan (else 422)' }),
   heavyScanRows: cfg.int({ env: 'QUERY_HEAVY_SCAN_ROWS', default: 500_000, min: 1, doc: 'Requests estimated above this many rows are heavy' }),
   maxStreamClients: cfg.int({ env: 'QUERY_MAX_STREAM_CLIENTS', default: 500, min: 1 }),
+  // export (issue 16)
+  exportDeadlineMs: cfg.int({ env: 'QUERY_EXPORT_DEADLINE_MS', default: 600_000, min: 1000, max: 86_400_000, doc: 'Budget of one export (format=csv|ndjson|parquet), queue wait included' }),
+  maxExportRows: cfg.int({ env: 'QUERY_MAX_EXPORT_ROWS', default: 200_000_000, min: 1, doc: 'Exports: most rows the planned files may hold in the window (else 422)' }),
+  exportSpoolMaxBytes: cfg.string({ env: 'QUERY_EXPORT_SPOOL_MAX_BYTES', default: '4GiB', pattern: SIZE_PATTERN, doc: 'Disk: Parquet exports being written and sent at once (else 503)' }),
   tailTopics: cfg.list({ env: 'QUERY_TAIL_TOPICS', default: TAIL_DEFAULT_TOPICS, doc: 'Trades/quotes topics the Kafka tail reads, by name (no pattern)' }),
   // Space-separated origins (scheme://host[:port]) as CSP frame-ancestors takes them.
   frameAncestors: optional(cfg.string({ env: 'QUERY_FRAME_ANCESTORS', pattern: /^https?:\/\/[A-Za-z0-9.-]+(:\d+)?( https?:\/\/[A-Za-z0-9.-]+(:\d+)?)*$/ })),
@@ -192,6 +201,10 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     maxAggregateScanRows: c.maxAggregateScanRows,
     heavyScanRows: c.heavyScanRows,
     maxStreamClients: c.maxStreamClients,
+    exportDeadlineMs: c.exportDeadlineMs,
+    maxExportRows: c.maxExportRows,
+    exportSpoolDir: path.join(path.resolve(c.cacheDir ?? defaultS3CacheDir()), '_export'),
+    exportSpoolMaxBytes: parseBytes(c.exportSpoolMaxBytes),
     tailTopics: c.tailTopics,
     frameAncestors: Object.freeze(c.frameAncestors ? c.frameAncestors.split(' ') : []),
   });

@@ -1,6 +1,7 @@
 import { createCatalog, createFileIO } from '@k2/iceberg';
 import {
   AccessMetrics,
+  Exporter,
   createPublicApp,
   HotTier,
   KafkaTail,
@@ -46,7 +47,8 @@ void runService({
       threads: config.duckdbThreads,
       memoryLimit: config.duckdbMemoryLimit,
       connections: config.duckdbConnections,
-      allowedDirectories: config.duckdbAllowedDirs,
+      // export (issue 16): the Parquet spool is written by DuckDB, so it is allowed too (and nothing else is).
+      allowedDirectories: [...config.duckdbAllowedDirs, config.exportSpoolDir],
     });
     onShutdown('duckdb', () => engine.close());
     const metrics = new QueryMetrics(registry);
@@ -100,6 +102,9 @@ void runService({
       metrics.memory.set({ part: 'file_cache', measure: 'used' }, files.bytes);
     };
     onShutdown('query-service', () => service.close());
+    // export (issue 16): its spool is emptied before the download cache first lists the cache dir.
+    const exporter = new Exporter({ service, engine, metrics, logger, deadlineMs: config.exportDeadlineMs, maxRows: config.maxExportRows, spoolDir: config.exportSpoolDir, spoolMaxBytes: config.exportSpoolMaxBytes });
+    await exporter.init();
 
     // Table views: one refresh before the tail starts (its start offsets come from the snapshot), then a loop.
     const refreshAll = async (budgetMs: number) => {
@@ -193,7 +198,7 @@ void runService({
       deadlineMs: config.deadlineMs,
       refreshMs: config.refreshMs,
     });
-    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0', reference });
+    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0', reference, exporter });
     mountErrorHandlers(app, { logger, metrics });
     const server = await startPublicServer(app, config.port, config.host, config);
     // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.

@@ -37,6 +37,12 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   dirs: LIST(VARCHAR),
   // Reference data (issue 16 part 6).
   record_type: VARCHAR,
+  // export (issue 16): the captured tail rows and spool paths ($symbols, $asset_class: cross-source reads above)
+  tail: VARCHAR,
+  tail_min: TIMESTAMPTZ,
+  tail_max: TIMESTAMPTZ,
+  rows: VARCHAR,
+  path: VARCHAR,
   // Replay-then-follow (issue 16).
   after_ts: TIMESTAMPTZ,
   after_id: VARCHAR,
@@ -120,6 +126,26 @@ export class QueryEngine {
    */
   queryColumns(name: SqlName, params: Record<string, SqlValue>, signal?: AbortSignal): Promise<Record<string, unknown[]>> {
     return this.execute(name, params, signal, async (stmt) => columnsYielding(await stmt.run()));
+  }
+
+  /**
+   * Export (issue 16): runs a statement whose first column is text and hands it over one DuckDB chunk (2048 rows)
+   * at a time, from a streaming result, so the whole answer is never held; `onChunk` may wait (the client's
+   * backpressure) while the connection stays held. Returns the rows streamed.
+   */
+  streamLines(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, onChunk: (lines: string[]) => Promise<void> | void): Promise<number> {
+    return this.execute(name, params, signal, async (stmt) => {
+      const result = await stmt.stream();
+      let rows = 0;
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        rows += chunk.rowCount;
+        await onChunk(chunk.getColumnValues(0) as string[]);
+        if (signal?.aborted) throw signal.reason;
+      }
+      // An interrupt between chunks ends a streaming result as if it were complete: never report that as success.
+      if (signal?.aborted) throw signal.reason;
+      return rows;
+    });
   }
 
   private async execute<T>(name: SqlName, params: Record<string, SqlValue>, signal: AbortSignal | undefined, read: (s: DuckDBPreparedStatement) => Promise<T>): Promise<T> {

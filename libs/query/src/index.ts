@@ -25,6 +25,9 @@ export * from './access/public-server';
 // Time travel and reference data (issue 16 parts 3 and 6).
 export * from './time-travel';
 export * from './reference';
+// export (issue 16)
+export * from './export-format';
+export * from './export';
 // Replay-then-follow (issue 16).
 export * from './replay/cursor';
 export * from './replay/merge';

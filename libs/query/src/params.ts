@@ -91,14 +91,20 @@ const P = {
     description: "Rows effective on or before this day (YYYY-MM-DD, in the exchange's own calendar); default today (UTC).",
     schema: { type: 'string', format: 'date' },
   },
+  // export (issue 16): see export.ts and docs/query-api.md "Export"
+  format: {
+    name: 'format',
+    description: 'json (default: the paged answer) or an export of every row of the window, oldest first, as a file: csv, ndjson or parquet (no limit or cursor; symbol optional on trades and quotes).',
+    schema: { type: 'string', enum: ['json', 'csv', 'ndjson', 'parquet'], default: 'json' },
+  },
 } satisfies Record<string, ParamSpec>;
 
 const req = (p: ParamSpec): ParamSpec => ({ ...p, required: true });
 
 export const ROUTE_PARAMS = {
-  trades: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
-  quotes: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor],
-  bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes],
+  trades: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor, P.format],
+  quotes: [P.symbols, P.exchange, P.asset_class, P.window_minutes, P.start, P.end, P.limit, P.cursor, P.format],
+  bars: [req(P.symbol), P.exchange, req(P.interval), P.start, P.end, P.window_minutes, P.format],
   summary: [req(P.symbol), P.exchange, req(P.date)],
   symbols: [P.exchange, P.asset_class],
   stream: [req(P.symbol), P.exchange],
@@ -123,7 +129,7 @@ export type RouteName = keyof typeof ROUTE_PARAMS;
 type Raw = Record<string, unknown>;
 
 /** The single string value of a parameter; repeated parameters (`?a=1&a=2`) and nested forms are rejected. */
-function one(q: Raw, name: string): string | undefined {
+export function one(q: Raw, name: string): string | undefined {
   const v = q[name];
   if (v === undefined) return undefined;
   if (typeof v !== 'string') throw new InvalidParameterError(name, 'must be given once, as a plain value');
@@ -131,7 +137,7 @@ function one(q: Raw, name: string): string | undefined {
   return v;
 }
 
-function checkKnown(q: Raw, route: RouteName): void {
+export function checkKnown(q: Raw, route: RouteName): void {
   const allowed = new Set(ROUTE_PARAMS[route].map((p) => p.name));
   for (const k of Object.keys(q)) {
     if (!allowed.has(k)) {
@@ -164,7 +170,7 @@ export function parseSymbols(q: Raw): string[] | undefined {
   return [...new Set(parts)].sort();
 }
 
-function parseExchange(q: Raw): string | undefined {
+export function parseExchange(q: Raw): string | undefined {
   const v = one(q, 'exchange');
   if (v === undefined || v === '') return undefined;
   const s = v.toUpperCase();
@@ -211,7 +217,7 @@ export interface TimeWindow {
 }
 
 /** start/end/window_minutes → [startUs, endUs). */
-function parseWindow(q: Raw, nowUs: bigint, defaultMinutes: number | undefined): TimeWindow {
+export function parseWindow(q: Raw, nowUs: bigint, defaultMinutes: number | undefined): TimeWindow {
   const start = parseTime(q, 'start');
   const end = parseTime(q, 'end');
   const minutes = parseInt(q, 'window_minutes', 1, MAX_WINDOW_MINUTES);

@@ -6,7 +6,7 @@ import { MinuteBarCache } from './minute-bars';
 import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
-import { encodeCursor, parseAsOf, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest } from './params';
+import { encodeCursor, parseAsOf, singleSymbol, type BarsRequest, type RowsRequest, type Selection, type SummaryRequest, type SymbolsRequest, type TimeWindow } from './params';
 import { recordJson } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
 import { hotPageRows, recentFiles, type HotSlice, type HotTier } from './hot-tier';
@@ -55,7 +55,7 @@ export interface QueryServiceOptions {
   minuteBarBytes?: number;
 }
 
-interface Planned {
+export interface Planned {
   files: PlannedFile[];
   schema: Schema;
 }
@@ -417,6 +417,21 @@ export class QueryService {
     return [...kept.values()].flat();
   }
 
+  /**
+   * export (issue 16, export.ts): the table state and the tail rows past its offsets taken in one synchronous step
+   * (as every read), with the read path's planner, files and admission for the export to run on. An export always takes a heavy slot (it holds a connection for as long as it streams).
+   */
+  exportSource(kind: TailKind, req: TimeWindow & Selection, at?: AsOfRead): ExportSource {
+    const { state, tailRows, prov } = this.capture(kind, req, req.startUs, req.endUs, at);
+    return {
+      prov,
+      tailRows,
+      plan: (preds) => this.plan(state, kind, preds),
+      localFiles: (files, signal) => this.localFiles(files, signal),
+      heavySlot: (signal, fn) => this.withSlot('heavy', signal, fn),
+    };
+  }
+
   close(): void {
     this.gate.close();
   }
@@ -466,6 +481,15 @@ function replayPredicates(p: ReplayPageRequest): Predicate[] {
   if (p.symbols?.length === 1) out.push({ column: 'symbol', op: 'eq', value: p.symbols[0] });
   if (p.exchange !== undefined) out.push({ column: 'exchange', op: 'eq', value: p.exchange });
   return out;
+}
+
+/** What an export reads (see QueryService.exportSource). */
+export interface ExportSource {
+  prov: Provenance;
+  tailRows: TailRow[];
+  plan(preds: readonly Predicate[]): Promise<Planned>;
+  localFiles(files: readonly PlannedFile[], signal: AbortSignal): Promise<string[]>;
+  heavySlot<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
 }
 
 interface SymbolRow {

@@ -22,6 +22,8 @@ import { listSnapshots, resolveAsOf } from './time-travel';
 import type { Answer, Provenance, QueryService } from './query-service';
 import { RawJsonArray, renderBody } from './merge-page';
 import type { StreamHub } from './stream';
+import type { Exporter } from './export';
+import { exportFormatOf, parseExportRequest } from './export-format';
 import type { ReplayService } from './replay/service';
 
 export interface RoutesOptions {
@@ -34,6 +36,8 @@ export interface RoutesOptions {
   version: string;
   /** GET /v1/reference (issue 16 part 6); the route answers 503 without it. */
   reference?: ReferenceService;
+  /** export (issue 16): format=csv|ndjson|parquet on trades, quotes and bars; undefined = json only. */
+  exporter?: Exporter;
 }
 
 function setProvenance(res: Response, p: Provenance): void {
@@ -76,11 +80,44 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
       }
     };
 
+  // export (issue 16): with format=csv|ndjson|parquet the route streams a file (export.ts) instead of the JSON page.
+  const exporting =
+    (route: 'trades' | 'quotes' | 'bars', json: ReturnType<typeof handle>) =>
+    (req: Request, res: Response, next: NextFunction) => {
+      const q = req.query as Record<string, unknown>;
+      let format;
+      try {
+        format = o.exporter ? exportFormatOf(q) : undefined;
+      } catch (e) {
+        next(e);
+        return;
+      }
+      if (!format || !o.exporter) {
+        void json(req, res, next);
+        return;
+      }
+      const ex = o.exporter;
+      // `as_of` exports that snapshot alone, windows ending at its instant, like the JSON answer (time travel).
+      let at;
+      try {
+        at = o.service.asOf(route === 'bars' ? 'trades' : route, q, nowMicros());
+      } catch (e) {
+        next(e);
+        return;
+      }
+      const now = at?.instantUs ?? nowMicros();
+      const run = route === 'bars' ? () => ex.bars(parseBarsRequest(q, now), format, res, at) : () => ex.rows(route, parseExportRequest(route, q, now), format, res, at);
+      const end = o.metrics.duration.startTimer({ route });
+      run()
+        .then(() => o.metrics.requests.inc({ route, status: res.headersSent ? String(res.statusCode) : '500', degraded: 'none' }))
+        .catch(next)
+        .finally(end);
+    };
   const s = o.service;
   // `as_of` (time travel, issue 16): resolved first, so windows default to end at the snapshot's instant, not now.
-  app.get(ROUTE_PATHS.trades, handle('trades', (q, at = s.asOf('trades', q, nowMicros())) => s.rows('trades', parseRowsRequest('trades', q, at?.instantUs ?? nowMicros()), at)));
-  app.get(ROUTE_PATHS.quotes, handle('quotes', (q, at = s.asOf('quotes', q, nowMicros())) => s.rows('quotes', parseRowsRequest('quotes', q, at?.instantUs ?? nowMicros()), at)));
-  app.get(ROUTE_PATHS.bars, handle('bars', (q, at = s.asOf('trades', q, nowMicros())) => s.bars(parseBarsRequest(q, at?.instantUs ?? nowMicros()), at)));
+  app.get(ROUTE_PATHS.trades, exporting('trades', handle('trades', (q, at = s.asOf('trades', q, nowMicros())) => s.rows('trades', parseRowsRequest('trades', q, at?.instantUs ?? nowMicros()), at))));
+  app.get(ROUTE_PATHS.quotes, exporting('quotes', handle('quotes', (q, at = s.asOf('quotes', q, nowMicros())) => s.rows('quotes', parseRowsRequest('quotes', q, at?.instantUs ?? nowMicros()), at))));
+  app.get(ROUTE_PATHS.bars, exporting('bars', handle('bars', (q, at = s.asOf('trades', q, nowMicros())) => s.bars(parseBarsRequest(q, at?.instantUs ?? nowMicros()), at))));
   app.get(ROUTE_PATHS.summary, handle('summary', (q) => s.summary(parseSummaryRequest(q), s.asOf('trades', q, nowMicros()))));
   app.get(ROUTE_PATHS.symbols, handle('symbols', (q) => s.symbols(parseSymbolsRequest(q), symbolsAsOf(s, q))));
   // Time travel and reference data (issue 16 parts 3 and 6).

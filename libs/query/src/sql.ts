@@ -142,6 +142,220 @@ export const SQL = Object.freeze({
     ORDER BY symbol, record_type, effective_date DESC NULLS LAST, message_id`,
 
   /**
+   * export (issue 16, ADR 0019): every row of a window, oldest first by (timestamp, message_id), the table part at
+   * the snapshot plus the tail rows ($tail, JSON text of the captured records) whose message_id the table does not
+   * hold. One statement per format so a table row and a tail row go through the same formatting. CSV: RFC 4180,
+   * every text field quoted (NULL = empty field), decimals exact text, timestamps µs and RFC 3339 UTC; NDJSON: the
+   * JSON route's encoding (records.ts recordJson).
+   */
+  exportTradesCsv: `
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","trade_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","price":"DECIMAL(18,8)","quantity":"DECIMAL(18,8)","currency":"VARCHAR","side":"VARCHAR","trade_conditions":["VARCHAR"],"source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT concat(
+             '"' || replace(message_id, '"', '""') || '"', ',',
+             '"' || replace(trade_id, '"', '""') || '"', ',',
+             '"' || replace(symbol, '"', '""') || '"', ',',
+             '"' || replace(exchange, '"', '""') || '"', ',',
+             '"' || replace(asset_class, '"', '""') || '"', ',',
+             epoch_us("timestamp"), ',',
+             strftime(make_timestamp(epoch_us("timestamp")), '%Y-%m-%dT%H:%M:%S.%fZ'), ',',
+             CAST(price AS VARCHAR), ',',
+             CAST(quantity AS VARCHAR), ',',
+             '"' || replace(currency, '"', '""') || '"', ',',
+             '"' || replace(side, '"', '""') || '"', ',',
+             '"' || replace(CAST(to_json(trade_conditions) AS VARCHAR), '"', '""') || '"', ',',
+             CAST(source_sequence AS VARCHAR), ',',
+             epoch_us(ingestion_timestamp), ',',
+             strftime(make_timestamp(epoch_us(ingestion_timestamp)), '%Y-%m-%dT%H:%M:%S.%fZ'), ',',
+             CAST(platform_sequence AS VARCHAR), ',',
+             '"' || replace(vendor_data, '"', '""') || '"') AS line
+    FROM merged
+    ORDER BY "timestamp", message_id`,
+
+  exportTradesNdjson: `
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","trade_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","price":"DECIMAL(18,8)","quantity":"DECIMAL(18,8)","currency":"VARCHAR","side":"VARCHAR","trade_conditions":["VARCHAR"],"source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT CAST(json_object(
+             'message_id', message_id,
+             'trade_id', trade_id,
+             'symbol', symbol,
+             'exchange', exchange,
+             'asset_class', asset_class,
+             'timestamp', strftime(make_timestamp(epoch_us("timestamp")), '%Y-%m-%dT%H:%M:%S.%fZ'),
+             'price', CAST(price AS VARCHAR),
+             'quantity', CAST(quantity AS VARCHAR),
+             'currency', currency,
+             'side', side,
+             'trade_conditions', trade_conditions,
+             'source_sequence', CAST(source_sequence AS VARCHAR),
+             'ingestion_timestamp', strftime(make_timestamp(epoch_us(ingestion_timestamp)), '%Y-%m-%dT%H:%M:%S.%fZ'),
+             'platform_sequence', CAST(platform_sequence AS VARCHAR),
+             'vendor_data', json(vendor_data)) AS VARCHAR) AS line
+    FROM merged
+    ORDER BY "timestamp", message_id`,
+
+  exportQuotesCsv: `
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","bid_price":"DECIMAL(18,8)","bid_quantity":"DECIMAL(18,8)","ask_price":"DECIMAL(18,8)","ask_quantity":"DECIMAL(18,8)","currency":"VARCHAR","source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT concat(
+             '"' || replace(message_id, '"', '""') || '"', ',',
+             '"' || replace(symbol, '"', '""') || '"', ',',
+             '"' || replace(exchange, '"', '""') || '"', ',',
+             '"' || replace(asset_class, '"', '""') || '"', ',',
+             epoch_us("timestamp"), ',',
+             strftime(make_timestamp(epoch_us("timestamp")), '%Y-%m-%dT%H:%M:%S.%fZ'), ',',
+             CAST(bid_price AS VARCHAR), ',',
+             CAST(bid_quantity AS VARCHAR), ',',
+             CAST(ask_price AS VARCHAR), ',',
+             CAST(ask_quantity AS VARCHAR), ',',
+             '"' || replace(currency, '"', '""') || '"', ',',
+             CAST(source_sequence AS VARCHAR), ',',
+             epoch_us(ingestion_timestamp), ',',
+             strftime(make_timestamp(epoch_us(ingestion_timestamp)), '%Y-%m-%dT%H:%M:%S.%fZ'), ',',
+             CAST(platform_sequence AS VARCHAR), ',',
+             '"' || replace(vendor_data, '"', '""') || '"') AS line
+    FROM merged
+    ORDER BY "timestamp", message_id`,
+
+  exportQuotesNdjson: `
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","bid_price":"DECIMAL(18,8)","bid_quantity":"DECIMAL(18,8)","ask_price":"DECIMAL(18,8)","ask_quantity":"DECIMAL(18,8)","currency":"VARCHAR","source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT CAST(json_object(
+             'message_id', message_id,
+             'symbol', symbol,
+             'exchange', exchange,
+             'asset_class', asset_class,
+             'timestamp', strftime(make_timestamp(epoch_us("timestamp")), '%Y-%m-%dT%H:%M:%S.%fZ'),
+             'bid_price', CAST(bid_price AS VARCHAR),
+             'bid_quantity', CAST(bid_quantity AS VARCHAR),
+             'ask_price', CAST(ask_price AS VARCHAR),
+             'ask_quantity', CAST(ask_quantity AS VARCHAR),
+             'currency', currency,
+             'source_sequence', CAST(source_sequence AS VARCHAR),
+             'ingestion_timestamp', strftime(make_timestamp(epoch_us(ingestion_timestamp)), '%Y-%m-%dT%H:%M:%S.%fZ'),
+             'platform_sequence', CAST(platform_sequence AS VARCHAR),
+             'vendor_data', json(vendor_data)) AS VARCHAR) AS line
+    FROM merged
+    ORDER BY "timestamp", message_id`,
+
+  /** The same rows as Parquet in the spool directory: the table's own column types (decimal(18,8), timestamp µs UTC). */
+  exportTradesParquet: `
+    COPY (
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","trade_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","price":"DECIMAL(18,8)","quantity":"DECIMAL(18,8)","currency":"VARCHAR","side":"VARCHAR","trade_conditions":["VARCHAR"],"source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, trade_id, symbol, exchange, asset_class, "timestamp", price, quantity, currency, side, trade_conditions, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT * FROM merged
+    ORDER BY "timestamp", message_id
+    ) TO $path (FORMAT parquet, COMPRESSION zstd)`,
+
+  exportQuotesParquet: `
+    COPY (
+    WITH tail AS (
+      SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","bid_price":"DECIMAL(18,8)","bid_quantity":"DECIMAL(18,8)","ask_price":"DECIMAL(18,8)","ask_quantity":"DECIMAL(18,8)","currency":"VARCHAR","source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)
+    ), merged AS (
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM read_parquet($files)
+      WHERE ($symbols IS NULL OR list_contains($symbols, symbol))
+        AND ($exchange IS NULL OR exchange = $exchange)
+        AND ($asset_class IS NULL OR asset_class = $asset_class)
+        AND "timestamp" >= $start AND "timestamp" < $end
+      UNION ALL
+      SELECT message_id, symbol, exchange, asset_class, "timestamp", bid_price, bid_quantity, ask_price, ask_quantity, currency, source_sequence, ingestion_timestamp, platform_sequence, vendor_data
+      FROM tail
+      WHERE message_id NOT IN (
+        SELECT message_id FROM read_parquet($files)
+        WHERE "timestamp" >= $tail_min AND "timestamp" <= $tail_max AND message_id IN (SELECT message_id FROM tail))
+    )
+    SELECT * FROM merged
+    ORDER BY "timestamp", message_id
+    ) TO $path (FORMAT parquet, COMPRESSION zstd)`,
+
+  /** Bars as Parquet: the route's answer ($rows, JSON text) with decimal columns and µs timestamps. */
+  exportBarsParquet: `
+    COPY (
+      SELECT unnest(from_json($rows, '[{"time":"TIMESTAMPTZ","open":"DECIMAL(18,8)","high":"DECIMAL(18,8)","low":"DECIMAL(18,8)","close":"DECIMAL(18,8)","volume":"DECIMAL(38,8)","vwap":"DECIMAL(18,8)","trades":"BIGINT","first_trade_time":"TIMESTAMPTZ","last_trade_time":"TIMESTAMPTZ"}]'), recursive := true)
+    ) TO $path (FORMAT parquet, COMPRESSION zstd)`,
+
+  /**
+   * An empty Parquet file with the table's columns, read instead of the table when a window plans no data file
+   * (read_parquet needs at least one file): the tail rows still go through the one statement.
+   */
+  exportEmptyTrades: `
+    COPY (SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","trade_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","price":"DECIMAL(18,8)","quantity":"DECIMAL(18,8)","currency":"VARCHAR","side":"VARCHAR","trade_conditions":["VARCHAR"],"source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)) TO $path (FORMAT parquet)`,
+
+  exportEmptyQuotes: `
+    COPY (SELECT unnest(from_json($tail, '[{"message_id":"VARCHAR","symbol":"VARCHAR","exchange":"VARCHAR","asset_class":"VARCHAR","timestamp":"TIMESTAMPTZ","bid_price":"DECIMAL(18,8)","bid_quantity":"DECIMAL(18,8)","ask_price":"DECIMAL(18,8)","ask_quantity":"DECIMAL(18,8)","currency":"VARCHAR","source_sequence":"BIGINT","ingestion_timestamp":"TIMESTAMPTZ","platform_sequence":"BIGINT","vendor_data":"VARCHAR"}]'), recursive := true)) TO $path (FORMAT parquet)`,
+
+  /**
    * Replay-then-follow (issue 16): one page of a selection's history in ascending (timestamp, message_id) after a
    * position (keyset pagination: each page is bounded and no connection is held between pages). Each row comes back
    * as its order key and its API JSON, built by DuckDB with the same fields, order and text as recordJson (times
