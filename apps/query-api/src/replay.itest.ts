@@ -175,6 +175,7 @@ describe('replay-then-follow', () => {
     const h = r.events.find((e) => e.type === 'handover')!;
     expect(Object.keys(h.raw['offsets'] as object).length).toBeGreaterThan(0);
     expect(h.id).toMatch(/^l_/);
+    expect(h.raw['degraded']).toEqual([]);
     expect(idsOf(r.events.slice(r.events.indexOf(h) + 1)).length).toBeGreaterThan(0); // some really arrived live
     const first = r.events.find((e) => e.type === 'trade')!;
     expect(first.data!['price']).toBe(produced[0].price); // decimals as exact text

@@ -78,12 +78,14 @@ export class ReplaySession {
         await this.history(cap, this.pos);
         if (this.out.closed) return;
         const snapshots = Object.fromEntries([...cap.states].map(([k, s]) => [k, s.snapshotId === undefined ? null : String(s.snapshotId)]));
+        // As on the JSON routes (ADR 0009): rows the tail dropped for memory are in neither part of this history.
+        const degraded = [...cap.states].some(([k, s]) => this.d.store.truncatedFor(k, s.offsets)) ? ['tail-truncated'] : [];
         if (!follow) {
           this.d.metrics?.ended.inc({ reason: 'end' });
-          return await this.out.control('end', { snapshots });
+          return await this.out.control('end', { snapshots, degraded });
         }
         offsets = new Map(cap.handover);
-        await this.out.control('handover', { offsets: Object.fromEntries(offsets), snapshots }, liveCursor(offsets));
+        await this.out.control('handover', { offsets: Object.fromEntries(offsets), snapshots, degraded }, liveCursor(offsets));
       }
       await this.live(offsets);
     } finally {
