@@ -27,6 +27,8 @@ const ROUTES: Record<string, string> = {
   summary: `/v1/summary?symbol=${SYMBOL}&date=${today}`,
   symbols: '/v1/symbols',
   stream: `/v1/stream/trades?symbol=${SYMBOL}`,
+  // Replay-then-follow (issue 16): SSE, so `call` leaves it once the headers are in.
+  replay: `/v1/replay?symbols=${SYMBOL}&start=${today}T00:00:00Z&format=sse`,
 };
 
 /** One request; streams are aborted once their headers are in. */

@@ -17,6 +17,9 @@ import {
   QueryMetrics,
   QueryService,
   ReferenceService,
+  ReplayMetrics,
+  ReplayService,
+  type ReplayServiceOptions,
   StreamHub,
   TableView,
   TailStore,
@@ -132,6 +135,7 @@ void runService({
     });
 
     let hub: StreamHub | undefined;
+    let replayKafka: ReplayServiceOptions['kafka'];
     if (config.tailEnabled) {
       const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
       const t = new KafkaTail({
@@ -165,7 +169,12 @@ void runService({
       });
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
+      // Replay-then-follow (issue 16): Kafka reads back what a live cursor missed.
+      replayKafka = { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger };
     }
+    // Replay-then-follow (issue 16): history from the table (and the tail, when on); following live needs the tail.
+    const replay = new ReplayService({ views, store, service, logger, follow: config.tailEnabled, metrics: new ReplayMetrics(registry), maxReplays: config.maxStreamClients, kafka: replayKafka });
+    onShutdown('replays', () => replay.close());
     // The public port: API, page and stream behind API keys; ctx.app (the ops port) keeps /metrics and the probes.
     const access = new AccessMetrics(registry);
     const limits = new KeyLimits();
@@ -189,12 +198,13 @@ void runService({
       deadlineMs: config.deadlineMs,
       refreshMs: config.refreshMs,
     });
-    mountQueryRoutes(app, { service, hub, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0', reference, exporter });
+    mountQueryRoutes(app, { service, hub, replay, metrics, logger, version: process.env['npm_package_version'] ?? '0.1.0', reference, exporter });
     mountErrorHandlers(app, { logger, metrics });
     const server = await startPublicServer(app, config.port, config.host, config);
     // Registered last, so it runs first: no new requests, streams ended, queries in flight get the deadline to finish.
     onShutdown('public-http', async () => {
       hub?.close();
+      replay.close();
       await server.close(config.deadlineMs + 1000);
     });
     logger.info('query api ready', {

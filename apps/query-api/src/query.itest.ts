@@ -298,7 +298,7 @@ describe('query-api hybrid reads', () => {
   it('serves its OpenAPI document and the live page', async () => {
     const doc = await get('/openapi.json');
     expect(doc.status).toBe(200);
-    expect(Object.keys(doc.body['paths'] as object)).toEqual(['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols', '/v1/stream/trades', '/v1/snapshots', '/v1/reference']);
+    expect(Object.keys(doc.body['paths'] as object)).toEqual(['/v1/trades', '/v1/quotes', '/v1/bars', '/v1/summary', '/v1/symbols', '/v1/stream/trades', '/v1/snapshots', '/v1/reference', '/v1/replay']);
     const page = await fetch(`${api.url}/`);
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);

@@ -38,6 +38,8 @@ export const ErrorCode = {
   QUERY_OVERLOADED: 'K2_QUERY_OVERLOADED',
   /** A query-api request would scan more rows than its route's cap; narrow the window (HTTP 422). */
   QUERY_TOO_EXPENSIVE: 'K2_QUERY_TOO_EXPENSIVE',
+  /** Replay-then-follow (issue 16): the live phase outran a slow reader's bounded queue; resume with the last event id. */
+  QUERY_REPLAY_OVERRUN: 'K2_QUERY_REPLAY_OVERRUN',
   INTERNAL: 'K2_INTERNAL',
   /** Time travel (issue 16): `as_of` names a snapshot id the table never had (HTTP 404). */
   QUERY_SNAPSHOT_NOT_FOUND: 'K2_QUERY_SNAPSHOT_NOT_FOUND',

@@ -46,6 +46,9 @@ const PARAM_TYPES: Record<string, DuckDBType> = {
   // Trading days and time zones (issue 16): SQL.barsBounded's bucket lists, epoch µs.
   bucket_starts: LIST(BIGINT),
   bucket_ends: LIST(BIGINT),
+  // Replay-then-follow (issue 16).
+  after_ts: TIMESTAMPTZ,
+  after_id: VARCHAR,
 };
 
 function toDuck(name: string, v: SqlValue): unknown {

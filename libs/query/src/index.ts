@@ -31,3 +31,12 @@ export * from './export';
 // Trading days and time zones (issue 16).
 export * from './trading-day';
 export * from './bucketing';
+// Replay-then-follow (issue 16).
+export * from './replay/cursor';
+export * from './replay/merge';
+export * from './replay/kafka-range';
+export * from './replay/writer';
+export * from './replay/session';
+export * from './replay/service';
+export * from './replay/metrics';
+export * from './replay/table-pages';

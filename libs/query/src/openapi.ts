@@ -12,6 +12,7 @@ export const ROUTE_PATHS: Record<RouteName, string> = {
   // Time travel and reference data (issue 16 parts 3 and 6).
   snapshots: '/v1/snapshots',
   reference: '/v1/reference',
+  replay: '/v1/replay',
 };
 
 const decimal = { type: 'string', pattern: '^-?[0-9]{1,10}\\.[0-9]{8}$', description: 'Decimal(18,8) as text, never a JSON number', example: '97000.12000000' };
@@ -157,6 +158,8 @@ export function openApiDocument(version: string): Record<string, unknown> {
       // Time travel and reference data (issue 16 parts 3 and 6).
       [ROUTE_PATHS.snapshots]: op('snapshots', 'Retained Iceberg snapshots of a table, newest first (ids for `as_of`), with the retention in force', list('Snapshot', true)),
       [ROUTE_PATHS.reference]: op('reference', 'Reference data (instruments, dividends, splits, mergers) effective on or before a date', list('Reference', false)),
+      // Replay-then-follow (issue 16).
+      [ROUTE_PATHS.replay]: op('replay', 'Trades and quotes of several symbols merged in event-time order from `start`, then (without `end`) the live tail; NDJSON or server-sent events (docs/query-api.md)', { type: 'string' }, 'application/x-ndjson'),
     },
     components: { schemas },
   };

@@ -18,6 +18,9 @@ export const MAX_BARS = 10_000;
 export const DEFAULT_WINDOW_MINUTES = 15;
 /** Symbols one cross-source request may name (`symbol=BTCUSDT,BHP,…`). */
 export const MAX_SYMBOLS = 20;
+/** Replay-then-follow (issue 16): symbols per replay, and the longest cursor (a live one names every partition). */
+export const MAX_REPLAY_SYMBOLS = 100;
+export const MAX_REPLAY_CURSOR = 8192;
 
 export const INTERVALS = { '1m': 60_000_000n, '5m': 300_000_000n, '15m': 900_000_000n, '1h': 3_600_000_000n, '1d': US_PER_DAY } as const;
 export type Interval = keyof typeof INTERVALS;
@@ -115,6 +118,18 @@ export const ROUTE_PARAMS = {
   // Time travel and reference data (issue 16 parts 3 and 6).
   snapshots: [P.table, P.snapshots_limit, P.cursor],
   reference: [P.symbol, P.type, P.as_of_date, P.as_of, P.limit],
+  // Replay-then-follow (issue 16); the cursor of a live position lists every partition, hence its own length.
+  replay: [
+    { name: 'symbols', description: `Comma-separated symbols (at most ${MAX_REPLAY_SYMBOLS}); default every symbol of the other filters.`, schema: { type: 'string' } },
+    P.exchange,
+    P.asset_class,
+    { name: 'types', description: 'Comma-separated record types: trades, quotes (default both).', schema: { type: 'string', default: 'trades,quotes' } },
+    req(P.start),
+    { ...P.end, description: 'Exclusive end, RFC 3339. Without it the replay continues into the live tail (replay-then-follow).' },
+    { name: 'speed', description: 'Pacing: 1 or 10 times event time (gaps capped at 1 s), or max (as fast as the client reads; 0 is the same).', schema: { type: 'string', enum: ['1', '10', 'max', '0'], default: 'max' } },
+    { name: 'format', description: 'ndjson or sse; default by the Accept header (text/event-stream → sse), else ndjson.', schema: { type: 'string', enum: ['ndjson', 'sse'] } },
+    { name: 'cursor', description: 'An event id of a previous replay with the same filters (or the Last-Event-ID header): resume after it.', schema: { type: 'string', maxLength: MAX_REPLAY_CURSOR } },
+  ],
 } satisfies Record<string, ParamSpec[]>;
 export type RouteName = keyof typeof ROUTE_PARAMS;
 
@@ -455,4 +470,58 @@ function checkDay(name: string, d: string): string {
   const ms = m ? Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3])) : NaN;
   if (!m || Number.isNaN(ms) || new Date(ms).toISOString().slice(0, 10) !== d || ms < 0) throw new InvalidParameterError(name, 'must be a calendar day YYYY-MM-DD from 1970 on');
   return d;
+}
+
+// Replay-then-follow (issue 16).
+export type ReplaySpeed = 1 | 10 | 'max';
+
+export interface ReplayRequest extends Selection {
+  types: ReadonlyArray<'trades' | 'quotes'>;
+  startUs: bigint;
+  /** Undefined: follow into the live tail. */
+  endUs: bigint | undefined;
+  speed: ReplaySpeed;
+  format: 'ndjson' | 'sse' | undefined;
+  /** Raw cursor text (decoded by the replay, see replay/cursor.ts), from `cursor` or Last-Event-ID. */
+  cursor: string | undefined;
+}
+
+function parseList(q: Raw, name: string, max: number): string[] | undefined {
+  const v = one(q, name);
+  if (v === undefined || v === '') return undefined;
+  const items = [...new Set(v.split(',').map((x) => x.trim()).filter((x) => x !== ''))];
+  if (items.length === 0 || items.length > max) throw new InvalidParameterError(name, `must list 1 to ${max} comma-separated values`);
+  return items;
+}
+
+export function parseReplayRequest(q: Raw, lastEventId: string | undefined): ReplayRequest {
+  const { cursor: rawCursor, ...rest } = q;
+  checkKnown(rest, 'replay');
+  if (rawCursor !== undefined && (typeof rawCursor !== 'string' || rawCursor.length > MAX_REPLAY_CURSOR)) throw new InvalidParameterError('cursor', 'must be one event id of a previous replay');
+  const listed = parseList(rest, 'symbols', MAX_REPLAY_SYMBOLS);
+  const symbols = listed && [...new Set(listed.map((s) => s.toUpperCase()))];
+  for (const s of symbols ?? []) if (!SYMBOL_RE.test(s)) throw new InvalidParameterError('symbols', `${s.slice(0, 40)} is not a symbol (1–32 characters of A–Z, 0–9 and . _ / -)`);
+  const types = parseList(rest, 'types', 2) ?? ['trades', 'quotes'];
+  for (const t of types) if (t !== 'trades' && t !== 'quotes') throw new InvalidParameterError('types', 'must be trades, quotes or both');
+  const startUs = parseTime(rest, 'start');
+  if (startUs === undefined) throw new InvalidParameterError('start', 'is required: the event time the replay starts from');
+  const endUs = parseTime(rest, 'end');
+  if (endUs !== undefined && endUs <= startUs) throw new InvalidParameterError('end', 'must be after start');
+  const sp = one(rest, 'speed') ?? 'max';
+  // `0` is what `k2 replay --speed` documents for "as fast as possible": the same as max.
+  if (sp !== '1' && sp !== '10' && sp !== 'max' && sp !== '0') throw new InvalidParameterError('speed', 'must be 1, 10 or max');
+  const f = one(rest, 'format');
+  if (f !== undefined && f !== 'ndjson' && f !== 'sse') throw new InvalidParameterError('format', 'must be ndjson or sse');
+  const cursor = (rawCursor as string | undefined) || lastEventId || undefined;
+  return {
+    symbols,
+    exchange: parseExchange(rest),
+    assetClass: parseAssetClass(rest),
+    types: types as Array<'trades' | 'quotes'>,
+    startUs,
+    endUs,
+    speed: sp === '1' ? 1 : sp === '10' ? 10 : 'max',
+    format: f,
+    cursor,
+  };
 }

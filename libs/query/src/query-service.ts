@@ -440,6 +440,52 @@ export class QueryService {
   close(): void {
     this.gate.close();
   }
+
+  /**
+   * Replay-then-follow (issue 16): one ascending page of a selection at `state`, after a (timestamp, message_id)
+   * position. Read like a row listing (breaker, deadline, an engine slot by the window's estimated rows) but not
+   * capped: a replay streams its window in bounded pages. Rejects with the storage error (the replay ends with it).
+   */
+  replayPage(kind: TailKind, state: TableState, p: ReplayPageRequest): Promise<ReplayPage> {
+    return this.gate.request(async (signal) => {
+      const planned = await this.plan(state, kind, replayPredicates(p));
+      if (planned.files.length === 0) return { ts: [], id: [], json: [] };
+      const cls = estimateRows(planned.files, planned.schema, p.startUs, p.endUs) > this.costs.heavyRows ? 'heavy' : 'light';
+      return this.withSlot(cls, signal, async () => {
+        const files = await this.localFiles(planned.files, signal);
+        const params = { files, symbols: p.symbols ?? null, exchange: p.exchange ?? null, asset_class: p.assetClass ?? null, start: p.startUs, end: p.endUs, after_ts: p.after?.ts ?? null, after_id: p.after?.id ?? null, limit: p.limit };
+        return (await this.o.engine.queryColumns(kind === 'trades' ? 'replayTrades' : 'replayQuotes', params, signal)) as unknown as ReplayPage;
+      });
+    }, Date.now() + this.o.deadlineMs);
+  }
+}
+
+/** Replay-then-follow (issue 16): a page as columns — order key (µs, message_id) and the row's API JSON. */
+export interface ReplayPage {
+  ts: bigint[];
+  id: string[];
+  json: string[];
+}
+
+/** Replay-then-follow (issue 16): one page of history. */
+export interface ReplayPageRequest {
+  symbols: readonly string[] | undefined;
+  exchange: string | undefined;
+  assetClass: string | undefined;
+  startUs: bigint;
+  endUs: bigint;
+  after: { ts: bigint; id: string } | undefined;
+  limit: number;
+}
+
+function replayPredicates(p: ReplayPageRequest): Predicate[] {
+  const out: Predicate[] = [
+    { column: 'timestamp', op: 'gte', value: p.after && p.after.ts > p.startUs ? p.after.ts : p.startUs },
+    { column: 'timestamp', op: 'lt', value: p.endUs },
+  ];
+  if (p.symbols?.length === 1) out.push({ column: 'symbol', op: 'eq', value: p.symbols[0] });
+  if (p.exchange !== undefined) out.push({ column: 'exchange', op: 'eq', value: p.exchange });
+  return out;
 }
 
 /** What an export reads (see QueryService.exportSource). */

@@ -7,6 +7,7 @@ import { openApiDocument, ROUTE_PATHS } from './openapi';
 import {
   InvalidParameterError,
   parseBarsRequest,
+  parseReplayRequest,
   parseRowsRequest,
   parseStreamRequest,
   parseSummaryRequest,
@@ -23,10 +24,13 @@ import { RawJsonArray, renderBody } from './merge-page';
 import type { StreamHub } from './stream';
 import type { Exporter } from './export';
 import { exportFormatOf, parseExportRequest } from './export-format';
+import type { ReplayService } from './replay/service';
 
 export interface RoutesOptions {
   service: QueryService;
   hub?: StreamHub;
+  /** Replay-then-follow (issue 16). */
+  replay?: ReplayService;
   metrics: QueryMetrics;
   logger: Logger;
   version: string;
@@ -133,6 +137,19 @@ export function mountQueryRoutes(app: Express, o: RoutesOptions): void {
         return;
       }
       o.hub.open(res, r.symbol, r.exchange);
+    } catch (e) {
+      next(e);
+    }
+  });
+  // Replay-then-follow (issue 16): NDJSON or SSE until the client leaves (or `end`), counted as a stream per key.
+  app.get(ROUTE_PATHS.replay, async (req, res, next) => {
+    try {
+      const r = parseReplayRequest(req.query as Record<string, unknown>, req.get('last-event-id'));
+      if (!o.replay) {
+        res.status(503).json({ error: { code: ErrorCode.INTERNAL, message: 'replay is not available on this replica' } });
+        return;
+      }
+      await o.replay.serve(r, req.accepts(['application/x-ndjson', 'text/event-stream']) === 'text/event-stream' ? 'sse' : 'ndjson', res);
     } catch (e) {
       next(e);
     }

@@ -41,6 +41,8 @@ interface Partition {
   head: number;
   /** Rows below this offset were dropped for memory, not because the table holds them. */
   floor: number;
+  /** One past the newest offset added (replay-then-follow's hand-over position, issue 16). */
+  next: number;
 }
 
 /**
@@ -80,7 +82,7 @@ class KindStore {
 
   partition(tp: string): Partition {
     let p = this.partitions.get(tp);
-    if (!p) this.partitions.set(tp, (p = { rows: [], head: 0, floor: 0 }));
+    if (!p) this.partitions.set(tp, (p = { rows: [], head: 0, floor: 0, next: 0 }));
     return p;
   }
 
@@ -132,7 +134,9 @@ export class TailStore extends EventEmitter<TailStoreEvents> {
       this.counters.duplicates++;
       return false;
     }
-    k.partition(row.tp).rows.push(row);
+    const part = k.partition(row.tp);
+    part.rows.push(row);
+    if (row.offset >= part.next) part.next = row.offset + 1;
     k.byId.set(row.id, row);
     let set = k.bySymbol.get(row.symbol);
     if (!set) k.bySymbol.set(row.symbol, (set = new Set()));
@@ -213,6 +217,16 @@ export class TailStore extends EventEmitter<TailStoreEvents> {
       if (p.floor > (offsets.get(tp) ?? 0)) return true;
     }
     return false;
+  }
+
+  /**
+   * Replay-then-follow (issue 16): per partition, one past the newest offset this store has added. Duplicates
+   * (not added) do not move it; the hand-over takes the larger of this and the table's offset.
+   */
+  positions(kind: TailKind): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [tp, p] of this.kinds[kind].partitions) out.set(tp, p.next);
+    return out;
   }
 
   private shed(): void {

@@ -124,7 +124,8 @@ export function mountAccessControl(app: Express, o: AccessControlOptions): void 
       o.metrics.count(entry.name, 'rate_limited');
       return fail(res, 429, AUTH_ERROR.rateLimited, `rate limit of ${entry.rate_per_s}/s (burst ${entry.burst}) exceeded`, { 'Retry-After': String(rate.retryAfterS) });
     }
-    const kind = route === 'stream' ? 'stream' : 'query';
+    // A replay (issue 16) is a stream: it holds its connection for as long as it follows.
+    const kind = route === 'stream' || route === 'replay' ? 'stream' : 'query';
     const release = o.limits.acquire(entry, kind);
     if (!release) {
       const stream = kind === 'stream';

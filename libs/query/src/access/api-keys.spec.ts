@@ -43,7 +43,7 @@ describe('API keys', () => {
     expect(problems).toEqual([
       'entry 0: hash must be 64 hex characters (HMAC-SHA-256)',
       'entry 0: burst must be an integer > 0',
-      'entry 0: routes must be a list of trades|quotes|bars|summary|symbols|stream|snapshots|reference',
+      'entry 0: routes must be a list of trades|quotes|bars|summary|symbols|stream|snapshots|reference|replay',
       'entry 0: unknown field extra',
       'entry 1: id is used twice',
     ]);
