@@ -126,7 +126,7 @@ export const ROUTE_PARAMS = {
     { name: 'types', description: 'Comma-separated record types: trades, quotes (default both).', schema: { type: 'string', default: 'trades,quotes' } },
     req(P.start),
     { ...P.end, description: 'Exclusive end, RFC 3339. Without it the replay continues into the live tail (replay-then-follow).' },
-    { name: 'speed', description: 'Pacing: 1 or 10 times event time (gaps capped at 1 s), or max (as fast as the client reads; 0 is the same).', schema: { type: 'string', enum: ['1', '10', 'max', '0'], default: 'max' } },
+    { name: 'speed', description: 'Pacing: 1 or 10 times event time (gaps capped at 1 s), or max (as fast as the client reads).', schema: { type: 'string', enum: ['1', '10', 'max'], default: 'max' } },
     { name: 'format', description: 'ndjson or sse; default by the Accept header (text/event-stream → sse), else ndjson.', schema: { type: 'string', enum: ['ndjson', 'sse'] } },
     { name: 'cursor', description: 'An event id of a previous replay with the same filters (or the Last-Event-ID header): resume after it.', schema: { type: 'string', maxLength: MAX_REPLAY_CURSOR } },
   ],
@@ -508,8 +508,7 @@ export function parseReplayRequest(q: Raw, lastEventId: string | undefined): Rep
   const endUs = parseTime(rest, 'end');
   if (endUs !== undefined && endUs <= startUs) throw new InvalidParameterError('end', 'must be after start');
   const sp = one(rest, 'speed') ?? 'max';
-  // `0` is what `k2 replay --speed` documents for "as fast as possible": the same as max.
-  if (sp !== '1' && sp !== '10' && sp !== 'max' && sp !== '0') throw new InvalidParameterError('speed', 'must be 1, 10 or max');
+  if (sp !== '1' && sp !== '10' && sp !== 'max') throw new InvalidParameterError('speed', 'must be 1, 10 or max');
   const f = one(rest, 'format');
   if (f !== undefined && f !== 'ndjson' && f !== 'sse') throw new InvalidParameterError('format', 'must be ndjson or sse');
   const cursor = (rawCursor as string | undefined) || lastEventId || undefined;

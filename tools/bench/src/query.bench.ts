@@ -22,7 +22,8 @@
  *    files of each window, with BENCH_CONCURRENCY connections in this process while the API idles; the API's trades
  *    throughput is printed as a ratio to it (both measured in the same run, on the same shared cores).
  * Goals (issue 15): trades p99 ≤ 50 ms, ≥ 500 req/s and ≥ 3× DuckDB alone; recent p99 ≤ 10 ms, ≥ 2,000 req/s;
- * cross-source p99 ≤ 50 ms (issue 16); 1m bars over a day p99 ≤ 50 ms; summary p99 ≤ 20 ms; API peak RSS ≤ 1 GiB. The last line is `BENCH {json}` with
+ * cross-source p99 ≤ 50 ms, a 1-day all-symbol CSV export ≥ 500k rows/s and a max-speed replay of one day ≥ 500k
+ * events/s (issue 16, measured one at a time after the load scenarios: `export`, `replay`); 1m bars over a day p99 ≤ 50 ms; summary p99 ≤ 20 ms; API peak RSS ≤ 1 GiB. The last line is `BENCH {json}` with
  * every figure, each goal and met/not met. The load generator runs on the same 2 cores as the API, so the figures
  * are a floor for a dedicated pod.
  *
@@ -38,6 +39,8 @@ import { DAY_US, ensureDataset, type DatasetInfo } from './query/dataset';
 import { rssSampler, startQueryApi, waitHotWarm, waitReady, type ApiProcess } from './query/api-process';
 import { runLoad, type LoadResult, type Scenario } from './query/loadgen';
 import { partitionFiles, runDuckdbPeer, type PeerQuery } from './query/duckdb-peer';
+import { measureExport, type ExportResult } from './query/export-load';
+import { measureReplay, REPLAY_GOAL_EVENTS_PER_SECOND, type ReplayMeasurement } from './query/replay';
 import { fileURLToPath } from 'node:url';
 import { benchCli } from './cli';
 
@@ -60,11 +63,13 @@ const CONCURRENCY = envNumber('BENCH_CONCURRENCY', 16);
 const PARSE_EVERY = Math.max(1, envNumber('BENCH_PARSE_EVERY', 10));
 const REBUILD = process.env['BENCH_REBUILD'] === '1';
 const PEER = process.env['BENCH_PEER'] !== '0';
-const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'trades,recent,across,bars,summary').split(',').map((s) => s.trim()).filter(Boolean);
+const SCENARIOS = (process.env['BENCH_SCENARIOS'] ?? 'trades,recent,across,bars,summary,export,replay').split(',').map((s) => s.trim()).filter(Boolean);
 
 /** Issue 15: the hot tier's goals on this dataset, 16 clients, same machine, same run. */
-const GOALS = { tradesP99Ms: 50, tradesRps: 500, tradesVsDuckdb: 3, recentP99Ms: 10, recentRps: 2000, acrossP99Ms: 50, barsP99Ms: 50, summaryP99Ms: 20, peakRssBytes: 1024 ** 3 };
+const GOALS = { exportRowsPerS: 500_000, replayEventsPerS: REPLAY_GOAL_EVENTS_PER_SECOND, tradesP99Ms: 50, tradesRps: 500, tradesVsDuckdb: 3, recentP99Ms: 10, recentRps: 2000, acrossP99Ms: 50, barsP99Ms: 50, summaryP99Ms: 20, peakRssBytes: 1024 ** 3 };
 const DAY_MS = DAY_US / 1000;
+/** One-shot streamed measurements after the load scenarios (issue 16): a download and a replay, one at a time. */
+const STREAMED = ['export', 'replay'];
 const WINDOW_MS = 15 * 60_000;
 
 const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
@@ -134,7 +139,7 @@ function scenarios(ds: DatasetInfo): Scenario[] {
       },
     },
   ];
-  const unknown = SCENARIOS.filter((s) => !all.some((x) => x.name === s));
+  const unknown = SCENARIOS.filter((s) => !all.some((x) => x.name === s) && !STREAMED.includes(s));
   if (unknown.length) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (have ${all.map((x) => x.name).join(', ')})`);
   return all.filter((s) => SCENARIOS.includes(s.name));
 }
@@ -156,7 +161,12 @@ interface Goal {
   met: boolean;
 }
 
-function goals(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined): Goal[] {
+interface Streamed {
+  export?: ExportResult;
+  replay?: ReplayMeasurement;
+}
+
+function goals(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined, streamed: Streamed): Goal[] {
   const by = new Map(results.map((r) => [r.name, r]));
   const out: Goal[] = [];
   // A goal only counts as met by a run without errors: fast 404s or 500s are not answers.
@@ -178,20 +188,48 @@ function goals(results: LoadResult[], peer: LoadResult | undefined, peakRss: num
   p99('across', GOALS.acrossP99Ms);
   p99('bars', GOALS.barsP99Ms);
   p99('summary', GOALS.summaryP99Ms);
+  const ex = streamed.export;
+  if (ex) out.push({ name: 'export_csv_rows_per_s', goal: GOALS.exportRowsPerS, measured: ex.rowsPerSecond, unit: '≥ rows/s', met: ex.status === 200 && ex.rowsPerSecond >= GOALS.exportRowsPerS });
+  const rp = streamed.replay;
+  if (rp) out.push({ name: 'replay_events_per_s', goal: GOALS.replayEventsPerS, measured: rp.eventsPerSecond, unit: '≥ events/s', met: rp.last === 'end' && rp.eventsPerSecond >= GOALS.replayEventsPerS });
   if (peakRss !== undefined) out.push({ name: 'peak_rss_bytes', goal: GOALS.peakRssBytes, measured: peakRss, unit: '≤ bytes', met: peakRss <= GOALS.peakRssBytes });
   return out;
 }
 
 /** The last line of the bench: every figure and every goal, machine-readable. */
-function benchLine(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined, gs: Goal[]): string {
+function benchLine(results: LoadResult[], peer: LoadResult | undefined, peakRss: number | undefined, gs: Goal[], streamed: Streamed): string {
   const fig = (r: LoadResult) => ({ requests: r.requests, errors: r.errors, rps: round(r.rps), p50_ms: round(r.latencyMs.p50), p95_ms: round(r.latencyMs.p95), p99_ms: round(r.latencyMs.p99), max_ms: round(r.latencyMs.max), items: round(r.avgItems) });
   const figures = Object.fromEntries([...results, ...(peer ? [peer] : [])].map((r) => [r.name, fig(r)]));
   return `BENCH ${JSON.stringify({
     name: 'query',
-    figures: { ...figures, peak_rss_bytes: peakRss ?? null },
+    figures: {
+      ...figures,
+      ...(streamed.export ? { export_csv: { rows: streamed.export.rows, bytes: streamed.export.bytes, seconds: round(streamed.export.seconds), rows_per_s: streamed.export.rowsPerSecond, first_byte_ms: streamed.export.firstByteMs } } : {}),
+      ...(streamed.replay ? { replay: { events: streamed.replay.events, bytes: streamed.replay.bytes, seconds: round(streamed.replay.seconds), events_per_s: round(streamed.replay.eventsPerSecond), first_byte_ms: round(streamed.replay.firstByteMs) } } : {}),
+      peak_rss_bytes: peakRss ?? null,
+    },
     goals: gs.map((g) => ({ name: g.name, goal: g.goal, measured: round(g.measured), unit: g.unit, met: g.met })),
     met: gs.every((g) => g.met),
   })}`;
+}
+
+/** The export and replay measurements: one day of every symbol (~334k trades), downloaded and counted as it arrives. */
+async function runStreamed(ds: DatasetInfo, baseUrl: string, apiKey: string | undefined): Promise<Streamed> {
+  const headers: Record<string, string> = apiKey ? { 'x-api-key': apiKey } : {};
+  const day = ds.startMs + Math.floor(ds.days / 2) * DAY_MS;
+  const window = `start=${iso(day)}&end=${iso(day + DAY_MS)}`;
+  const out: Streamed = {};
+  if (SCENARIOS.includes('export')) {
+    const r = (out.export = await measureExport(baseUrl, `/v1/trades?${window}&format=csv`, headers));
+    console.log(`\n== export: GET ${r.path} ==`);
+    console.log(`status ${r.status}, ${r.rows.toLocaleString()} rows, ${mb(r.bytes)} in ${r.seconds.toFixed(2)} s: ${r.rowsPerSecond.toLocaleString()} rows/s (first byte ${r.firstByteMs} ms)`);
+  }
+  if (SCENARIOS.includes('replay')) {
+    const r = (out.replay = await measureReplay(baseUrl, window, headers));
+    console.log(`\n== replay: GET /v1/replay?${window}&speed=max&format=ndjson ==`);
+    console.log(`${r.events.toLocaleString()} events, ${mb(r.bytes)} in ${r.seconds.toFixed(2)} s: ${Math.round(r.eventsPerSecond).toLocaleString()} events/s (first byte ${Math.round(r.firstByteMs)} ms, last event ${r.last})`);
+  }
+  return out;
 }
 
 const round = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 100) / 100 : null);
@@ -244,6 +282,7 @@ async function main(): Promise<void> {
       printResult(r, example);
       results.push(r);
     }
+    const streamed = await runStreamed(ds, baseUrl, external ? process.env['BENCH_API_KEY'] : undefined);
     const peak = api ? api.peakRss() : rss?.peak();
     // DuckDB alone on the same files and the trades scenario's distribution, while the API sits idle.
     let peer: LoadResult | undefined;
@@ -265,11 +304,11 @@ async function main(): Promise<void> {
       );
     }
     const apiResults = results.filter((r) => r !== peer);
-    const gs = goals(apiResults, peer, peak);
+    const gs = goals(apiResults, peer, peak, streamed);
     console.log(`\n${'goal'.padEnd(26)}${'target'.padEnd(24)}${'measured'.padEnd(16)}status`);
     for (const g of gs) console.log(`${g.name.padEnd(26)}${`${g.unit} ${g.goal}`.padEnd(24)}${String(round(g.measured)).padEnd(16)}${g.met ? 'met' : 'NOT MET'}`);
     console.log(`\ntotal bench time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
-    console.log(benchLine(apiResults, peer, peak, gs));
+    console.log(benchLine(apiResults, peer, peak, gs, streamed));
   } catch (e) {
     if (api) console.error(`query-api output (last lines):\n${api.output.slice(-30).join('\n')}`);
     throw e;

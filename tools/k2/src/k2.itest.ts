@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { isoFromMicros, type TradeV2 } from '@k2/schema';
 import { committedRows, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
@@ -139,6 +141,33 @@ describe('k2 against the real query-api', () => {
   it('symbols lists the three symbols of the exchange', async () => {
     const r = await k2(['symbols', '--exchange', exchange, '--format', 'csv', '--columns', 'symbol,exchange,asset_class']);
     expect(r).toEqual({ code: 0, err: '', out: `symbol,exchange,asset_class\n${['BTCUSDT', 'ETHUSDT', 'SOLUSDT'].map((s) => `${s},${exchange},crypto\n`).join('')}` });
+  });
+
+  it('export writes the window as a file, oldest first; replay prints the same trades as events; snapshots lists the commits', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-cli-'));
+    try {
+      const file = path.join(dir, 'btc.csv');
+      const ex = await k2(['export', 'trades', SYMBOL, ...window(), '--format', 'csv', '-o', file]);
+      expect({ code: ex.code, out: ex.out }).toEqual({ code: 0, out: '' });
+      const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\r\n');
+      expect(lines[0]!.split(',').slice(0, 2)).toEqual(['message_id', 'trade_id']);
+      expect(lines.slice(1).map((l) => JSON.parse(l.split(',')[0]!) as string)).toEqual([...ours()].reverse().map((t) => t.message_id));
+      expect(fs.readdirSync(dir)).toEqual(['btc.csv']); // no .part left behind
+
+      const rp = await k2(['replay', SYMBOL, '--exchange', exchange, '--types', 'trades', '--start', isoFromMicros(D), '--end', isoFromMicros(D + 2n * DAY), '--format', 'ndjson']);
+      expect(rp.code).toBe(0);
+      const events = rp.out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      const data = events.filter((e) => e['type'] !== 'control');
+      expect(data.map((e) => (e['data'] as Record<string, unknown> | undefined)?.['message_id'] ?? e['message_id'])).toEqual([...ours()].reverse().map((t) => t.message_id));
+
+      const snaps = await k2(['snapshots', '--format', 'json']);
+      expect(snaps.code).toBe(0);
+      const list = JSON.parse(snaps.out) as Array<{ snapshot_id: string; operation: string }>;
+      expect(list.length).toBeGreaterThan(0);
+      expect(list[0]!.operation).toBe('append');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('errors: one line with the API code, exit 1, and the key is never printed', async () => {

@@ -99,7 +99,7 @@ describe('parseReplayRequest', () => {
     expect(r).toMatchObject({ symbols: ['BTCUSDT', 'BHP'], types: ['quotes'], speed: 10, format: 'sse', cursor: 'h_1_a', endUs: undefined });
     expect(parseReplayRequest({ ...base, cursor: 'h_2_b' }, 'h_1_a').cursor).toBe('h_2_b');
     expect(parseReplayRequest(base, undefined)).toMatchObject({ symbols: undefined, types: ['trades', 'quotes'], speed: 'max' });
-    expect(parseReplayRequest({ ...base, speed: '0' }, undefined).speed).toBe('max'); // k2 replay --speed 0
+    expect(() => parseReplayRequest({ ...base, speed: '0' }, undefined)).toThrow('speed: must be 1, 10 or max');
   });
 
   it('is described in the OpenAPI document with its parameters', () => {

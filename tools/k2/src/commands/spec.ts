@@ -39,8 +39,8 @@ const END = f('end', 'TIME', 'exclusive end, RFC 3339; default now');
 const WINDOW = f('window-minutes', 'N', 'window ending now (or at --end), in minutes; default 15 without --start');
 const LIMIT = f('limit', 'N', 'rows per request (1-10000, default 1000); --all fetches every page');
 const CURSOR = f('cursor', 'CURSOR', 'start at this next_cursor of an earlier page');
-const AS_OF = f('as-of', 'TIME', 'read the tables as they were at this time (time travel)');
-const TZ = f('tz', 'ZONE', 'IANA time zone of the buckets/day, e.g. Australia/Sydney; default UTC');
+const AS_OF = f('as-of', 'ID|TIME', 'answer from one table snapshot: a snapshot id (k2 snapshots) or an RFC 3339 time (time travel, no Kafka tail)');
+const TZ = f('tz', 'ZONE', "IANA time zone of the buckets/day, e.g. Australia/Sydney; default the exchange's (ASX: Australia/Sydney), else UTC");
 const SYMBOL = { param: 'symbol', arg: 'SYMBOL', doc: 'instrument(s), e.g. BTCUSDT, BTC/USD, BHP; several comma-separated' };
 
 const ROWS: readonly ParamFlag[] = [EXCHANGE, ASSET_CLASS, START, END, WINDOW, LIMIT, CURSOR, AS_OF];
@@ -103,9 +103,11 @@ export const ROUTE_COMMANDS: readonly RouteCommand[] = [
 
 export const REPLAY_PARAMS: readonly ParamFlag[] = [
   f('types', 'LIST', 'event types, comma-separated: trades, quotes'),
+  EXCHANGE,
+  ASSET_CLASS,
   START,
   END,
-  f('speed', 'X', 'replay speed: 1 = as recorded, 10 = ten times faster, 0 = as fast as possible'),
+  f('speed', 'X', 'replay speed: 1 = as recorded, 10 = ten times faster, max = as fast as the client reads (the default)'),
   CURSOR,
 ];
 
