@@ -23,6 +23,7 @@ describe('binance-streamer config', () => {
       breakerResetMs: 5000,
       resumeFromKafka: true,
       wsMaxPayloadBytes: 4 * 1024 * 1024,
+      dlqRawMaxBytes: 64 * 1024,
       wsUrls: ['wss://stream.binance.com:9443'],
       restUrl: 'https://api.binance.com',
       symbols: ['BTCUSDT', 'ETHUSDT', 'BNBUSDT'],
@@ -40,9 +41,11 @@ describe('binance-streamer config', () => {
       BINANCE_SYMBOLS: 'SOLUSDT',
       BINANCE_STREAM: 'aggTrade',
       FEED_WS_MAX_PAYLOAD_BYTES: '1048576',
+      FEED_DLQ_RAW_MAX_BYTES: '4096',
     });
     expect(c).toMatchObject({
       wsMaxPayloadBytes: 1048576,
+      dlqRawMaxBytes: 4096,
       metricsPort: 0,
       kafkaBrokers: ['kafka-0:9092', 'kafka-1:9092'],
       schemaRegistryUrl: 'http://registry:8080/apis/ccompat/v7',

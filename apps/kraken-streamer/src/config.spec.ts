@@ -23,6 +23,7 @@ describe('kraken-streamer config', () => {
       breakerResetMs: 5000,
       resumeFromKafka: true,
       wsMaxPayloadBytes: 4 * 1024 * 1024,
+      dlqRawMaxBytes: 64 * 1024,
       wsUrls: ['wss://ws.kraken.com/v2'],
       restUrl: 'https://api.kraken.com',
       symbols: ['BTC/USD', 'ETH/USD'],

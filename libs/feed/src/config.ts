@@ -31,6 +31,8 @@ export function feedConfigSpec(exchange: string) {
      * so 4 MiB leaves a wide margin. A larger frame closes the connection (1009) and it reconnects (issue 18).
      */
     wsMaxPayloadBytes: cfg.int({ env: 'FEED_WS_MAX_PAYLOAD_BYTES', default: 4 * 1024 * 1024, min: 64 * 1024, doc: 'Largest WebSocket frame accepted; a larger one closes the connection, which reconnects' }),
+    /** A dead-letter record keeps at most this many bytes of the raw frame, plus its full length and SHA-256. */
+    dlqRawMaxBytes: cfg.int({ env: 'FEED_DLQ_RAW_MAX_BYTES', default: 64 * 1024, min: 256, doc: 'Raw text kept in a dead-letter record (bytes); the rest is cut, the full length and SHA-256 are recorded' }),
     /** Tests and benchmarks only: publish to market.crypto.<kind>.<this> instead of the exchange's platform topics. */
     topicExchange: optional(cfg.string({ env: 'FEED_TOPIC_EXCHANGE', pattern: /^[a-z][a-z0-9_-]{0,31}$/, doc: 'Exchange segment of the topic names instead of the exchange (tests, benchmarks); unset = the platform topics' })),
   };
@@ -51,6 +53,8 @@ export interface FeedConfig {
   readonly resumeFromKafka: boolean;
   /** Unset: 4 MiB. */
   readonly wsMaxPayloadBytes?: number;
+  /** Unset: 64 KiB. */
+  readonly dlqRawMaxBytes?: number;
   /** Unset: the adapter's (platform) topics. */
   readonly topicExchange?: string | undefined;
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crc32 } from 'node:zlib';
 
 export interface JournalEntry {
   readonly topic: string;
@@ -18,9 +19,22 @@ export interface JournalOptions {
   flushIntervalMs?: number;
 }
 
+/** A journal line that is not replayed: where it is and why. */
+export interface CorruptLine {
+  readonly segment: string;
+  /** Byte offset of the line in the segment file. */
+  readonly offset: number;
+  readonly bytes: number;
+  readonly reason: string;
+  /** The line as read (for the dead-letter record). */
+  readonly text: string;
+}
+
 export interface JournalSegment {
   readonly name: string;
   readonly entries: readonly JournalEntry[];
+  /** Torn or garbled lines of this segment, left out of `entries`; gone from the file after remove/retain. */
+  readonly corrupt: readonly CorruptLine[];
   /** Deletes the segment once every entry in it is durable elsewhere. */
   remove(): void;
   /** Keeps only these entries (the ones not yet acknowledged), in order. */
@@ -30,8 +44,11 @@ export interface JournalSegment {
 const SEGMENT = /^segment-(\d{12})\.log$/;
 
 /**
- * The trade spill file used while Kafka is unavailable: append-only segments of `topic \t key \t base64(value)`
- * lines, replayed oldest first. It survives restarts, so a streamer killed during an outage replays the journal
+ * The trade spill file used while Kafka is unavailable: append-only segments of
+ * `topic \t key \t base64(value) \t crc32 \n` lines (crc32: 8 hex digits, CRC-32 of the text before its tab),
+ * replayed oldest first. Lines without the checksum (the format before issue 18) are still read. A line that is
+ * torn (no newline: a crash mid-write) or garbled (bad checksum, bad base64) is left out and listed in the
+ * segment's `corrupt`, never replayed: a torn line with both tabs used to be replayed as truncated Avro. It survives restarts, so a streamer killed during an outage replays the journal
  * when it comes back. Bounded by `maxBytes`; when full the caller stops reading the exchange and relies on REST
  * backfill instead (see ADR 0007).
  */
@@ -46,6 +63,8 @@ export class DiskJournal {
   private nextSeq: number;
   private timer: NodeJS.Timeout | undefined;
   private count = 0;
+  /** Segments found at open with corrupt lines and no entry: still to be read (reported) and removed. */
+  private readonly corruptOnly = new Set<number>();
 
   constructor(private readonly o: JournalOptions) {
     this.segmentBytes = o.segmentBytes ?? 8 * 1024 * 1024;
@@ -55,7 +74,9 @@ export class DiskJournal {
     for (const seq of seqs) {
       const file = this.file(seq);
       this.closedBytes += fs.statSync(file).size;
-      this.count += countLines(file);
+      const { entries, corrupt } = readSegment(file);
+      this.count += entries.length;
+      if (entries.length === 0 && corrupt.length > 0) this.corruptOnly.add(seq);
     }
     this.nextSeq = (seqs.at(-1) ?? 0) + 1;
   }
@@ -74,7 +95,7 @@ export class DiskJournal {
   }
 
   isEmpty(): boolean {
-    return this.count === 0;
+    return this.count === 0 && this.corruptOnly.size === 0;
   }
 
   get maxBytes(): number {
@@ -125,13 +146,15 @@ export class DiskJournal {
     }
     const seq = seqs[0] as number;
     const file = this.file(seq);
-    const entries = readEntries(file);
+    const { entries, corrupt } = readSegment(file);
     return {
       name: path.basename(file),
       entries,
+      corrupt,
       remove: () => {
         const size = fs.statSync(file).size;
         fs.rmSync(file);
+        this.corruptOnly.delete(seq);
         this.closedBytes -= size;
         this.count -= entries.length;
       },
@@ -140,6 +163,7 @@ export class DiskJournal {
         const tmp = `${file}.tmp`;
         fs.writeFileSync(tmp, keep.map(line).join(''));
         fs.renameSync(tmp, file);
+        this.corruptOnly.delete(seq);
         this.closedBytes += fs.statSync(file).size - before;
         this.count -= entries.length - keep.length;
       },
@@ -179,22 +203,41 @@ export class DiskJournal {
 }
 
 function line(e: JournalEntry): string {
-  return `${e.topic}\t${e.key}\t${e.value.toString('base64')}\n`;
+  const text = `${e.topic}\t${e.key}\t${e.value.toString('base64')}`;
+  return `${text}\t${checksum(text)}\n`;
 }
 
-function readEntries(file: string): JournalEntry[] {
+const checksum = (text: string): string => crc32(text).toString(16).padStart(8, '0');
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** The segment's entries in order, and its torn and garbled lines. */
+function readSegment(file: string): { entries: JournalEntry[]; corrupt: CorruptLine[] } {
+  const buf = fs.readFileSync(file);
   const out: JournalEntry[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
-    if (line === '') continue;
-    const a = line.indexOf('\t');
-    const b = line.indexOf('\t', a + 1);
-    // A torn last line (crash mid-write before fdatasync) has no second tab or a truncated payload: skip it.
-    if (a < 0 || b < 0) continue;
-    out.push({ topic: line.slice(0, a), key: line.slice(a + 1, b), value: Buffer.from(line.slice(b + 1), 'base64') });
+  const corrupt: CorruptLine[] = [];
+  for (let start = 0; start < buf.length; ) {
+    const nl = buf.indexOf(0x0a, start);
+    const end = nl < 0 ? buf.length : nl;
+    const text = buf.toString('utf8', start, end);
+    // Every append ends with a newline, so a last line without one was cut by a crash before fdatasync.
+    const parsed = nl < 0 ? 'torn line (no newline at the end of the segment)' : parseLine(text);
+    if (typeof parsed !== 'string') out.push(parsed);
+    else if (text !== '') corrupt.push({ segment: path.basename(file), offset: start, bytes: end - start, reason: parsed, text });
+    start = end + 1;
   }
-  return out;
+  return { entries: out, corrupt };
 }
 
-function countLines(file: string): number {
-  return readEntries(file).length;
+/** One line as an entry, or why it is not one. */
+function parseLine(text: string): JournalEntry | string {
+  const f = text.split('\t');
+  if (f.length === 4) {
+    const body = text.slice(0, text.lastIndexOf('\t'));
+    if (f[3] !== checksum(body)) return 'checksum mismatch';
+  } else if (f.length !== 3) {
+    return `${f.length} fields, expected 4 (or 3 before the checksum was added)`;
+  }
+  const [topic, key, b64] = f as [string, string, string];
+  if (topic === '' || b64 === '' || !BASE64.test(b64)) return 'value is not base64';
+  return { topic, key, value: Buffer.from(b64, 'base64') };
 }

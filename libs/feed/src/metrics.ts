@@ -23,6 +23,7 @@ export class FeedMetrics implements SequencerMetrics {
   readonly journalBytes: Gauge<'exchange'>;
   readonly journalEntries: Gauge<'exchange'>;
   readonly journalReplayed: Counter<'exchange'>;
+  readonly journalCorrupt: Counter<'exchange'>;
   readonly produceLatency: Histogram<'topic'>;
   private readonly perSymbol = new Map<string, { gaps: Counter; missing: Counter; backfilled: Counter; unfilled: Counter; duplicates: Counter }>();
 
@@ -46,6 +47,7 @@ export class FeedMetrics implements SequencerMetrics {
     this.journalBytes = registryGauge(registry, 'k2_feed_journal_bytes', 'Bytes in the local trade journal awaiting Kafka', ['exchange']);
     this.journalEntries = registryGauge(registry, 'k2_feed_journal_entries', 'Trades in the local journal awaiting Kafka', ['exchange']);
     this.journalReplayed = registryCounter(registry, 'k2_feed_journal_replayed_total', 'Journaled trades replayed to Kafka', ['exchange']);
+    this.journalCorrupt = registryCounter(registry, 'k2_feed_journal_corrupt_lines_total', 'Torn or garbled journal lines skipped (never replayed)', ['exchange']);
     this.produceLatency =
       (registry.getSingleMetric('k2_produce_latency_seconds') as Histogram<'topic'> | undefined) ??
       new Histogram({
@@ -55,6 +57,20 @@ export class FeedMetrics implements SequencerMetrics {
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
         registers: [registry],
       });
+  }
+
+  /**
+   * Creates every per-symbol series at 0 for the configured symbols. A labelled prom-client counter is exported
+   * only from its first increment, so without this `increase()` over the first gap or unfilled trade of a symbol
+   * sees one sample and misses the step (issue 18 review). The exchange-level journal counters start at 0 too.
+   */
+  initSymbols(symbols: readonly string[]): void {
+    for (const symbol of symbols) {
+      const m = this.sym(symbol);
+      for (const c of [m.gaps, m.missing, m.backfilled, m.unfilled, m.duplicates]) c.inc(0);
+    }
+    this.journalReplayed.labels(this.exchange).inc(0);
+    this.journalCorrupt.labels(this.exchange).inc(0);
   }
 
   private sym(symbol: string) {

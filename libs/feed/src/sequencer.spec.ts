@@ -128,6 +128,26 @@ describe('TradeSequencer', () => {
     expect(ids(out)).toEqual([1, 2, 3, 4, 5]);
   });
 
+  it('refuses an id outside the signed 64-bit range without releasing it or making it the last id', () => {
+    const refused: Array<[bigint, string]> = [];
+    const out: FeedTrade[] = [];
+    const seq = new TradeSequencer({
+      sink: { publishTrade: (t) => (out.push(t), true) },
+      backfill: history(() => 0),
+      metrics: new Counts(),
+      logger,
+      exchange: 'binance',
+      onInvalidTrade: (t, reason) => refused.push([t.tradeId, reason]),
+    });
+    const huge = 2n ** 63n;
+    seq.onTrade(trade(7));
+    seq.onTrade({ ...trade(8), tradeId: huge, record: { ...base, trade_id: huge.toString(), source_sequence: huge } });
+    seq.onTrade(trade(8));
+    expect(ids(out)).toEqual([7, 8]);
+    expect(seq.lastId(base.symbol)).toBe(8n);
+    expect(refused).toEqual([[huge, 'trade id 9223372036854775808 is outside 0..9223372036854775807 (signed 64-bit)']]);
+  });
+
   it('continues from a seeded resume point (the last trade found in Kafka)', async () => {
     const rest = history(() => 50);
     const { out, seq } = setup(rest);

@@ -1,4 +1,5 @@
 import { isRetriable, toK2Error, type Logger } from '@k2/core';
+import { AVRO_LONG_MAX } from '@k2/schema';
 import { Backoff } from './backoff';
 import type { BackfillSource, DecodeContext, FeedTrade } from './types';
 
@@ -28,6 +29,8 @@ export interface SequencerOptions {
   retryBackoff?: Backoff;
   /** Degradation GRACEFUL and above defers backfill; polled between pages. */
   deferBackfill?: () => boolean;
+  /** A trade whose id is outside 0..2^63-1 (it never becomes the last id); the streamer dead-letters it. */
+  onInvalidTrade?: (trade: FeedTrade, reason: string) => void;
   now?: () => bigint;
 }
 
@@ -72,6 +75,7 @@ export class TradeSequencer {
   }
 
   onTrade(t: FeedTrade): void {
+    if (!this.validId(t)) return;
     const s = this.state(t.symbol);
     if (s.running) {
       if (s.last !== undefined && t.tradeId <= s.last) this.o.metrics.duplicate(t.symbol);
@@ -132,6 +136,18 @@ export class TradeSequencer {
     this.stopped = true;
   }
 
+  /**
+   * Ids are an Avro long (source_sequence): one outside 0..2^63-1 would fail encoding, or as the last id make every
+   * later trade look like a duplicate (issue 18). The mappers refuse them; this keeps any adapter from poisoning.
+   */
+  private validId(t: FeedTrade): boolean {
+    if (t.tradeId >= 0n && t.tradeId <= AVRO_LONG_MAX) return true;
+    const reason = `trade id ${t.tradeId} is outside 0..${AVRO_LONG_MAX} (signed 64-bit)`;
+    if (this.o.onInvalidTrade) this.o.onInvalidTrade(t, reason);
+    else this.o.logger.error('trade refused', { exchange: this.o.exchange, symbol: t.symbol, reason });
+    return false;
+  }
+
   private state(symbol: string): SymbolState {
     let s = this.states.get(symbol);
     if (!s) {
@@ -169,7 +185,7 @@ export class TradeSequencer {
         continue;
       }
       const page = await this.fetchPage(symbol, s);
-      const fresh = page === undefined ? [] : page.filter((t) => s.last === undefined || t.tradeId > s.last).sort(byId);
+      const fresh = page === undefined ? [] : page.filter((t) => this.validId(t) && (s.last === undefined || t.tradeId > s.last)).sort(byId);
       if (fresh.length === 0) {
         if (target !== undefined) {
           // REST has nothing more (history trimmed or endpoint failing): the hole is permanent. Say so loudly.

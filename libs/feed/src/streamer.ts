@@ -1,4 +1,4 @@
-import { toK2Error, type Logger } from '@k2/core';
+import { stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
 import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName } from '@k2/kafka';
 import { DegradationController, DegradationLevel } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
@@ -59,6 +59,7 @@ export class Streamer {
   constructor(private readonly o: StreamerOptions) {
     this.topics = streamerTopics(o.adapter, o.feed.topicExchange);
     this.metrics = new FeedMetrics(o.registry, o.adapter.exchange);
+    this.metrics.initSymbols(o.adapter.symbols);
     this.degradation = new DegradationController({ service: o.service, component: 'producer', registry: o.registry, recoveryDelayMs: 2000 });
     const m = this.metrics.messagesReceived;
     this.received = { trade: m.labels('trade'), quote: m.labels('quote'), control: m.labels('control'), invalid: m.labels('invalid') };
@@ -104,6 +105,7 @@ export class Streamer {
       logger,
       degradation: this.degradation,
       breakerResetMs: fc.breakerResetMs,
+      ...(fc.dlqRawMaxBytes === undefined ? {} : { dlqRawMaxBytes: fc.dlqRawMaxBytes }),
       onHalt: () => this.feed?.pause(),
       onResume: () => this.feed?.resume(),
     });
@@ -114,6 +116,7 @@ export class Streamer {
       logger,
       exchange: adapter.exchange,
       deferBackfill: () => this.degradation.level >= DegradationLevel.GRACEFUL && this.degradation.level < DegradationLevel.SPILL,
+      onInvalidTrade: (t, reason) => this.publisher.deadLetter(this.topics.trades, stringifyLossless(t.record), new ValidationError(reason), { symbol: t.symbol, encoding: 'v2-json' }),
     });
     if (fc.resumeFromKafka) await this.seedFromKafka(brokers, serde);
     this.degradation.start(500);
@@ -127,6 +130,7 @@ export class Streamer {
       stableAfterMs: fc.stableAfterMs,
       staleTimeoutMs: fc.staleTimeoutMs,
       maxConnectionAgeMs: fc.maxConnectionAgeMs,
+      ...(fc.wsMaxPayloadBytes === undefined ? {} : { maxPayloadBytes: fc.wsMaxPayloadBytes }),
       onFrame: (raw, receivedAtMicros) => this.onFrame(raw, receivedAtMicros),
       onConnected: (info) => {
         if (info.reconnect) this.sequencer.onReconnected();
