@@ -42,7 +42,7 @@ const SERVICES: Readonly<Record<string, 'Deployment' | 'StatefulSet'>> = {
   'query-api': 'Deployment',
 };
 /** Read by node-postgres, not by a K2 config spec: the catalog password (libs/iceberg/src/catalog/sql-dialect.ts). */
-const THIRD_PARTY_ENV = new Set(['PGPASSWORD']);
+const THIRD_PARTY_ENV = new Set(['PGPASSWORD', 'NODE_OPTIONS']);
 /** Apps that run DuckDB, whose in-memory databases spill to ".tmp" in the working directory. */
 const DUCKDB_APPS = new Set(['iceberg-writer', 'query-api']);
 const CREDENTIAL_NAME = /KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL/;

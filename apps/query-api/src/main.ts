@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { createCatalog, createFileIO } from '@k2/iceberg';
 import {
   AccessMetrics,
@@ -29,7 +30,7 @@ import { runService } from '@k2/runtime';
 import { AvroSerde } from '@k2/serde';
 import { CLI } from './cli';
 import { loadQueryApiConfig, SERVICE } from './config';
-import { TAIL_RECORD_BYTES } from './memory-budget';
+import { heapLimitProblem, TAIL_RECORD_BYTES } from './memory-budget';
 
 const KINDS: readonly TailKind[] = ['trades', 'quotes'];
 
@@ -39,6 +40,8 @@ void runService({
   config: () => loadQueryApiConfig(),
   start: async (ctx) => {
     const { config, logger, registry, onShutdown, signal } = ctx;
+    const heapProblem = heapLimitProblem(config.memory.budget, v8.getHeapStatistics().heap_size_limit);
+    if (heapProblem) logger.warn(heapProblem);
     const io = createFileIO(config.s3, { cacheDir: config.cacheDir, cacheMaxBytes: config.cacheMaxBytes });
     onShutdown('file-io', () => io.close());
     const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });

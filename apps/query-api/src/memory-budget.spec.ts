@@ -1,6 +1,6 @@
 import { ConfigError } from '@k2/core';
 import { loadQueryApiConfig } from './config';
-import { parseBytes, planMemory, SHARES, TAIL_RECORD_BYTES, type MemoryPlan } from './memory-budget';
+import { heapLimitMiB, heapLimitProblem, parseBytes, planMemory, SHARES, TAIL_RECORD_BYTES, type MemoryPlan } from './memory-budget';
 
 const MiB = 1024 ** 2;
 const env = (e: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({ QUERY_AUTH: 'none', ...e });
@@ -53,5 +53,16 @@ describe('memory budget', () => {
   it('bounds the S3 download cache on disk with QUERY_CACHE_MAX_BYTES', () => {
     expect(loadQueryApiConfig(env({ QUERY_CACHE_MAX_BYTES: '10GiB' }), '/srv/k2').cacheMaxBytes).toBe(10 * 1024 * MiB);
     expect(problems({ QUERY_CACHE_MAX_BYTES: '0' })).toEqual(['QUERY_CACHE_MAX_BYTES must be positive']);
+  });
+});
+
+describe('heap limit', () => {
+  it('is 60 % of the budget, and a heap allowed to outgrow the budget is reported with the flag to pass', () => {
+    expect(heapLimitMiB(768 * 1024 ** 2)).toBe(461);
+    expect(heapLimitMiB(2 * 1024 ** 3)).toBe(1229);
+    expect(heapLimitProblem(768 * 1024 ** 2, 461 * 1024 ** 2)).toBeUndefined();
+    expect(heapLimitProblem(768 * 1024 ** 2, 4144 * 1024 ** 2)).toBe(
+      'the V8 heap may grow to 4144 MiB, more than QUERY_MEMORY_BUDGET (768 MiB): garbage can push RSS past the budget before a full collection; start node with --max-old-space-size=461 (or NODE_OPTIONS)',
+    );
   });
 });

@@ -70,3 +70,21 @@ export function planMemory(budgetText: string, o: MemoryOverrides, maxStreamClie
 }
 
 const mib = (b: number): string => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+
+/**
+ * The V8 heap limit that goes with a budget: what lives on the JS heap (tail records, minute bars, dictionary
+ * strings, requests in flight) is at most about half of it — the hot tier's columns and SSE buffers are off-heap —
+ * plus Node's own ~100 MB. Without a limit V8 sizes the heap from the machine, not the budget, and lets garbage grow
+ * well past it before a full collection: bench:query's API peaked at 1.18 GB with the default budget, 0.87 GB with
+ * --max-old-space-size=400 at the same speed. Launchers pass `--max-old-space-size=<this>` (MiB).
+ */
+export function heapLimitMiB(budgetBytes: number): number {
+  return Math.ceil((budgetBytes * 0.6) / 1024 ** 2);
+}
+
+/** One line when the process's heap may grow past the budget (the launcher did not pass the limit), else undefined. */
+export function heapLimitProblem(budgetBytes: number, heapSizeLimit: number): string | undefined {
+  const want = heapLimitMiB(budgetBytes);
+  if (heapSizeLimit <= budgetBytes) return undefined;
+  return `the V8 heap may grow to ${Math.round(heapSizeLimit / 1024 ** 2)} MiB, more than QUERY_MEMORY_BUDGET (${Math.round(budgetBytes / 1024 ** 2)} MiB): garbage can push RSS past the budget before a full collection; start node with --max-old-space-size=${want} (or NODE_OPTIONS)`;
+}

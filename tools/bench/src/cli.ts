@@ -81,8 +81,9 @@ export const BENCHES = {
     npm: 'bench:query',
     measures:
       'query-api over a month of trades in Iceberg (built once under .data/bench/query, no Kafka): trades 15-minute ' +
-      'window (month / last 24 h), 1m bars over a day and daily summary under a closed-loop load; req/s, latency ' +
-      'p50/p95/p99/max, RSS, and DuckDB alone on the same files as the yardstick; ends with BENCH {json}.',
+      'window (month / last 24 h), cross-source last 1000 trades, 1m bars over a day and daily summary under a ' +
+      'closed-loop load; req/s, latency p50/p95/p99/max; then a 1-day all-symbol CSV export (rows/s) and a one-day ' +
+      'max-speed replay (events/s); RSS throughout, and DuckDB alone on the same files as the yardstick; ends with BENCH {json}.',
     env: [
       env('BENCH_SYMBOLS', '20', 'symbols in the dataset (half Binance, half Kraken)'),
       env('BENCH_DAYS', '30', 'days in the dataset'),
@@ -93,10 +94,12 @@ export const BENCHES = {
       env('BENCH_WARMUP_SECONDS', '3', 'unmeasured warm-up per scenario'),
       env('BENCH_SECONDS', '20', 'measured seconds per scenario'),
       env('BENCH_PARSE_EVERY', '10', 'parse and count the rows of every n-th response'),
-      env('BENCH_SCENARIOS', 'trades,recent,bars,summary', 'scenarios to run'),
+      env('BENCH_SCENARIOS', 'trades,recent,across,bars,summary,export,replay', 'scenarios to run'),
       env('BENCH_PEER', '1', '0 skips the DuckDB-alone peer run (the trades throughput ratio)'),
       env('BENCH_API_URL', undefined, 'benchmark an already running API instead of starting one'),
       env('BENCH_API_PID', undefined, 'its pid, to sample its RSS'),
+      env('BENCH_API_KEY', undefined, 'its API key, sent as X-API-Key (never printed)'),
+      env('BENCH_API_OPS_URL', undefined, 'its ops port URL, to wait for /readyz'),
     ],
     infra: false,
   },

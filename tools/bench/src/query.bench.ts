@@ -253,6 +253,8 @@ async function main(): Promise<void> {
     ICEBERG_WAREHOUSE: ds.warehouse,
     QUERY_TAIL_ENABLED: 'false',
     LOG_LEVEL: 'warn',
+    // As npm start and the manifests run it: the V8 heap limit of the default 768 MiB budget (memory-budget.ts).
+    NODE_OPTIONS: `${process.env['NODE_OPTIONS'] ?? ''} --max-old-space-size=461`.trim(),
   };
   try {
     let baseUrl: string;

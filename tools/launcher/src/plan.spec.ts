@@ -9,7 +9,8 @@ describe('launchPlan', () => {
     expect(plan.stages).toHaveLength(1);
     expect(plan.stages[0]!.map((s) => s.name)).toEqual([...SERVICES]);
     expect(plan.stages[0]!.map((s) => s.ready)).toEqual([9401, 9402, 9403, 9404, 9405].map((port) => ({ kind: 'http', port })));
-    expect(plan.stages[0]![4]!.args).toEqual(['--enable-source-maps', 'dist/apps/query-api/main.js']);
+    expect(plan.stages[0]![4]!.args).toEqual(['--enable-source-maps', '--max-old-space-size=461', 'dist/apps/query-api/main.js']);
+    expect(plan.stages[0]![0]!.args).toEqual(['--enable-source-maps', 'dist/apps/binance-streamer/main.js']);
     expect(plan.stages[0]!.every((s) => Object.keys(s.env ?? {}).length === 0)).toBe(true);
     expect(plan.logDir).toBe(path.join(root, '.data', 'logs'));
     // query-api is ready on its ops port; PORT moves only its public API.

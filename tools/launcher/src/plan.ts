@@ -47,7 +47,7 @@ export function launchPlan(env: NodeJS.ProcessEnv, root: string, now = Date.now(
   const services: ChildSpec[] = SERVICES.map((name) => ({
     name,
     command: process.execPath,
-    args: ['--enable-source-maps', `dist/apps/${name}/main.js`],
+    args: ['--enable-source-maps', ...(name === 'query-api' ? queryApiHeapArgs(env) : []), `dist/apps/${name}/main.js`],
     env: { ...state.shared, ...(state.perService[name] ?? {}), ...(name.endsWith('-streamer') ? sim : {}) },
     ready: { kind: 'http', port: name === 'query-api' ? apiOpsPort : METRICS_PORTS[name] },
     // ASX_STAY_ALIVE=false: the loader loads its input and exits 0.
@@ -57,6 +57,18 @@ export function launchPlan(env: NodeJS.ProcessEnv, root: string, now = Date.now(
   const dirs = env['K2_STATE_DIR'] ? [path.join(stateDir, 'iceberg', 'warehouse')] : [];
   return { stages, stateDir, logDir: path.join(stateDir, 'logs'), dirs, apiPort, simulated };
 }
+
+/**
+ * query-api's V8 heap limit for its default QUERY_MEMORY_BUDGET (768 MiB → 461 MiB, apps/query-api memory-budget.ts
+ * heapLimitMiB): without it the heap is sized from the machine and garbage can push RSS past the budget. A user who
+ * sets the budget or NODE_OPTIONS chooses the limit too (query-api warns at start when the heap may outgrow it).
+ */
+export function queryApiHeapArgs(env: NodeJS.ProcessEnv): string[] {
+  if (env['QUERY_MEMORY_BUDGET'] || /max-old-space-size/.test(env['NODE_OPTIONS'] ?? '')) return [];
+  return [`--max-old-space-size=${DEFAULT_QUERY_HEAP_MIB}`];
+}
+
+const DEFAULT_QUERY_HEAP_MIB = 461;
 
 function simulatorSpec(env: NodeJS.ProcessEnv, now: number): ChildSpec {
   const firstId = String(now * 1000);
