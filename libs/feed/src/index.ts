@@ -1,5 +1,4 @@
 export * from './types';
-export * from './backoff';
 export * from './rate-limiter';
 export * from './sequencer';
 export * from './journal';
