@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { isRetriable, stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
+import { ErrorCode, isRetriable, stringifyLossless, toK2Error, TransientError, ValidationError, type Logger } from '@k2/core';
 import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
-import { dlqTopic } from '@k2/kafka';
-import { CircuitOpenError, createCircuitBreaker, DegradationLevel, type CircuitBreaker, type DegradationController } from '@k2/resilience';
+import { DEFAULT_DLQ_RAW_MAX_BYTES, deadLetterRecord, dlqTopic, type DeadLetterRecord } from '@k2/kafka';
+import { CircuitOpenError, createCircuitBreaker, DegradationLevel, retry, sleep, untilAborted, type CircuitBreaker, type DegradationController } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
 import type { DiskJournal, JournalEntry, JournalSegment } from './journal';
 import type { FeedMetrics } from './metrics';
@@ -41,9 +40,12 @@ export interface PublisherOptions {
   nowMicros?: () => bigint;
   /** UTF-8 bytes of the raw text kept in a dead-letter record (FEED_DLQ_RAW_MAX_BYTES). Default 64 KiB. */
   dlqRawMaxBytes?: number;
+  /** `service` in dead-letter records. Default `<exchange>-streamer`. */
+  service?: string;
 }
 
-export const DEFAULT_DLQ_RAW_MAX_BYTES = 64 * 1024;
+/** Re-exported from @k2/kafka, where the dead-letter record now lives (issue 18). */
+export { boundedRaw, DEFAULT_DLQ_RAW_MAX_BYTES } from '@k2/kafka';
 
 interface Outgoing {
   readonly entry: JournalEntry;
@@ -57,19 +59,8 @@ interface Outgoing {
   error?: unknown;
 }
 
-export interface DlqRecord {
-  readonly reason: string;
-  readonly code: string;
-  /** At most dlqRawMaxBytes of the raw text (cut at a character boundary); see raw_truncated. */
-  readonly raw: string;
-  /** UTF-8 length and SHA-256 (hex) of the whole raw text, so a cut record still identifies its input. */
-  readonly raw_bytes: string;
-  readonly raw_sha256: string;
-  readonly raw_truncated: 'true' | 'false';
-  readonly exchange: string;
-  readonly received_at_us: string;
-  readonly [k: string]: string;
-}
+/** The streamers' dead-letter record: the common one (@k2/kafka) plus string context (`symbol`, `encoding`, …). */
+export type DlqRecord = DeadLetterRecord & { readonly [k: string]: string | number | null | undefined };
 
 /**
  * Everything between a mapped record and a Kafka acknowledgement: platform_sequence, Avro encoding, the produce
@@ -88,6 +79,7 @@ export class FeedPublisher implements TradeSink {
   private replaying: Promise<void> | undefined;
   private halted = false;
   private stopped = false;
+  private readonly stopping = new AbortController();
   private outstanding = 0;
   /** Trades went to the journal because Kafka failed them; cleared once the journal is replayed empty. */
   private spilledOnFailure = false;
@@ -188,23 +180,22 @@ export class FeedPublisher implements TradeSink {
    * Bad input: raw text and reason to `<topic>.dlq` (JSON, not Avro: it did not fit the schema). The raw text is cut
    * to dlqRawMaxBytes, with its full length and SHA-256 kept: a multi-MiB frame must not make a multi-MiB DLQ record.
    */
-  deadLetter(baseTopic: string, raw: string, err: unknown, context: Record<string, string> = {}): void {
+  deadLetter(baseTopic: string, raw: string | Buffer, err: unknown, context: Record<string, string> = {}): void {
     const e = toK2Error(err);
     const topic = dlqTopic(baseTopic);
     this.o.metrics.dlq.labels(topic, e.code).inc();
-    const kept = boundedRaw(raw, this.o.dlqRawMaxBytes ?? DEFAULT_DLQ_RAW_MAX_BYTES);
     const record: DlqRecord = {
       ...context,
-      reason: e.message,
-      code: e.code,
-      raw: kept.text,
-      raw_bytes: String(kept.bytes),
-      raw_sha256: kept.sha256,
-      raw_truncated: kept.truncated ? 'true' : 'false',
-      exchange: this.o.exchange,
-      received_at_us: this.nowMicros().toString(),
+      ...deadLetterRecord({
+        error: e,
+        raw,
+        service: this.o.service ?? `${this.o.exchange}-streamer`,
+        exchange: this.o.exchange,
+        rawMaxBytes: this.o.dlqRawMaxBytes ?? DEFAULT_DLQ_RAW_MAX_BYTES,
+        receivedAtMicros: this.nowMicros(),
+      }),
     };
-    this.o.logger.warn('message sent to dead-letter topic', { topic, exchange: this.o.exchange, code: e.code, reason: e.message, raw_bytes: kept.bytes, ...context });
+    this.o.logger.warn('message sent to dead-letter topic', { topic, exchange: this.o.exchange, code: e.code, reason: e.message, raw_bytes: Number(record.raw_bytes), ...context });
     this.o.producer.send({ topic, key: context['symbol'] ?? null, value: Buffer.from(JSON.stringify(record)) }).catch((sendErr) => {
       // The DLQ is best effort while Kafka is down; the reason is in the log line above.
       this.o.logger.error('dead-letter produce failed', { topic, error: toK2Error(sendErr).toJSON() });
@@ -229,6 +220,7 @@ export class FeedPublisher implements TradeSink {
   /** Stops accepting, flushes the journal buffer and waits for outstanding sends (bounded). */
   async close(timeoutMs = 20_000): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     const deadline = Date.now() + timeoutMs;
     while (this.outstanding > 0 && Date.now() < deadline) await sleep(20);
     this.o.journal.close();
@@ -308,7 +300,7 @@ export class FeedPublisher implements TradeSink {
   /** Kafka refused this trade for good (e.g. message too large): retrying cannot help, so it goes to the DLQ. */
   private rejectTrade(entry: JournalEntry, err: unknown): void {
     this.o.metrics.errors.labels('produce_rejected').inc();
-    this.deadLetter(entry.topic, entry.value.toString('base64'), err, { symbol: entry.key, encoding: 'avro-base64' });
+    this.deadLetter(entry.topic, entry.value, err, { symbol: entry.key, encoding: 'avro-base64' });
   }
 
   /** Torn or garbled journal lines are never replayed (issue 18): counted, logged with their place and dead-lettered. */
@@ -341,8 +333,25 @@ export class FeedPublisher implements TradeSink {
       });
   }
 
-  /** Oldest segment first; a segment is deleted only when every entry in it is acknowledged. */
+  /**
+   * Replays until the journal is empty: an unbounded retry policy that `close()` aborts. A pass that leaves entries
+   * behind waits a fixed 500 ms before the next; while the produce breaker is open it looks again every 250 ms.
+   */
   private async replay(): Promise<void> {
+    const policy = untilAborted(this.stopping.signal, {
+      initialMs: 500,
+      factor: 1,
+      maxMs: 500,
+      jitter: 0,
+      delayFor: (err) => (err instanceof CircuitOpenError ? 250 : undefined),
+    });
+    await retry(() => this.replayPass(), policy).catch((err) => {
+      if (!this.stopped) throw err;
+    });
+  }
+
+  /** Oldest segment first; a segment is deleted only when every entry in it is acknowledged. Throws to wait. */
+  private async replayPass(): Promise<void> {
     while (!this.stopped) {
       if (this.o.journal.isEmpty()) {
         this.spilledOnFailure = false;
@@ -350,10 +359,7 @@ export class FeedPublisher implements TradeSink {
         if (this.halted && !this.o.degradation.shouldHalt()) this.resume();
         return;
       }
-      if (this.breaker.state === 'open') {
-        await sleep(250);
-        continue;
-      }
+      if (this.breaker.state === 'open') throw new CircuitOpenError(`${this.o.exchange}-kafka-producer`, undefined);
       const seg = this.o.journal.oldest();
       if (!seg) return;
       this.deadLetterCorrupt(seg);
@@ -364,7 +370,7 @@ export class FeedPublisher implements TradeSink {
       this.updateJournalGauges();
       if (kept > 0) {
         this.markSpilledOnFailure();
-        await sleep(500);
+        throw new TransientError(ErrorCode.KAFKA_PRODUCE_FAILED, `${kept} journal entries of ${seg.name} not acknowledged yet`);
       }
     }
   }
@@ -425,16 +431,4 @@ export class FeedPublisher implements TradeSink {
     this.seqs.set(key, next);
     return next;
   }
-}
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/** The raw text cut to at most maxBytes of UTF-8 at a character boundary, with the whole text's length and SHA-256. */
-export function boundedRaw(raw: string, maxBytes: number): { text: string; bytes: number; sha256: string; truncated: boolean } {
-  const buf = Buffer.from(raw, 'utf8');
-  const sha256 = createHash('sha256').update(buf).digest('hex');
-  if (buf.length <= maxBytes) return { text: raw, bytes: buf.length, sha256, truncated: false };
-  let end = maxBytes;
-  while (end > 0 && ((buf[end] as number) & 0xc0) === 0x80) end--; // never split a multi-byte character
-  return { text: buf.subarray(0, end).toString('utf8'), bytes: buf.length, sha256, truncated: true };
 }

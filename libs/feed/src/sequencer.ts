@@ -1,6 +1,6 @@
-import { isRetriable, toK2Error, type Logger } from '@k2/core';
+import { toK2Error, type Logger } from '@k2/core';
+import { retry, sleep, type RetryPolicy } from '@k2/resilience';
 import { AVRO_LONG_MAX } from '@k2/schema';
-import { Backoff } from './backoff';
 import type { BackfillSource, DecodeContext, FeedTrade } from './types';
 
 /** Where in-order trades go. `false` means "not accepted now" (journal full, input halted): the id is not consumed. */
@@ -26,7 +26,8 @@ export interface SequencerOptions {
   maxBuffered?: number;
   /** REST attempts per page before the gap is declared unfillable. */
   maxAttempts?: number;
-  retryBackoff?: Backoff;
+  /** Delays between REST attempts. Default 500 ms doubling to 10 s, 30 % jitter. */
+  retryPolicy?: Pick<RetryPolicy, 'initialMs' | 'factor' | 'maxMs' | 'jitter' | 'random'>;
   /** Degradation GRACEFUL and above defers backfill; polled between pages. */
   deferBackfill?: () => boolean;
   /** A trade whose id is outside 0..2^63-1 (it never becomes the last id); the streamer dead-letters it. */
@@ -54,6 +55,7 @@ export class TradeSequencer {
   private readonly maxAttempts: number;
   private readonly now: () => bigint;
   private stopped = false;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly o: SequencerOptions) {
     this.maxBuffered = o.maxBuffered ?? 50_000;
@@ -134,6 +136,7 @@ export class TradeSequencer {
 
   stop(): void {
     this.stopped = true;
+    this.stopping.abort();
   }
 
   /**
@@ -256,21 +259,26 @@ export class TradeSequencer {
     return false;
   }
 
+  /** One page after the last released id: retriable failures are retried up to maxAttempts; undefined = give up. */
   private async fetchPage(symbol: string, s: SymbolState): Promise<readonly FeedTrade[] | undefined> {
-    const backoff = this.o.retryBackoff ?? new Backoff({ initialMs: 500, maxMs: 10_000 });
-    for (let attempt = 1; !this.stopped; attempt++) {
-      while (this.o.deferBackfill?.() && !this.stopped) await sleep(500);
+    const signal = this.stopping.signal;
+    const fetch = async ({ attempt }: { attempt: number }): Promise<readonly FeedTrade[]> => {
+      while (this.o.deferBackfill?.() && !this.stopped) await sleep(500, signal);
+      if (this.stopped) throw signal.reason;
       const ctx: DecodeContext = { receivedAtMicros: this.now() };
       try {
         return await this.o.backfill.fetchAfter(symbol, { tradeId: s.last as bigint, timestampMicros: s.lastTs }, ctx);
       } catch (err) {
         const e = toK2Error(err);
         this.o.logger.warn('backfill request failed', { exchange: this.o.exchange, symbol, attempt, error: e.toJSON() });
-        if (!isRetriable(e) || attempt >= this.maxAttempts) return undefined;
-        await sleep(backoff.next());
+        throw e;
       }
+    };
+    try {
+      return await retry(fetch, { initialMs: 500, maxMs: 10_000, jitter: 0.3, ...this.o.retryPolicy, maxAttempts: this.maxAttempts, signal });
+    } catch {
+      return undefined;
     }
-    return undefined;
   }
 }
 
@@ -281,4 +289,3 @@ function minId(ts: readonly FeedTrade[]): bigint {
 }
 
 const byId = (a: FeedTrade, b: FeedTrade): number => (a.tradeId < b.tradeId ? -1 : a.tradeId > b.tradeId ? 1 : 0);
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { type Logger } from '@k2/core';
-import { Backoff, type BackoffOptions } from './backoff';
+import { Backoff, type BackoffOptions } from '@k2/resilience';
 import type { FeedMetrics } from './metrics';
 import { SendRateLimiter } from './rate-limiter';
 import type { FeedTransport } from './types';

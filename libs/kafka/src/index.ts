@@ -7,3 +7,4 @@ export * from './config';
 export * from './tail';
 export * from './reader';
 export * from './codecs';
+export * from './dead-letter';
