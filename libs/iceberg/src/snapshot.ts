@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { ErrorCode, isRetriable, K2Error, type Logger } from '@k2/core';
+import { ErrorCode, K2Error, type Logger } from '@k2/core';
+import { retry, type RetryContext } from '@k2/resilience';
 import type { Catalog, LoadedTable } from './catalog/catalog';
 import type { FileIO } from './io/file-io';
 import { readManifest, readManifestList, writeManifest, writeManifestList, partitionType } from './manifest';
@@ -49,9 +50,7 @@ export async function commitSnapshot(
   prepare: (base: LoadedTable, attempt: number) => Promise<SnapshotChanges | null>,
   opts: CommitOptions = {},
 ): Promise<CommitResult | null> {
-  const maxAttempts = opts.maxAttempts ?? 20;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
-  for (let attempt = 1; ; attempt++) {
+  const commit = async ({ attempt }: RetryContext): Promise<CommitResult | null> => {
     const base = await catalog.loadTable(ident);
     const changes = await prepare(base, attempt);
     if (!changes) return null;
@@ -62,17 +61,25 @@ export async function commitSnapshot(
       return { table, snapshot, attempts: attempt };
     } catch (e) {
       await Promise.all(written.map((p) => io.delete(p).catch(() => undefined)));
-      const err = e instanceof K2Error ? e : undefined;
-      if (err?.code === ErrorCode.ICEBERG_COMMIT_CONFLICT && attempt < maxAttempts) {
-        opts.onConflict?.(attempt, err);
-        opts.logger?.info('iceberg commit lost a race; retrying on fresh metadata', { table: ident.name, attempt });
-        await sleep(Math.min(1000, 10 * 2 ** attempt) * (0.5 + Math.random()));
-        continue;
-      }
-      if (err && !isRetriable(err)) throw err;
       throw e;
     }
-  }
+  };
+  return retry(commit, {
+    maxAttempts: opts.maxAttempts ?? 20,
+    // Only a lost race is retried here; anything else (storage down, bad metadata) is the caller's to handle.
+    retriable: (e) => e instanceof K2Error && e.code === ErrorCode.ICEBERG_COMMIT_CONFLICT,
+    // min(1000, 10·2^attempt) ms × [0.5, 1.5) as before; in Backoff's terms (delay ∈ [nominal·(1−jitter), nominal])
+    // that is a nominal 30 ms doubling up to 1.5 s with jitter 2/3.
+    initialMs: 30,
+    factor: 2,
+    maxMs: 1500,
+    jitter: 2 / 3,
+    onRetry: ({ error, attempt }) => {
+      opts.onConflict?.(attempt, error as K2Error);
+      opts.logger?.info('iceberg commit lost a race; retrying on fresh metadata', { table: ident.name, attempt });
+    },
+    sleep: opts.sleep,
+  });
 }
 
 async function buildSnapshot(
