@@ -9,7 +9,9 @@ import {
   type K2Producer,
   type TopicPartition,
   type TopicPartitionOffset,
+  deadLetterRecord,
 } from '@k2/kafka';
+import { Backoff, retry, sleep, untilAborted, type RetryPolicy } from '@k2/resilience';
 import { readSchemaId, type AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
@@ -85,16 +87,19 @@ export class IcebergSink {
   private ownershipChanged = false;
   private stopped = false;
   private loop: Promise<void> | undefined;
+  private readonly stopping = new AbortController();
   private failing = false;
   private retryAt = 0;
-  private retryDelay: number;
+  /** The commit backoff: 1 s doubling to 30 s, no jitter (one writer per partition set: nothing to de-synchronise). */
+  private readonly commitBackoff: Backoff;
   private pausedTps: TopicPartition[] = [];
   private readonly dlqTopicsReady = new Set<string>();
   private lastLagAt = 0;
 
   constructor(private readonly o: IcebergSinkOptions) {
     this.metrics = new SinkMetrics(o.registry);
-    this.retryDelay = o.retryInitialMs ?? 1000;
+    const initialMs = o.retryInitialMs ?? 1000;
+    this.commitBackoff = new Backoff({ initialMs, factor: 2, maxMs: Math.max(initialMs, o.retryMaxMs ?? 30_000), jitter: 0 });
   }
 
   /** Ready = consuming and the last commit attempt did not fail. */
@@ -164,20 +169,26 @@ export class IcebergSink {
     this.metrics.paused.set(0);
     this.failing = false;
     await old?.disconnect().catch(() => undefined);
-    while (!this.stopped) {
-      try {
-        this.consumer = await this.connectConsumer();
-        this.o.logger.info('kafka consumer replaced after a fatal error');
-        return;
-      } catch (e) {
-        this.o.logger.warn('cannot create the kafka consumer yet; retrying', { error: toK2Error(e).toJSON() });
-        await sleep(2000);
-      }
-    }
+    // Every 2 s until it works or the writer stops: an unbounded policy that stop() aborts.
+    this.consumer = await retry(() => this.connectConsumer(), this.untilStopped('cannot create the kafka consumer yet; retrying')).catch(() => undefined);
+    if (this.consumer) this.o.logger.info('kafka consumer replaced after a fatal error');
+  }
+
+  /** Fixed 2 s between attempts, any failure retried, until stop(). */
+  private untilStopped(message: string): RetryPolicy {
+    return untilAborted(this.stopping.signal, {
+      initialMs: 2000,
+      factor: 1,
+      maxMs: 2000,
+      jitter: 0,
+      retriable: () => true,
+      onRetry: ({ error }) => this.o.logger.warn(message, { error: toK2Error(error).toJSON() }),
+    });
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     await this.loop?.catch(() => undefined);
     if (!this.failing) {
       try {
@@ -196,26 +207,21 @@ export class IcebergSink {
 
   /** Start offset of each newly assigned partition, from the tables (retried until it can be read). */
   private async positionsFor(tps: TopicPartition[]): Promise<TopicPartitionOffset[]> {
-    for (;;) {
-      try {
-        const offsets: TopicPartitionOffset[] = [];
-        const byTable = new Map<TableSink, TopicPartition[]>();
-        for (const tp of tps) {
-          const t = this.tableFor(tp.topic);
-          if (t) byTable.set(t, [...(byTable.get(t) ?? []), tp]);
-        }
-        for (const [t, list] of byTable) {
-          const committed = await t.committedOffsets();
-          // No entry: this group never landed the partition in the table → from the earliest retained offset.
-          for (const tp of list) offsets.push({ ...tp, offset: committed.get(tpKey(tp.topic, tp.partition)) ?? -2 });
-        }
-        return offsets;
-      } catch (e) {
-        if (this.stopped) throw e;
-        this.o.logger.warn('cannot read table offsets for the new assignment; retrying', { error: toK2Error(e).toJSON() });
-        await sleep(2000);
+    const read = async (): Promise<TopicPartitionOffset[]> => {
+      const offsets: TopicPartitionOffset[] = [];
+      const byTable = new Map<TableSink, TopicPartition[]>();
+      for (const tp of tps) {
+        const t = this.tableFor(tp.topic);
+        if (t) byTable.set(t, [...(byTable.get(t) ?? []), tp]);
       }
-    }
+      for (const [t, list] of byTable) {
+        const committed = await t.committedOffsets();
+        // No entry: this group never landed the partition in the table → from the earliest retained offset.
+        for (const tp of list) offsets.push({ ...tp, offset: committed.get(tpKey(tp.topic, tp.partition)) ?? -2 });
+      }
+      return offsets;
+    };
+    return retry(read, this.untilStopped('cannot read table offsets for the new assignment; retrying'));
   }
 
   private onAssigned(offsets: TopicPartitionOffset[]): void {
@@ -291,7 +297,7 @@ export class IcebergSink {
         const err = toK2Error(e);
         this.o.logger.error('writer loop error', { error: err.toJSON() });
         if (err.code === ErrorCode.KAFKA_FATAL) await this.replaceConsumer();
-        else await sleep(1000);
+        else await sleep(1000, this.stopping.signal);
       }
     }
   }
@@ -386,17 +392,12 @@ export class IcebergSink {
       await ensureTopics(this.o.brokers, [{ topic }]);
       this.dlqTopicsReady.add(topic);
     }
-    const record = {
-      reason: err.message,
-      code: err.code,
-      source_topic: m.topic,
-      source_partition: m.partition,
-      source_offset: m.offset,
-      raw: m.value ? m.value.toString('base64') : null,
-      raw_encoding: 'base64',
+    const record = deadLetterRecord({
+      error: err,
+      raw: m.value ?? null,
       service: 'iceberg-writer',
-      received_at_us: (BigInt(Date.now()) * 1000n).toString(),
-    };
+      source: { topic: m.topic, partition: m.partition, offset: m.offset },
+    });
     this.o.logger.warn('record sent to dead-letter topic', { topic: m.topic, partition: m.partition, offset: m.offset, code: err.code, reason: err.message });
     // Awaited: the offset of this message is committed with the next snapshot, so its dead letter must be durable first.
     await this.o.dlqProducer.send({ topic, key: m.key, value: Buffer.from(JSON.stringify(record)) });
@@ -435,7 +436,7 @@ export class IcebergSink {
       if (!err.retriable && err.code !== ErrorCode.STORAGE_REJECTED && err.code !== ErrorCode.ICEBERG_NOT_FOUND) {
         this.o.logger.error('iceberg commit failed (not retriable); will keep retrying so no data is skipped', { table: t.ident.name, error: err.toJSON() });
       } else {
-        this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.retryDelay });
+        this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.commitBackoff.nominal() });
       }
       this.failed();
     }
@@ -463,13 +464,13 @@ export class IcebergSink {
       this.consumer?.pause(this.pausedTps);
       this.metrics.paused.set(1);
     }
-    this.retryAt = Date.now() + this.retryDelay;
-    this.retryDelay = Math.min(this.retryDelay * 2, this.o.retryMaxMs ?? 30_000);
+    // Not a blocking retry(): the loop keeps polling the (paused) consumer meanwhile, or the group would evict us.
+    this.retryAt = Date.now() + this.commitBackoff.next();
   }
 
   private recovered(): void {
     this.failing = false;
-    this.retryDelay = this.o.retryInitialMs ?? 1000;
+    this.commitBackoff.reset();
     this.consumer?.resume(this.pausedTps);
     this.pausedTps = [];
     this.metrics.paused.set(0);
@@ -494,8 +495,4 @@ export class IcebergSink {
       if (t.maxEventUs !== undefined) this.metrics.freshness.set({ table: t.ident.name }, Math.max(0, now / 1000 - Number(t.maxEventUs) / 1e6));
     }
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
