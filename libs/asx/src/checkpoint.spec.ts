@@ -1,6 +1,8 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { ValidationError } from '@k2/core';
+import { deadLetterRecord } from '@k2/kafka';
 import { CheckpointStore, type FileCheckpoint } from './checkpoint';
 import { RejectFile, type RejectRecord } from './rejects';
 
@@ -44,6 +46,7 @@ describe('CheckpointStore', () => {
 
 describe('RejectFile', () => {
   const rec = (line: number): RejectRecord => ({
+    ...deadLetterRecord({ error: new ValidationError('bad time'), raw: '03/10/2014,xx', reason: 'BAD_TIME', service: 'asx-batch-loader', exchange: 'ASX' }),
     message_id: `id-${line}`,
     source: 'asx-batch-loader',
     exchange: 'ASX',

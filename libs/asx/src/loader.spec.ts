@@ -89,6 +89,10 @@ describe('AsxLoader dry run (no Kafka needed)', () => {
       expect(r).toMatchObject({ file: path.join(dir, 'trades/7181.csv'), source_identity: 'trades/7181.csv', symbol: 'DVN', company_id: '7181', kind: 'trades' });
       expect(r.raw).toBe(fileLines[r.line - 1]);
       expect(r.message.length).toBeGreaterThan(10);
+      // The platform's common dead-letter fields (issue 18), next to the loader's own.
+      expect(r).toMatchObject({ code: r.error_code, raw_encoding: 'utf8', raw_bytes: String(Buffer.byteLength(r.raw)), raw_truncated: 'false', service: 'asx-batch-loader', exchange: 'ASX' });
+      expect(r.raw_sha256).toMatch(/^[0-9a-f]{64}$/);
+      expect(r.received_at_us).toMatch(/^\d{16}$/);
     }
     expect(rejects.find((r) => r.line === 30)!.message).toBe('price: "0.671234567" has more than 8 significant fraction digits; refusing to round');
   });

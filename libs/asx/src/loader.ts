@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from 'prom-client';
 import { ErrorCode, toK2Error, ValidationError, type K2Error, type Logger } from '@k2/core';
-import { dlqTopic, ensureTopics, topicName } from '@k2/kafka';
+import { deadLetterRecord, dlqTopic, ensureTopics, topicName } from '@k2/kafka';
 import { messageId, nowMicros, v2Type, type RecordKind } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import type { S3Config } from '@k2/storage';
@@ -499,6 +499,8 @@ export class AsxLoader {
       const field = err instanceof AsxRowError ? (err.field ?? null) : null;
       const sourceId = `${source.companyId ?? ''}:${source.identity}:${lineNo}`;
       const rec: RejectRecord = {
+        ...deadLetterRecord({ error: err, raw: text, reason, service: 'asx-batch-loader', exchange: ASX_EXCHANGE }),
+        ...(reason === 'LINE_TOO_LONG' ? { raw_truncated: 'true' as const } : {}),
         message_id: messageId(ASX_EXCHANGE, fileSymbol ?? '', sourceId, 'reject'),
         source: 'asx-batch-loader',
         exchange: ASX_EXCHANGE,

@@ -1,13 +1,17 @@
 import { closeSync, existsSync, fstatSync, fsyncSync, mkdirSync, openSync, statSync, truncateSync, writeSync } from 'node:fs';
 import path from 'node:path';
+import type { DeadLetterRecord } from '@k2/kafka';
 import type { RecordKind } from '@k2/schema';
 import type { RejectReason } from './errors';
 
 /**
  * A rejected row as it goes to `<topic>.dlq` (JSON value, key = symbol) and, one JSON object per line, to the
  * local reject file. `message_id` is deterministic like the data ids, so a reloaded file's rejects deduplicate too.
+ * It is the platform's dead-letter record (@k2/kafka: `code`, `raw_bytes`, `raw_sha256`, `raw_truncated`,
+ * `service`, `received_at_us`…) plus the loader's own fields; `reason` is the stable reject reason, and the error's
+ * text is in `message`.
  */
-export interface RejectRecord {
+export interface RejectRecord extends DeadLetterRecord {
   message_id: string;
   source: 'asx-batch-loader';
   exchange: 'ASX';
@@ -20,7 +24,10 @@ export interface RejectRecord {
   file: string;
   source_identity: string;
   line: number;
-  /** The line exactly as read (without its line ending; cut at 64 KiB for an overlong line). */
+  /**
+   * The line exactly as read (without its line ending; cut at 64 KiB for an overlong line, which is then
+   * `raw_truncated` with `raw_bytes`/`raw_sha256` of the kept part: the reader never holds the whole line).
+   */
   raw: string;
   reason: RejectReason;
   error_code: string;
