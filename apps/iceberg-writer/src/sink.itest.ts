@@ -58,6 +58,12 @@ describe('iceberg sink (real Kafka, registry, SQLite catalog, file warehouse, Py
     const reasons = dlq.map((m) => JSON.parse(m.value!.toString()) as { code: string; reason: string; source_offset: number });
     expect(reasons.map((r) => r.code).sort()).toEqual(['K2_SERDE_FAILED', 'K2_VALIDATION_FAILED']);
     expect(reasons.find((r) => r.code === 'K2_VALIDATION_FAILED')!.reason).toMatch(/outside the accepted window/);
+    // The platform's one dead-letter record (@k2/kafka DeadLetterRecord, issue 18).
+    for (const r of reasons) {
+      expect(r).toMatchObject({ source_topic: env.topics.trades, source_partition: expect.any(Number), raw_encoding: 'base64', raw_truncated: 'false', service: 'iceberg-writer' });
+      expect(r.source_offset).toEqual(expect.any(Number));
+      expect((r as unknown as { raw_sha256: string }).raw_sha256).toMatch(/^[0-9a-f]{64}$/);
+    }
 
     // Replay (a streamer restart re-publishing) plus new trades: the replayed ids are dropped by message_id.
     await produce(env, 'trades', [...trades.slice(0, 1000), ...makeTrades(env.exchange, 3001, 500)]);

@@ -91,9 +91,12 @@ describe('FeedPublisher', () => {
         raw_bytes: String(FRAME.length),
         raw_sha256: createHash('sha256').update(FRAME).digest('hex'),
         raw_truncated: 'false',
+        raw_encoding: 'utf8',
         code: ErrorCode.VALIDATION_FAILED,
         exchange: 'binance',
+        service: 'binance-streamer',
       });
+      expect(producer.dlq()[0]!['received_at_us']).toMatch(/^\d{16}$/);
     });
 
     it('cut a huge frame to 64 KiB by default and record its full length and SHA-256', async () => {
@@ -142,6 +145,7 @@ describe('FeedPublisher', () => {
     const dlq = producer.dlq()[0] as Record<string, string>;
     expect(dlq).toMatchObject({ code: ErrorCode.KAFKA_PRODUCE_FAILED, reason: 'Broker: Message size too large', symbol: 'BNBBTC', encoding: 'avro-base64' });
     expect(tradeIdOf(Buffer.from(dlq['raw'] as string, 'base64'))).toBe('2');
+    expect(dlq).toMatchObject({ raw_encoding: 'base64', raw_bytes: String(Buffer.from(dlq['raw'] as string, 'base64').length) });
     // Not retried: one attempt at the poison entry, and nothing is left in the journal.
     await new Promise((r) => setTimeout(r, 700));
     expect(producer.attempts.filter((m) => m.topic === TOPIC && tradeIdOf(m.value as Buffer) === '2')).toHaveLength(1);
