@@ -1,4 +1,4 @@
-import { createLogger } from '@k2/core';
+import { createLogger, ErrorCode, TransientError, ValidationError } from '@k2/core';
 import { sampleTrades } from '@k2/testing';
 import { TradeSequencer, type SequencerMetrics } from './sequencer';
 import type { BackfillSource, FeedTrade } from './types';
@@ -46,7 +46,7 @@ function history(upTo: () => number, missing: Set<number> = new Set(), limit = 3
   return src;
 }
 
-function setup(rest: BackfillSource, accept: (t: FeedTrade) => boolean = () => true) {
+function setup(rest: BackfillSource, accept: (t: FeedTrade) => boolean = () => true, extra: Partial<ConstructorParameters<typeof TradeSequencer>[0]> = {}) {
   const out: FeedTrade[] = [];
   const metrics = new Counts();
   const seq = new TradeSequencer({
@@ -55,11 +55,40 @@ function setup(rest: BackfillSource, accept: (t: FeedTrade) => boolean = () => t
     metrics,
     logger,
     exchange: 'binance',
+    ...extra,
   });
   return { out, metrics, seq, filled: () => metrics.filled };
 }
 
 describe('TradeSequencer', () => {
+  it('retries a page through retry(): retriable failures up to maxAttempts, a non-retriable one at once, stop() ends a long delay', async () => {
+    const failing = (err: () => Error) => {
+      const src = { calls: 0, fetchAfter: async (): Promise<FeedTrade[]> => (src.calls++, Promise.reject(err())) };
+      return src;
+    };
+    const fast = { retryPolicy: { initialMs: 1, maxMs: 1 }, maxAttempts: 3 };
+    const down = failing(() => new TransientError(ErrorCode.EXCHANGE_UNAVAILABLE, 'HTTP 503'));
+    const a = setup(down, undefined, fast);
+    a.seq.onTrade(trade(1));
+    a.seq.onTrade(trade(3));
+    expect(await a.seq.idle(5000)).toBe(true);
+    expect(down.calls).toBe(3);
+    const refused = failing(() => new ValidationError('HTTP 400'));
+    const b = setup(refused, undefined, fast);
+    b.seq.onTrade(trade(1));
+    b.seq.onTrade(trade(3));
+    expect(await b.seq.idle(5000)).toBe(true);
+    expect(refused.calls).toBe(1);
+    const slow = failing(() => new TransientError(ErrorCode.EXCHANGE_UNAVAILABLE, 'HTTP 503'));
+    const c = setup(slow, undefined, { retryPolicy: { initialMs: 60_000, maxMs: 60_000 } });
+    c.seq.onTrade(trade(1));
+    c.seq.onTrade(trade(3));
+    await new Promise((r) => setTimeout(r, 20));
+    c.seq.stop();
+    expect(await c.seq.idle(2000)).toBe(true);
+    expect(slow.calls).toBe(1);
+  });
+
   it('passes an in-order stream straight through and drops overlaps', () => {
     const { out, metrics, seq } = setup(history(() => 0));
     for (const id of [7, 8, 9, 8, 9, 10]) seq.onTrade(trade(id));
