@@ -170,7 +170,7 @@ describe('docker-compose.yml', () => {
       const deps = dependencies(s);
       expect({ app, deps: Object.keys(deps) }).toEqual({ app, deps: expect.arrayContaining(['kafka', 'schema-registry']) });
       if ('ICEBERG_CATALOG_URI' in env(s)) {
-        expect({ app, deps: Object.keys(deps) }).toEqual({ app, deps: expect.arrayContaining(['postgres', 'minio-init']) });
+        expect({ app, deps: Object.keys(deps) }).toEqual({ app, deps: expect.arrayContaining(['postgres', 'postgres-init', 'minio-init']) });
       }
       for (const [dep, d] of Object.entries(deps)) {
         expect({ app, dep, condition: d.condition }).toEqual({ app, dep, condition: expect.stringMatching(/^service_(healthy|completed_successfully)$/) });
@@ -247,6 +247,30 @@ describe('docker-compose.yml', () => {
         expect({ app, bucket: `${bucket}` }).toEqual({ app, bucket: bucketInit?.split('/')[1] });
         expect({ app, pathStyle: e['S3_FORCE_PATH_STYLE'] }).toEqual({ app, pathStyle: 'true' });
       }
+    }
+  });
+
+  it('gives each K2 service its own S3 user and catalog role, created by the init jobs: the writer read-write, query-api read-only, the others none', () => {
+    // The `user NAME SECRET POLICY` lines of deploy/minio/init.sh: MinIO user -> policy file.
+    const policies = new Map([...readRepoFile('deploy/minio/init.sh').matchAll(/^user (\S+) "\$\w+" (\S+)$/gm)].map((m) => [m[1] ?? '', m[2] ?? '']));
+    const actions = (user: string) =>
+      (JSON.parse(readRepoFile(`deploy/minio/${policies.get(user) ?? 'none'}.json`)) as { Statement: Array<{ Action: string[] }> }).Statement.flatMap((st) => st.Action);
+    const initArgs = argv(services['postgres-init']?.command);
+    const role = (v: string) => initArgs.find((a) => a.startsWith(`${v}=`))?.slice(v.length + 1);
+    const catalogUser = (app: string) => new URL((env(services[app] ?? {})['ICEBERG_CATALOG_URI'] ?? 'x:').replace(/^jdbc:/, '')).searchParams.get('user');
+    const s3User = (app: string) => env(services[app] ?? {})['S3_ACCESS_KEY'];
+    const admins = [env(services['minio'] ?? {})['MINIO_ROOT_USER'], env(services['postgres'] ?? {})['POSTGRES_USER']];
+    expect({ writer: catalogUser('iceberg-writer'), query: catalogUser('query-api') }).toEqual({ writer: role('writer_role'), query: role('query_role') });
+    expect(actions(s3User('iceberg-writer') ?? '')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:DeleteObject']));
+    expect(actions(s3User('query-api') ?? '').filter((a) => !/^s3:(Get|List)/.test(a))).toEqual([]);
+    expect(actions(s3User('query-api') ?? '')).toContain('s3:GetObject');
+    for (const app of K2_APPS) {
+      const e = env(services[app] ?? {});
+      const held = [s3User(app), catalogUser(app)].filter((u) => u !== undefined && u !== null);
+      expect({ app, admin: held.filter((u) => admins.includes(u)) }).toEqual({ app, admin: [] });
+      if (app === 'iceberg-writer' || app === 'query-api') continue;
+      // The streamers have no lake; the loader reads a local sample here (ASX_INPUT), so it needs no S3 user either.
+      expect({ app, lake: Object.keys(e).filter((k) => /^(S3_|ICEBERG_CATALOG_URI$)/.test(k)) }).toEqual({ app, lake: [] });
     }
   });
 

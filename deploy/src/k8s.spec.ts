@@ -41,12 +41,51 @@ const SERVICES: Readonly<Record<string, 'Deployment' | 'StatefulSet'>> = {
   'iceberg-writer': 'StatefulSet',
   'query-api': 'Deployment',
 };
-/** Read by node-postgres, not by a K2 config spec: the catalog password (libs/iceberg/src/catalog/sql-dialect.ts). */
-const THIRD_PARTY_ENV = new Set(['PGPASSWORD', 'NODE_OPTIONS']);
+/** Read by node-postgres, not by a K2 config spec: the catalog role and password (libs/iceberg/src/catalog/sql-dialect.ts). */
+const THIRD_PARTY_ENV = new Set(['PGUSER', 'PGPASSWORD', 'NODE_OPTIONS']);
 /** Apps that run DuckDB, whose in-memory databases spill to ".tmp" in the working directory. */
 const DUCKDB_APPS = new Set(['iceberg-writer', 'query-api']);
 const CREDENTIAL_NAME = /KEY|SECRET|PASSWORD|TOKEN|CREDENTIAL/;
 const CREDENTIAL_VALUE = /password=|:\/\/[^/@\s:]+:[^/@\s]+@/i;
+
+/**
+ * Least privilege (issue 18; deploy/k8s/README.md "Credentials"). A pod role is `<app>/<component>` of the pod
+ * labels (the maintenance CronJob shares the writer's app). Each role takes its S3 keys and catalog role from one
+ * Secret, or holds no S3 or PostgreSQL credential at all (undefined): the writer and maintenance read-write,
+ * query-api read-only, the ASX loader read-only on its landing prefix, the streamers nothing.
+ */
+const ROLE_SECRET: Readonly<Record<string, string | undefined>> = {
+  'binance-streamer/streamer': undefined,
+  'kraken-streamer/streamer': undefined,
+  'iceberg-writer/writer': 'k2-lake-writer',
+  'iceberg-writer/maintenance': 'k2-lake-writer',
+  'query-api/api': 'k2-lake-reader',
+  'asx-batch-loader/batch-loader': 'k2-asx-input',
+};
+const WRITER_SECRET = 'k2-lake-writer';
+const CREDENTIAL_SECRETS = new Set(Object.values(ROLE_SECRET).filter((v): v is string => v !== undefined));
+const S3_ENV = ['S3_ACCESS_KEY', 'S3_SECRET_KEY'];
+const PG_ENV = ['PGUSER', 'PGPASSWORD'];
+/** The roles that open the Iceberg SQL catalog (the others have no catalog: streamers, loader). */
+const CATALOG_ROLES = new Set(['iceberg-writer/writer', 'iceberg-writer/maintenance', 'query-api/api']);
+
+/**
+ * The NetworkPolicies (base/network-policies.yaml) that must select each pod role besides the default deny, and no
+ * others: DNS for all; Kafka and the registry for the services that produce or consume (not maintenance, which
+ * opens neither: apps/iceberg-writer/src/main.ts); PostgreSQL and the object store for those with lake credentials;
+ * the internet for the streamers; the API port for query-api; the ops port for Prometheus everywhere.
+ */
+const DEFAULT_DENY = 'default-deny';
+const ROLE_FLOWS: Readonly<Record<string, readonly string[]>> = {
+  'binance-streamer/streamer': ['allow-dns-egress', 'allow-kafka-egress', 'allow-schema-registry-egress', 'allow-exchanges-egress', 'allow-metrics-ingress'],
+  'kraken-streamer/streamer': ['allow-dns-egress', 'allow-kafka-egress', 'allow-schema-registry-egress', 'allow-exchanges-egress', 'allow-metrics-ingress'],
+  'iceberg-writer/writer': ['allow-dns-egress', 'allow-kafka-egress', 'allow-schema-registry-egress', 'allow-postgres-egress', 'allow-object-store-egress', 'allow-metrics-ingress'],
+  'iceberg-writer/maintenance': ['allow-dns-egress', 'allow-postgres-egress', 'allow-object-store-egress', 'allow-metrics-ingress'],
+  'query-api/api': ['allow-dns-egress', 'allow-kafka-egress', 'allow-schema-registry-egress', 'allow-postgres-egress', 'allow-object-store-egress', 'allow-api-ingress', 'allow-metrics-ingress'],
+  'asx-batch-loader/batch-loader': ['allow-dns-egress', 'allow-kafka-egress', 'allow-schema-registry-egress', 'allow-object-store-egress', 'allow-metrics-ingress'],
+};
+/** Ranges an internet-only egress rule must except: private, carrier-grade NAT, link-local (cloud metadata). */
+const NON_INTERNET = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10', '169.254.0.0/16'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // The slice of the Kubernetes API these checks read (after schema validation, so the shapes hold).
@@ -99,6 +138,7 @@ interface PodSpec {
     emptyDir?: { sizeLimit?: string };
     persistentVolumeClaim?: { claimName: string };
     secret?: { secretName: string; items?: Array<{ key: string; path: string }> };
+    configMap?: { name: string; items?: Array<{ key: string; path: string }> };
   }>;
   topologySpreadConstraints?: unknown[];
   affinity?: { podAntiAffinity?: unknown };
@@ -110,6 +150,22 @@ interface PodTemplate {
 interface LabelSelector {
   matchLabels?: Record<string, string>;
   matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+interface PolicyPort {
+  protocol?: string;
+  port?: number | string;
+}
+interface PolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: { cidr: string; except?: string[] };
+}
+interface NetworkPolicySpec {
+  podSelector: LabelSelector;
+  policyTypes?: string[];
+  ingress?: Array<{ from?: PolicyPeer[]; ports?: PolicyPort[] }>;
+  egress?: Array<{ to?: PolicyPeer[]; ports?: PolicyPort[] }>;
 }
 
 /** An object that runs pods, with its pod template wherever the kind keeps it. */
@@ -142,6 +198,22 @@ function workloadsOf(objects: readonly K8sObject[]): Workload[] {
     const template = podTemplateOf(object);
     return template ? [{ object, app: object.metadata.labels?.[NAME] ?? '', template }] : [];
   });
+}
+
+/** `<app>/<component>` of a pod template: the unit credentials and network flows are granted to. */
+const roleOf = (w: Workload) => `${w.app}/${w.template.metadata?.labels?.['app.kubernetes.io/component'] ?? ''}`;
+
+/** The port of an endpoint URL (a JDBC one too) or host:port; without one, the scheme's default or `fallback`. */
+function endpointPort(endpoint: string, fallback: number): number {
+  const e = endpoint.replace(/^jdbc:/i, '');
+  const u = new URL(/^[a-z][\w+.-]*:\/\//i.test(e) ? e : `tcp://${e}`);
+  if (u.port) return Number(u.port);
+  return u.protocol === 'http:' || u.protocol === 'ws:' ? 80 : u.protocol === 'https:' || u.protocol === 'wss:' ? 443 : fallback;
+}
+
+/** The default endpoint URLs in an app's config spec (`default: 'wss://…'` or `default: ['wss://…']`). */
+function defaultUrls(app: string): string[] {
+  return [...readRepoFile(`apps/${app}/src/config.ts`).matchAll(/default: \[?'((?:wss?|https?):\/\/[^']+)'/g)].map((m) => m[1] ?? '');
 }
 
 function selects(selector: LabelSelector, labels: Record<string, string> = {}): boolean {
@@ -489,7 +561,7 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
               if (!s) problems.push(`${where}: ${e.name} refers to Secret ${ref.name}, which is not rendered`);
               else if (!(ref.key in (s.data ?? {}))) problems.push(`${where}: Secret ${ref.name} has no key ${ref.key}`);
             }
-            if (ref && secrets.size === 0 && ref.name !== 'k2-credentials') problems.push(`${where}: ${e.name} refers to Secret ${ref.name}, not k2-credentials`);
+            if (ref && secrets.size === 0 && !CREDENTIAL_SECRETS.has(ref.name)) problems.push(`${where}: ${e.name} refers to Secret ${ref.name}, none of ${[...CREDENTIAL_SECRETS].join(', ')}`);
           }
           for (const from of c.envFrom ?? []) {
             const cm = from.configMapRef ? configMaps.get(from.configMapRef.name) : undefined;
@@ -526,6 +598,123 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
       for (const cm of objects.filter((o) => o.kind === 'ConfigMap')) {
         for (const [k, v] of Object.entries(cm.data ?? {})) {
           if (CREDENTIAL_NAME.test(k) || CREDENTIAL_VALUE.test(v)) problems.push(`${id(cm)}: ${k} looks like a credential`);
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('least privilege: each pod role takes S3 keys and its catalog role from its own Secret; query-api and the loader never the writer\'s, the streamers none', () => {
+      const objects = objectsOf(name);
+      const rendered = new Set(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name));
+      // dev's generated Secrets carry a content hash; base and prod refer to the plain names.
+      const secretName = (n: string) => (rendered.has(n) ? n.replace(/-[a-z0-9]{10}$/, '') : n);
+      const problems: string[] = [];
+      for (const w of workloadsOf(objects)) {
+        const role = roleOf(w);
+        if (!(role in ROLE_SECRET)) {
+          problems.push(`${id(w.object)}: pod role ${role} has no entry in ROLE_SECRET`);
+          continue;
+        }
+        const expected = ROLE_SECRET[role];
+        for (const c of w.template.spec.containers) {
+          const where = `${id(w.object)} (${role}) container ${c.name}`;
+          const env = new Map((c.env ?? []).map((e) => [e.name, e]));
+          const refs = (c.env ?? []).flatMap((e) => (e.valueFrom?.secretKeyRef ? [{ env: e.name, secret: secretName(e.valueFrom.secretKeyRef.name) }] : []));
+          // envFrom a Secret would hand the pod every key of it, whatever it needs.
+          if ((c.envFrom ?? []).some((f) => f.secretRef)) problems.push(`${where}: envFrom a Secret`);
+          for (const r of refs) if (r.secret !== expected) problems.push(`${where}: ${r.env} from Secret ${r.secret}, expected ${expected ?? 'no Secret'}`);
+          if ((role === 'query-api/api' || role.startsWith('asx-batch-loader/')) && refs.some((r) => r.secret === WRITER_SECRET)) problems.push(`${where}: holds the writer's credentials`);
+          const wantS3 = expected !== undefined;
+          const wantPg = CATALOG_ROLES.has(role);
+          for (const n of S3_ENV) if (env.has(n) !== wantS3) problems.push(`${where}: ${n} ${wantS3 ? 'missing' : 'set, but this role has no object-store access'}`);
+          for (const n of PG_ENV) if (env.has(n) !== wantPg) problems.push(`${where}: ${n} ${wantPg ? 'missing' : 'set, but this role has no catalog'}`);
+        }
+      }
+      // One URI for every role: the user is each pod's PGUSER, so the URI must not name one.
+      const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('k2-config'));
+      const uri = new URL((config?.data?.['ICEBERG_CATALOG_URI'] ?? '').replace(/^jdbc:/, ''));
+      if (uri.username || uri.searchParams.has('user')) problems.push(`k2-config: ICEBERG_CATALOG_URI names a user; each role's comes from PGUSER`);
+      expect(problems).toEqual([]);
+    });
+
+    test('NetworkPolicies: a default deny of all ingress and egress, and each pod role allowed exactly the flows it needs', () => {
+      const objects = objectsOf(name);
+      const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+      const deny = policies.find((p) => p.metadata.name === DEFAULT_DENY);
+      const denySpec = specOf<NetworkPolicySpec>(deny ?? ({} as K8sObject));
+      // Every pod of the namespace, both directions, no rule: nothing flows that an allow policy does not name.
+      expect({ podSelector: denySpec.podSelector, policyTypes: [...(denySpec.policyTypes ?? [])].sort(), ingress: denySpec.ingress, egress: denySpec.egress }).toEqual({
+        podSelector: {},
+        policyTypes: ['Egress', 'Ingress'],
+        ingress: undefined,
+        egress: undefined,
+      });
+      const problems: string[] = [];
+      for (const w of workloadsOf(objects)) {
+        const role = roleOf(w);
+        const labels = w.template.metadata?.labels;
+        const selecting = policies.filter((p) => selects(specOf<NetworkPolicySpec>(p).podSelector, labels)).map((p) => p.metadata.name);
+        if (!selecting.includes(DEFAULT_DENY)) problems.push(`${id(w.object)}: not selected by ${DEFAULT_DENY}`);
+        const allowed = selecting.filter((n) => n !== DEFAULT_DENY).sort();
+        const expected = [...(ROLE_FLOWS[role] ?? [])].sort();
+        if (allowed.length === 0) problems.push(`${id(w.object)} (${role}): selected by no allow policy`);
+        if (JSON.stringify(allowed) !== JSON.stringify(expected)) problems.push(`${id(w.object)} (${role}): allowed ${allowed.join(', ')}; expected ${expected.join(', ')}`);
+      }
+      // An allow policy says which direction it allows and names its ports: no rule opens every port.
+      for (const p of policies.filter((x) => x.metadata.name !== DEFAULT_DENY)) {
+        const spec = specOf<NetworkPolicySpec>(p);
+        const rules = [...(spec.ingress ?? []), ...(spec.egress ?? [])];
+        if (rules.length === 0) problems.push(`${id(p)} has no rule`);
+        if (rules.some((r) => (r.ports ?? []).length === 0)) problems.push(`${id(p)} has a rule for every port`);
+        const types = [...(spec.policyTypes ?? [])].sort();
+        const want = [...(spec.ingress ? ['Ingress'] : []), ...(spec.egress ? ['Egress'] : [])];
+        if (JSON.stringify(types) !== JSON.stringify(want)) problems.push(`${id(p)}: policyTypes ${types.join(',')} but rules for ${want.join(',')}`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('NetworkPolicies: the allowed ports are those of the k2-config endpoints, the exchanges and the pods\' named ports', () => {
+      const objects = objectsOf(name);
+      const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('k2-config'))?.data ?? {};
+      const policy = (n: string) => specOf<NetworkPolicySpec>(objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === n) ?? ({} as K8sObject));
+      const egressPorts = (n: string, protocol = 'TCP') =>
+        new Set((policy(n).egress ?? []).flatMap((r) => (r.ports ?? []).filter((p) => (p.protocol ?? 'TCP') === protocol).map((p) => p.port)));
+      const problems: string[] = [];
+      const need = (n: string, port: number, what: string, protocol = 'TCP') => {
+        if (!egressPorts(n, protocol).has(port)) problems.push(`${n} does not allow ${protocol} ${port} (${what})`);
+      };
+      for (const b of (config['KAFKA_BROKERS'] ?? '').split(',')) need('allow-kafka-egress', endpointPort(b, 9092), `KAFKA_BROKERS ${b}`);
+      need('allow-schema-registry-egress', endpointPort(config['SCHEMA_REGISTRY_URL'] ?? '', 8081), 'SCHEMA_REGISTRY_URL');
+      need('allow-postgres-egress', endpointPort(config['ICEBERG_CATALOG_URI'] ?? '', 5432), 'ICEBERG_CATALOG_URI');
+      need('allow-object-store-egress', config['S3_ENDPOINT'] ? endpointPort(config['S3_ENDPOINT'], 443) : 443, 'S3_ENDPOINT');
+      for (const app of ['binance-streamer', 'kraken-streamer']) for (const url of defaultUrls(app)) need('allow-exchanges-egress', endpointPort(url, 443), `${app} ${url}`);
+      need('allow-dns-egress', 53, 'DNS', 'UDP');
+      need('allow-dns-egress', 53, 'DNS', 'TCP');
+      for (const r of policy('allow-dns-egress').egress ?? []) {
+        if (!(r.to ?? []).every((t) => t.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'kube-system')) problems.push('allow-dns-egress reaches beyond kube-system');
+      }
+      // The internet, not the cluster or the metadata endpoint.
+      for (const r of policy('allow-exchanges-egress').egress ?? []) {
+        for (const t of r.to ?? [{}]) {
+          const block = t.ipBlock;
+          if (!block) problems.push('allow-exchanges-egress: a peer that is not an ipBlock');
+          else if (block.cidr === '0.0.0.0/0' && !NON_INTERNET.every((c) => block.except?.includes(c))) problems.push(`allow-exchanges-egress: 0.0.0.0/0 must except ${NON_INTERNET.join(', ')}`);
+        }
+      }
+      // Ingress: named ports that resolve on the selected pods, from a namespace only.
+      const workloads = workloadsOf(objects);
+      for (const [n, portOf] of [
+        ['allow-api-ingress', () => publicPort('query-api')],
+        ['allow-metrics-ingress', (w: Workload) => Number(w.template.metadata?.annotations?.['prometheus.io/port'])],
+      ] as const) {
+        const spec = policy(n);
+        for (const r of spec.ingress ?? []) {
+          if (!(r.from ?? []).length || !(r.from ?? []).every((f) => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] && !f.ipBlock)) problems.push(`${n}: ingress from something other than a named namespace`);
+        }
+        for (const w of workloads.filter((x) => selects(spec.podSelector, x.template.metadata?.labels))) {
+          const c = w.template.spec.containers[0]!;
+          const open = (spec.ingress ?? []).flatMap((r) => (r.ports ?? []).map((p) => resolvePort(c, p.port))).filter((p) => p !== undefined);
+          if (JSON.stringify([...new Set(open)]) !== JSON.stringify([portOf(w)])) problems.push(`${n} opens ${open.join(', ')} on ${id(w.object)}, expected only ${portOf(w)}`);
         }
       }
       expect(problems).toEqual([]);
@@ -693,8 +882,51 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
         expect({ app, replicas }).toEqual({ app, replicas: 1 });
       }
       const secret = objectsOf('dev').filter((o) => o.kind === 'Secret');
-      expect(secret.map((s) => s.metadata.name.replace(/-[a-z0-9]{10}$/, '')).sort()).toEqual(['k2-api-keys', 'k2-credentials']);
+      expect(secret.map((s) => s.metadata.name.replace(/-[a-z0-9]{10}$/, '')).sort()).toEqual(['k2-api-keys', ...CREDENTIAL_SECRETS].sort());
       for (const s of secret) expect(s.metadata.labels?.[NAME]).toBe(SHARED);
+    });
+
+    test('dev: each generated credential Secret is a different S3 user and PostgreSQL role', () => {
+      const secrets = objectsOf('dev').filter((o) => o.kind === 'Secret' && CREDENTIAL_SECRETS.has(o.metadata.name.replace(/-[a-z0-9]{10}$/, '')));
+      const decoded = (s: K8sObject, key: string) => (s.data?.[key] === undefined ? undefined : Buffer.from(s.data[key], 'base64').toString('utf8'));
+      expect(secrets).toHaveLength(CREDENTIAL_SECRETS.size);
+      const s3Users = secrets.map((s) => decoded(s, 's3-access-key'));
+      expect(new Set(s3Users).size).toBe(secrets.length);
+      const pgUsers = secrets.map((s) => decoded(s, 'postgres-user')).filter((u) => u !== undefined);
+      expect(new Set(pgUsers).size).toBe(pgUsers.length);
+      // The catalog roles go to the roles that open the catalog, the writer's and the reader's.
+      expect(pgUsers).toHaveLength(2);
+    });
+
+    test('prod: the catalog over TLS with the server verified (sslmode=verify-full) against a CA mounted where the catalog is opened', () => {
+      const objects = objectsOf('prod');
+      const config = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('k2-config'))!;
+      const uri = new URL(config.data!['ICEBERG_CATALOG_URI']!.replace(/^jdbc:/, ''));
+      // pg-connection-string: sslmode=verify-full keeps rejectUnauthorized and the host name check; sslrootcert is
+      // read from the file when the pool connects (node_modules/pg-connection-string/index.js).
+      expect(uri.searchParams.get('sslmode')).toBe('verify-full');
+      const ca = uri.searchParams.get('sslrootcert') ?? '';
+      expect(ca).toMatch(/^\//);
+      const problems: string[] = [];
+      for (const w of workloadsOf(objects).filter((x) => CATALOG_ROLES.has(roleOf(x)))) {
+        const c = w.template.spec.containers[0]!;
+        const mount = (c.volumeMounts ?? []).find((m) => isUnder(ca, m.mountPath));
+        const volume = w.template.spec.volumes?.find((v) => v.name === mount?.name);
+        const item = (volume?.configMap?.items ?? volume?.secret?.items ?? []).find((i) => path.posix.join(mount?.mountPath ?? '', i.path) === ca);
+        if (!mount?.readOnly || !item) problems.push(`${id(w.object)}: sslrootcert ${ca} is not an item of a read-only ConfigMap or Secret mount`);
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('prod: every egress rule except DNS names its destinations (namespace or address range), none opens all of them', () => {
+      const problems: string[] = [];
+      for (const p of objectsOf('prod').filter((o) => o.kind === 'NetworkPolicy')) {
+        for (const r of specOf<NetworkPolicySpec>(p).egress ?? []) {
+          if ((r.to ?? []).length === 0) problems.push(`${id(p)}: an egress rule to any address`);
+          for (const t of r.to ?? []) if (t.ipBlock?.cidr === '0.0.0.0/0' && !NON_INTERNET.every((c) => t.ipBlock?.except?.includes(c))) problems.push(`${id(p)}: 0.0.0.0/0 reaches the cluster`);
+        }
+      }
+      expect(problems).toEqual([]);
     });
 
     test('prod: more query-api replicas, bigger resources, spread over nodes and zones', () => {

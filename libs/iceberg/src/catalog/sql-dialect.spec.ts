@@ -29,6 +29,13 @@ describe('parseSqlUri', () => {
     ['postgresql+psycopg2://k2:k2secret@127.0.0.1:5433/k2_catalog', 'postgresql://k2:k2secret@127.0.0.1:5433/k2_catalog'],
     ['jdbc:postgresql://127.0.0.1:5433/k2_catalog?user=k2&password=k2secret', 'postgresql://k2:k2secret@127.0.0.1:5433/k2_catalog'],
     ['jdbc:postgresql://db:5432/cat?user=k2&password=p%40ss%2Fw&sslmode=require', 'postgresql://k2:p%40ss%2Fw@db:5432/cat?sslmode=require'],
+    // deploy/k8s prod: no credentials in the URI (PGUSER/PGPASSWORD per pod), TLS verified against a mounted CA; the
+    // parameters must reach node-postgres unchanged or the connection silently falls back to plaintext (issue 18).
+    [
+      'jdbc:postgresql://k2-catalog.example.internal:5432/k2_catalog?sslmode=verify-full&sslrootcert=/etc/k2/postgres-ca/ca.crt',
+      'postgresql://k2-catalog.example.internal:5432/k2_catalog?sslmode=verify-full&sslrootcert=/etc/k2/postgres-ca/ca.crt',
+    ],
+    ['jdbc:postgresql://db:5432/cat?user=k2&sslmode=verify-full&sslrootcert=/ca.crt', 'postgresql://k2@db:5432/cat?sslmode=verify-full&sslrootcert=%2Fca.crt'],
   ])('%s → PostgreSQL', (uri, connectionString) => {
     const t = parseSqlUri(uri);
     expect(t).toEqual({ dialect: 'postgres', connectionString, display: redactUri(connectionString) });
