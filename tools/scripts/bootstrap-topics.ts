@@ -1,6 +1,6 @@
 // Creates the V2 topics (and their dead-letter topics) and registers their schemas; safe to run at every start.
 import { envDocs, handleCli, HELP_FLAG, loadConfig } from '@k2/core';
-import { dlqTopic, ensureTopics, kafkaClientConfigSpec, topicName, type DataType } from '@k2/kafka';
+import { dlqTopic, ensureTopics, kafkaClientConfigSpec, kafkaClientProblems, kafkaConnection, schemaRegistryOptions, topicName, type DataType } from '@k2/kafka';
 import type { AssetClass } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 
@@ -32,12 +32,11 @@ const feeds: Array<[AssetClass, DataType, string]> = [
 ];
 
 async function main(): Promise<void> {
-  const config = loadConfig({ service: 'bootstrap-topics', spec: SPEC });
-  const brokers = config.kafkaBrokers.join(',');
-  const registryUrl = config.schemaRegistryUrl;
+  const config = loadConfig({ service: 'bootstrap-topics', spec: SPEC, check: (c) => kafkaClientProblems(c) });
+  const brokers = kafkaConnection(config);
   const topics = feeds.map(([assetClass, dataType, exchange]) => ({ dataType, topic: topicName({ assetClass, dataType, exchange }) }));
   const created = await ensureTopics(brokers, topics.flatMap(({ topic }) => [{ topic }, { topic: dlqTopic(topic), partitions: 1 }]));
-  const serde = new AvroSerde({ registryUrl });
+  const serde = new AvroSerde(schemaRegistryOptions(config));
   for (const { topic, dataType } of topics) await serde.registerV2(topic, dataType);
   console.log(`topics ready (${created.length} created), ${topics.length} schemas registered`);
 }

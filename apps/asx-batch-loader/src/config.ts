@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { cfg, loadConfig, optional } from '@k2/core';
-import { kafkaClientConfigSpec } from '@k2/kafka';
+import { kafkaClientConfigSpec, kafkaClientProblems, pickKafkaClientSettings, type KafkaClientSettings } from '@k2/kafka';
 import { resolveS3Config, s3ConfigProblems, s3ConfigSpec, type S3Config } from '@k2/storage';
 import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
 
@@ -15,9 +15,7 @@ export type AsxInput = { readonly kind: 'local'; readonly path: string } | { rea
  * `--serve`) keeps the process and its /metrics endpoint up after the batch until SIGTERM, for a scrape of the
  * final counters or a Deployment-style run. Every ASX_* variable also has a command-line flag; a flag wins.
  */
-export interface AsxBatchLoaderConfig extends RuntimeConfig {
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
+export interface AsxBatchLoaderConfig extends RuntimeConfig, KafkaClientSettings {
   readonly input: AsxInput | undefined;
   readonly stayAlive: boolean;
   readonly s3: S3Config;
@@ -110,7 +108,7 @@ export function loadAsxBatchLoaderConfig(env: NodeJS.ProcessEnv = process.env, a
     spec,
     env: flags.env,
     check: (c) => {
-      const problems: string[] = [...flags.problems];
+      const problems: string[] = [...flags.problems, ...kafkaClientProblems(c)];
       if (c.input !== undefined && SCHEME.test(c.input) && !S3_URL.test(c.input)) {
         problems.push(`ASX_INPUT=${JSON.stringify(c.input)} must be a local path or glob, or s3://bucket/prefix`);
       }
@@ -128,8 +126,7 @@ export function loadAsxBatchLoaderConfig(env: NodeJS.ProcessEnv = process.env, a
     metricsHost: c.metricsHost,
     logLevel: c.logLevel,
     shutdownTimeoutMs: c.shutdownTimeoutMs,
-    kafkaBrokers: c.kafkaBrokers,
-    schemaRegistryUrl: c.schemaRegistryUrl,
+    ...pickKafkaClientSettings(c),
     input:
       c.input === undefined
         ? undefined

@@ -1,5 +1,6 @@
 import { toK2Error } from '@k2/core';
 import { AsxLoader, formatSummary, type LoadSummary } from '@k2/asx';
+import { kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
 import { runService } from '@k2/runtime';
 import { CLI } from './cli';
 import { loadAsxBatchLoaderConfig, SERVICE } from './config';
@@ -23,8 +24,9 @@ void runService({
     }
     const loader = new AsxLoader({
       input: c.input,
-      brokers: c.kafkaBrokers.join(','),
+      brokers: kafkaConnection(c),
       registryUrl: c.schemaRegistryUrl,
+      registryAuth: schemaRegistryOptions(c),
       logger: ctx.logger,
       registry: ctx.registry,
       s3: c.s3,

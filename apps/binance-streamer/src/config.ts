@@ -1,5 +1,5 @@
 import { cfg, duplicateItems, invalidUrls, loadConfig, type ConfigOf } from '@k2/core';
-import { kafkaClientConfigSpec } from '@k2/kafka';
+import { kafkaClientConfigSpec, kafkaClientProblems } from '@k2/kafka';
 import { feedConfigProblems, feedConfigSpec } from '@k2/feed';
 import { runtimeConfigSpec } from '@k2/runtime';
 
@@ -30,6 +30,6 @@ export function loadBinanceStreamerConfig(env: NodeJS.ProcessEnv = process.env):
     service: SERVICE,
     spec,
     env,
-    check: (c) => [...feedConfigProblems(c), ...duplicateItems('BINANCE_SYMBOLS', c.symbols), ...invalidUrls('BINANCE_WS_URLS', c.wsUrls)],
+    check: (c) => [...kafkaClientProblems(c), ...feedConfigProblems(c), ...duplicateItems('BINANCE_SYMBOLS', c.symbols), ...invalidUrls('BINANCE_WS_URLS', c.wsUrls)],
   });
 }

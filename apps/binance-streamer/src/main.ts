@@ -1,3 +1,4 @@
+import { librdkafkaSecurity, schemaRegistryOptions } from '@k2/kafka';
 import { binanceAdapter } from '@k2/binance';
 import { Streamer } from '@k2/feed';
 import { runService } from '@k2/runtime';
@@ -14,7 +15,9 @@ void runService({
       adapter: binanceAdapter({ symbols: config.symbols, stream: config.stream, quotes: config.quotes, restUrl: config.restUrl }),
       urls: config.wsUrls,
       kafkaBrokers: config.kafkaBrokers,
+      kafkaSecurity: librdkafkaSecurity(config),
       schemaRegistryUrl: config.schemaRegistryUrl,
+      registryAuth: schemaRegistryOptions(config),
       feed: config,
       logger,
       registry,

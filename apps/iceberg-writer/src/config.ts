@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { cfg, loadConfig, optional } from '@k2/core';
 import { DEFAULT_SQL_CATALOG_NAME } from '@k2/iceberg';
-import { dataTopicListProblems, kafkaClientConfigSpec, PLATFORM_DATA_TOPICS } from '@k2/kafka';
+import { dataTopicListProblems, kafkaClientConfigSpec, kafkaClientProblems, pickKafkaClientSettings, type KafkaClientSettings, PLATFORM_DATA_TOPICS } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -16,9 +16,7 @@ import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
 
 export const SERVICE = 'iceberg-writer';
 
-export interface IcebergWriterConfig extends RuntimeConfig {
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
+export interface IcebergWriterConfig extends RuntimeConfig, KafkaClientSettings {
   readonly catalog: IcebergCatalogConfig;
   readonly s3: S3Config;
   /** A commit happens when the first of these is reached; each Iceberg commit is one snapshot, so not too often. */
@@ -78,7 +76,7 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     spec,
     env,
     check: (c) => {
-      const problems: string[] = [];
+      const problems: string[] = [...kafkaClientProblems(c)];
       problems.push(...icebergCatalogProblems(c));
       problems.push(...s3ConfigProblems(c));
       problems.push(...dataTopicListProblems('WRITER_TOPICS', c.topics));
@@ -92,8 +90,7 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     metricsHost: c.metricsHost,
     logLevel: c.logLevel,
     shutdownTimeoutMs: c.shutdownTimeoutMs,
-    kafkaBrokers: c.kafkaBrokers,
-    schemaRegistryUrl: c.schemaRegistryUrl,
+    ...pickKafkaClientSettings(c),
     catalog: resolveIcebergCatalog(c, cwd),
     s3: resolveS3Config(c),
     commit: Object.freeze({ intervalMs: c.commitIntervalMs, maxRows: c.commitMaxRows, maxBytes: c.commitMaxBytes }),

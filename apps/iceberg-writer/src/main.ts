@@ -1,6 +1,6 @@
 import { AvroSerde } from '@k2/serde';
 import { createCatalog, createFileIO, ParquetWriter } from '@k2/iceberg';
-import { K2Producer } from '@k2/kafka';
+import { K2Producer, kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
 import { IcebergSink, runMaintenance } from '@k2/lake-sink';
 import { runService } from '@k2/runtime';
 import { writerCli, writerCommand } from './cli';
@@ -26,10 +26,10 @@ void runService({
       void ctx.shutdown('maintenance finished', 0);
       return;
     }
-    const brokers = config.kafkaBrokers.join(',');
+    const brokers = kafkaConnection(config);
     const dlqProducer = await K2Producer.connect({ brokers, clientId: `${SERVICE}-dlq`, logger });
     onShutdown('dlq-producer', () => dlqProducer.disconnect());
-    const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
+    const serde = new AvroSerde(schemaRegistryOptions(config));
     const sink = new IcebergSink({
       brokers,
       groupId: config.groupId,

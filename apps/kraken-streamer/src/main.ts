@@ -1,3 +1,4 @@
+import { librdkafkaSecurity, schemaRegistryOptions } from '@k2/kafka';
 import { Streamer } from '@k2/feed';
 import { krakenAdapter } from '@k2/kraken';
 import { runService } from '@k2/runtime';
@@ -14,7 +15,9 @@ void runService({
       adapter: krakenAdapter({ symbols: config.symbols, quotes: config.quotes, restUrl: config.restUrl }),
       urls: config.wsUrls,
       kafkaBrokers: config.kafkaBrokers,
+      kafkaSecurity: librdkafkaSecurity(config),
       schemaRegistryUrl: config.schemaRegistryUrl,
+      registryAuth: schemaRegistryOptions(config),
       feed: config,
       logger,
       registry,

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cfg, loadConfig, optional } from '@k2/core';
 import { DEFAULT_SQL_CATALOG_NAME, defaultS3CacheDir } from '@k2/iceberg';
-import { dataTopicListProblems, kafkaClientConfigSpec, parseTopic, PLATFORM_DATA_TOPICS } from '@k2/kafka';
+import { dataTopicListProblems, kafkaClientConfigSpec, kafkaClientProblems, pickKafkaClientSettings, type KafkaClientSettings, parseTopic, PLATFORM_DATA_TOPICS } from '@k2/kafka';
 import {
   icebergCatalogConfigSpec,
   icebergCatalogProblems,
@@ -24,7 +24,7 @@ export const SERVICE = 'query-api';
  * (/metrics, /healthz, /readyz) on METRICS_PORT; the two must differ. HOST is the bind address of the public
  * port, METRICS_HOST the one of the ops port.
  */
-export interface QueryApiConfig extends RuntimeConfig {
+export interface QueryApiConfig extends RuntimeConfig, KafkaClientSettings {
   readonly port: number;
   readonly host: string;
   readonly auth: 'keys' | 'none';
@@ -39,8 +39,6 @@ export interface QueryApiConfig extends RuntimeConfig {
   /** SQL catalog `catalog_name` and namespace: the writer's (see iceberg-writer's config). */
   readonly catalogName: string;
   readonly namespace: readonly string[];
-  readonly kafkaBrokers: readonly string[];
-  readonly schemaRegistryUrl: string;
   /** The hybrid Kafka tail; off = answers from Iceberg only (benchmarks, or a read replica without Kafka access). */
   readonly tailEnabled: boolean;
   /** The writer's consumer group, whose offsets in the snapshot summaries say where the tail starts. */
@@ -143,7 +141,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     spec,
     env,
     check: (c) => {
-      const problems: string[] = [];
+      const problems: string[] = [...kafkaClientProblems(c)];
       if (c.port === c.metricsPort && c.port !== 0) {
         problems.push(`PORT and METRICS_PORT are both ${c.port}; the public API and the ops endpoints need different ports`);
       }
@@ -180,8 +178,7 @@ export function loadQueryApiConfig(env: NodeJS.ProcessEnv = process.env, cwd = p
     s3: resolveS3Config(c),
     catalogName: c.catalogName,
     namespace: Object.freeze(c.namespace.split('.')),
-    kafkaBrokers: c.kafkaBrokers,
-    schemaRegistryUrl: c.schemaRegistryUrl,
+    ...pickKafkaClientSettings(c),
     tailEnabled: c.tailEnabled,
     writerGroupId: c.writerGroupId,
     tailMaxRecords: memory.tailMaxRecords,

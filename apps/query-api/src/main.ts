@@ -26,6 +26,7 @@ import {
   TailStore,
   type TailKind,
 } from '@k2/query';
+import { kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
 import { runService } from '@k2/runtime';
 import { AvroSerde } from '@k2/serde';
 import { CLI } from './cli';
@@ -140,9 +141,9 @@ void runService({
     let hub: StreamHub | undefined;
     let replayKafka: ReplayServiceOptions['kafka'];
     if (config.tailEnabled) {
-      const serde = new AvroSerde({ registryUrl: config.schemaRegistryUrl });
+      const serde = new AvroSerde(schemaRegistryOptions(config));
       const t = new KafkaTail({
-        brokers: config.kafkaBrokers.join(','),
+        brokers: kafkaConnection(config),
         clientId: SERVICE,
         serde,
         store,
@@ -173,7 +174,7 @@ void runService({
       hub = new StreamHub({ store, metrics, maxClients: config.maxStreamClients, maxBufferedBytes: config.memory.sseClientBytes });
       onShutdown('streams', () => hub?.close());
       // Replay-then-follow (issue 16): Kafka reads back what a live cursor missed.
-      replayKafka = { brokers: config.kafkaBrokers.join(','), clientId: `${SERVICE}-replay`, serde, logger };
+      replayKafka = { brokers: kafkaConnection(config), clientId: `${SERVICE}-replay`, serde, logger };
     }
     // Replay-then-follow (issue 16): history from the table (and the tail, when on); following live needs the tail.
     const replay = new ReplayService({ views, store, service, logger, follow: config.tailEnabled, metrics: new ReplayMetrics(registry), maxReplays: config.maxStreamClients, kafka: replayKafka });

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from 'prom-client';
 import { ErrorCode, toK2Error, ValidationError, type K2Error, type Logger } from '@k2/core';
-import { deadLetterRecord, dlqTopic, ensureTopics, topicName } from '@k2/kafka';
+import { deadLetterRecord, dlqTopic, ensureTopics, topicName, type KafkaBrokers } from '@k2/kafka';
 import { messageId, nowMicros, v2Type, type RecordKind } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import type { S3Config } from '@k2/storage';
@@ -20,9 +20,11 @@ import { ExchangeClock } from './time';
 
 export interface AsxLoadOptions {
   input: AsxInputSpec;
-  /** Comma-separated bootstrap servers. */
-  brokers: string;
+  /** Comma-separated bootstrap servers, or servers plus librdkafka security properties. */
+  brokers: KafkaBrokers;
   registryUrl: string;
+  /** Registry basic auth and CA (`schemaRegistryOptions`). */
+  registryAuth?: { username?: string; password?: string; ca?: string };
   logger: Logger;
   s3?: S3Config;
   s3Client?: S3Client;
@@ -317,7 +319,7 @@ export class AsxLoader {
       this.o.brokers,
       needed.flatMap((k) => [{ topic: this.topics[k] }, { topic: dlqTopic(this.topics[k]), partitions: 1 }]),
     );
-    this.serde = new AvroSerde({ registryUrl: this.o.registryUrl });
+    this.serde = new AvroSerde({ ...this.o.registryAuth, registryUrl: this.o.registryUrl });
     for (const k of needed) this.schemaIds.set(k, await this.serde.registerV2(this.topics[k], k));
     this.producer = await BatchProducer.connect({ brokers: this.o.brokers, clientId: this.o.clientId ?? 'asx-batch-loader', logger: this.log });
   }

@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { ErrorCode, TransientError, type K2Error, type Logger } from '@k2/core';
-import { K2Producer, kafkaError, requireCodec, type Compression } from '@k2/kafka';
+import { K2Producer, kafkaError, requireCodec, type Compression, type KafkaBrokers } from '@k2/kafka';
 
 /**
  * Messages sent together and acknowledged together. The loader checkpoints a batch once every message in it (and in
@@ -58,7 +58,7 @@ export class AckBatch {
 }
 
 export interface BatchProducerOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   clientId: string;
   logger?: Logger;
   /** Defaults to zstd when this librdkafka build has it, else lz4. */

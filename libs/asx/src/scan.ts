@@ -1,6 +1,6 @@
 import Kafka from 'node-rdkafka';
 import { ErrorCode, TransientError } from '@k2/core';
-import { kafkaError, requireCodec, TOPIC_CODEC } from '@k2/kafka';
+import { connectionConfig, kafkaError, requireCodec, TOPIC_CODEC, type KafkaBrokers } from '@k2/kafka';
 
 export interface ScanStart {
   topic: string;
@@ -16,7 +16,7 @@ export interface ScanStart {
  * would mean sending it twice.
  */
 export async function scanFrom(
-  brokers: string,
+  brokers: KafkaBrokers,
   starts: readonly ScanStart[],
   onMessage: (topic: string, value: Buffer | null) => void,
   timeoutMs = 120000,
@@ -25,7 +25,7 @@ export async function scanFrom(
   requireCodec(TOPIC_CODEC, 'consumer', 'asx resume scan');
   const consumer = new Kafka.KafkaConsumer(
     {
-      'metadata.broker.list': brokers,
+      ...connectionConfig(brokers),
       'group.id': `k2-asx-resume-scan-${process.pid}-${Date.now()}`,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,

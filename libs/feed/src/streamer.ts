@@ -1,5 +1,5 @@
 import { stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
-import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName } from '@k2/kafka';
+import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName, type KafkaConnection } from '@k2/kafka';
 import { DegradationController, DegradationLevel } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
@@ -33,7 +33,11 @@ export interface StreamerOptions {
   /** WebSocket base endpoints in failover order. */
   urls: readonly string[];
   kafkaBrokers: readonly string[];
+  /** librdkafka security properties (`librdkafkaSecurity`); PLAINTEXT when absent. */
+  kafkaSecurity?: Readonly<Record<string, string>>;
   schemaRegistryUrl: string;
+  /** Registry basic auth and CA (`schemaRegistryOptions`). */
+  registryAuth?: { username?: string; password?: string; ca?: string };
   feed: FeedConfig;
   logger: Logger;
   registry: Registry;
@@ -76,10 +80,10 @@ export class Streamer {
 
   async start(): Promise<void> {
     const { adapter, feed: fc, logger } = this.o;
-    const brokers = this.o.kafkaBrokers.join(',');
+    const brokers: KafkaConnection = { brokers: this.o.kafkaBrokers.join(','), ...(this.o.kafkaSecurity ? { security: this.o.kafkaSecurity } : {}) };
     const topics = this.topics;
     await ensureTopics(brokers, [{ topic: topics.trades }, { topic: topics.quotes }, { topic: dlqTopic(topics.trades), partitions: 1 }, { topic: dlqTopic(topics.quotes), partitions: 1 }]);
-    const serde = new AvroSerde({ registryUrl: this.o.schemaRegistryUrl });
+    const serde = new AvroSerde({ ...this.o.registryAuth, registryUrl: this.o.schemaRegistryUrl });
     const tradeSchema = await serde.registerV2(topics.trades, 'trades');
     const quoteSchema = await serde.registerV2(topics.quotes, 'quotes');
     this.producer =
@@ -199,7 +203,7 @@ export class Streamer {
   }
 
   /** The last trade id per symbol at the tail of the trades topic (what a previous run published). */
-  private async seedFromKafka(brokers: string, serde: AvroSerde): Promise<void> {
+  private async seedFromKafka(brokers: KafkaConnection, serde: AvroSerde): Promise<void> {
     const { adapter, logger } = this.o;
     try {
       const tail = await readTopicTail(brokers, this.topics.trades, 2000);

@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka';
 import { kafkaError } from './errors';
 import type { Compression } from './producer';
+import { connectionConfig, type KafkaBrokers } from './security';
 
 export interface TopicSpec {
   topic: string;
@@ -18,8 +19,8 @@ export const DEFAULT_RETENTION_MS = 7 * 24 * 3600 * 1000;
  * Creates topics that do not exist yet; existing ones are left alone (idempotent, safe at every start).
  * Defaults: 3 partitions, 7-day retention, zstd at rest, replication 1 (local) — production passes 3.
  */
-export async function ensureTopics(brokers: string, specs: TopicSpec[], timeoutMs = 15000): Promise<string[]> {
-  const admin = Kafka.AdminClient.create({ 'metadata.broker.list': brokers, 'client.id': 'k2-admin' });
+export async function ensureTopics(brokers: KafkaBrokers, specs: TopicSpec[], timeoutMs = 15000): Promise<string[]> {
+  const admin = Kafka.AdminClient.create({ ...connectionConfig(brokers), 'client.id': 'k2-admin' });
   const created: string[] = [];
   try {
     for (const s of specs) {

@@ -2,9 +2,10 @@ import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
 import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
+import { connectionConfig, type KafkaBrokers } from './security';
 
 export interface ConsumerOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   groupId: string;
   clientId: string;
   /** Topic names, or RegExps (librdkafka regex subscription; new matching topics are picked up). */
@@ -93,7 +94,7 @@ export class K2Consumer {
     const consumer = new Kafka.KafkaConsumer(
       {
         ...(o.extra ?? {}),
-        'metadata.broker.list': o.brokers,
+        ...connectionConfig(o.brokers),
         'group.id': o.groupId,
         'client.id': o.clientId,
         ...CONSUMER_BASE_CONFIG,

@@ -4,6 +4,7 @@ export * from './producer';
 export * from './consumer';
 export * from './admin';
 export * from './config';
+export * from './security';
 export * from './tail';
 export * from './reader';
 export * from './codecs';

@@ -3,11 +3,12 @@ import type { Logger } from '@k2/core';
 import { ErrorCode, TransientError, type K2Error } from '@k2/core';
 import { requireCodec } from './codecs';
 import { kafkaError } from './errors';
+import { connectionConfig, type KafkaBrokers } from './security';
 
 export type Compression = 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd';
 
 export interface ProducerOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   clientId: string;
   logger?: Logger;
   compression?: Compression;
@@ -82,7 +83,7 @@ export class K2Producer {
   static librdkafkaConfig(o: ProducerOptions): Kafka.ProducerGlobalConfig {
     return {
       ...(o.extra ?? {}),
-      'metadata.broker.list': o.brokers,
+      ...connectionConfig(o.brokers),
       'client.id': o.clientId,
       'enable.idempotence': true,
       acks: -1,

@@ -2,10 +2,11 @@ import Kafka from 'node-rdkafka';
 import type { Logger } from '@k2/core';
 import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
+import { connectionConfig, type KafkaBrokers } from './security';
 import { CONSUMER_BASE_CONFIG, queryWatermarks, toConsumedMessage, type ConsumedMessage, type TopicPartition, type TopicPartitionOffset } from './consumer';
 
 export interface ReaderOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   clientId: string;
   logger?: Logger;
   /** librdkafka settings on top of the defaults (e.g. fetch sizes). */
@@ -31,7 +32,7 @@ export class K2Reader {
     const consumer = new Kafka.KafkaConsumer(
       {
         ...(o.extra ?? {}),
-        'metadata.broker.list': o.brokers,
+        ...connectionConfig(o.brokers),
         'group.id': `${o.clientId}-${process.pid}`,
         'client.id': o.clientId,
         ...CONSUMER_BASE_CONFIG,

@@ -1,6 +1,7 @@
 import Kafka from 'node-rdkafka';
 import { requireCodec, TOPIC_CODEC } from './codecs';
 import { kafkaError } from './errors';
+import { connectionConfig, type KafkaBrokers } from './security';
 import { queryWatermarks, toConsumedMessage, type ConsumedMessage } from './consumer';
 
 /**
@@ -8,11 +9,11 @@ import { queryWatermarks, toConsumedMessage, type ConsumedMessage } from './cons
  * nothing committed). Producers use it at start-up to learn what they last wrote, e.g. a streamer's last trade id
  * per symbol, so that a restart backfills from there instead of leaving a hole.
  */
-export async function readTopicTail(brokers: string, topic: string, perPartition: number, timeoutMs = 15000): Promise<ConsumedMessage[]> {
+export async function readTopicTail(brokers: KafkaBrokers, topic: string, perPartition: number, timeoutMs = 15000): Promise<ConsumedMessage[]> {
   requireCodec(TOPIC_CODEC, 'consumer', `tail reader of ${topic}`);
   const consumer = new Kafka.KafkaConsumer(
     {
-      'metadata.broker.list': brokers,
+      ...connectionConfig(brokers),
       'group.id': `k2-tail-reader-${process.pid}`,
       'enable.auto.commit': false,
       'enable.auto.offset.store': false,

@@ -7,6 +7,7 @@ import {
   parseTopic,
   type ConsumedMessage,
   type K2Producer,
+  type KafkaBrokers,
   type TopicPartition,
   type TopicPartitionOffset,
   deadLetterRecord,
@@ -25,7 +26,7 @@ export interface CommitLimits {
 }
 
 export interface IcebergSinkOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   groupId: string;
   clientId: string;
   writerId: string;

@@ -1,12 +1,12 @@
 import type { Logger } from '@k2/core';
-import { DATA_TOPIC_PATTERN, K2Reader, parseTopic, requireCodec, TOPIC_CODEC, type TopicPartitionOffset } from '@k2/kafka';
+import { DATA_TOPIC_PATTERN, K2Reader, parseTopic, requireCodec, TOPIC_CODEC, type KafkaBrokers, type TopicPartitionOffset } from '@k2/kafka';
 import { tpKey } from '@k2/lake';
 import type { AvroSerde } from '@k2/serde';
 import type { QueryMetrics } from './metrics';
 import type { Offsets, TailKind, TailStore } from './tail-store';
 
 export interface KafkaTailOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   clientId: string;
   serde: AvroSerde;
   store: TailStore;

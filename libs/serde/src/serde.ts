@@ -1,4 +1,6 @@
 import { COMPATIBILITY, SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import type * as avro from 'avsc';
 import { ErrorCode, FatalError, K2Error, TransientError, ValidationError } from '@k2/core';
 import { k2AvroOptions, V2_SCHEMAS, type RecordByKind, type RecordKind } from '@k2/schema';
@@ -9,6 +11,8 @@ export interface SerdeOptions {
   registryUrl: string;
   username?: string;
   password?: string;
+  /** PEM CA bundle trusted for an https registry (a private CA); the system store otherwise. */
+  ca?: string;
   retries?: number;
 }
 
@@ -26,13 +30,16 @@ export class AvroSerde {
   private readonly subjectIds = new Map<string, number>();
   private readonly resolvers = new Map<string, avro.Resolver>();
   private scratch = Buffer.allocUnsafe(64 * 1024);
+  private readonly agent: HttpsAgent | undefined;
 
   constructor(readonly options: SerdeOptions) {
+    this.agent = options.ca ? new HttpsAgent({ ca: options.ca, keepAlive: true }) : undefined;
     this.registry = new SchemaRegistry(
       {
         host: options.registryUrl.replace(/\/+$/, ''),
         auth: options.username ? { username: options.username, password: options.password ?? '' } : undefined,
         clientId: 'k2',
+        ...(this.agent ? { agent: this.agent } : {}),
         retry: { retries: options.retries ?? 3, initialRetryTimeInSecs: 0.1, maxRetryTimeInSecs: 5 },
       },
       { [SchemaType.AVRO]: k2AvroOptions() },
@@ -144,13 +151,9 @@ export class AvroSerde {
     if (this.options.username) {
       headers['authorization'] = `Basic ${Buffer.from(`${this.options.username}:${this.options.password ?? ''}`).toString('base64')}`;
     }
-    const res = await fetch(`${this.options.registryUrl.replace(/\/+$/, '')}/config/${encodeURIComponent(subject)}`, {
-      method: 'PUT',
-      headers,
-      body: JSON.stringify({ compatibility: level }),
-      signal: AbortSignal.timeout(10000),
-    });
-    if (!res.ok) throw Object.assign(new Error(`PUT /config/${subject} answered ${res.status}: ${await res.text()}`), { status: res.status });
+    const url = `${this.options.registryUrl.replace(/\/+$/, '')}/config/${encodeURIComponent(subject)}`;
+    const res = await put(url, headers, JSON.stringify({ compatibility: level }), this.agent);
+    if (res.status < 200 || res.status >= 300) throw Object.assign(new Error(`PUT /config/${subject} answered ${res.status}: ${res.body}`), { status: res.status });
   }
 
   /** The avsc Type of a loaded schema id (its `schema()` is the registered Avro schema). */
@@ -190,4 +193,24 @@ function registryError(err: unknown, what: string): K2Error {
     return new FatalError(ErrorCode.REGISTRY_REJECTED, msg, { cause: err });
   }
   return new TransientError(ErrorCode.REGISTRY_UNAVAILABLE, msg, { cause: err, context: status ? { status } : {} });
+}
+
+/**
+ * One PUT over node:http(s), so the registry's private CA (`SerdeOptions.ca`, through the same https Agent the
+ * registry client uses) applies here too; global fetch cannot take an Agent.
+ */
+function put(url: string, headers: Record<string, string>, body: string, agent: HttpsAgent | undefined): Promise<{ status: number; body: string }> {
+  const u = new URL(url);
+  const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(u, { method: 'PUT', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, ...(agent && u.protocol === 'https:' ? { agent } : {}), timeout: 10000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`PUT ${u.pathname} timed out after 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
 }

@@ -1,11 +1,11 @@
 import { ErrorCode, TransientError, type Logger } from '@k2/core';
-import { K2Reader } from '@k2/kafka';
+import { K2Reader, type KafkaBrokers } from '@k2/kafka';
 import { parseTpKey, tpKey } from '@k2/lake';
 import type { AvroSerde } from '@k2/serde';
 import type { TailKind, TailRow } from '../tail-store';
 
 export interface KafkaRangeOptions {
-  brokers: string;
+  brokers: KafkaBrokers;
   clientId: string;
   serde: AvroSerde;
   logger: Logger;
