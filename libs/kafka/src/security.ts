@@ -13,27 +13,29 @@ export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 export function kafkaSecurityConfigSpec() {
   const file = (env: string, doc: string) => optional(cfg.string({ env, doc }));
   return {
-    kafkaSecurityProtocol: cfg.oneOf<KafkaSecurityProtocol>({ env: 'KAFKA_SECURITY_PROTOCOL', values: KAFKA_SECURITY_PROTOCOLS, default: 'PLAINTEXT', doc: 'Kafka transport: PLAINTEXT, SSL (TLS), SASL_PLAINTEXT or SASL_SSL (TLS + SASL)' }),
+    // No `default:` on the two below, so configs that never set them stay as they were; unset means PLAINTEXT / https.
+    kafkaSecurityProtocol: optional(cfg.oneOf<KafkaSecurityProtocol>({ env: 'KAFKA_SECURITY_PROTOCOL', values: KAFKA_SECURITY_PROTOCOLS, doc: 'Kafka transport: PLAINTEXT (when unset), SSL (TLS), SASL_PLAINTEXT or SASL_SSL (TLS + SASL)' })),
     kafkaSaslMechanism: optional(cfg.oneOf<KafkaSaslMechanism>({ env: 'KAFKA_SASL_MECHANISM', values: KAFKA_SASL_MECHANISMS, doc: 'SASL mechanism; needs a SASL_* protocol' })),
     kafkaSaslUsername: optional(cfg.string({ env: 'KAFKA_SASL_USERNAME', doc: 'SASL user (SCRAM, PLAIN)' })),
     kafkaSaslPassword: optional(cfg.string({ env: 'KAFKA_SASL_PASSWORD', secret: true, doc: 'SASL password (prefer KAFKA_SASL_PASSWORD_FILE)' })),
     kafkaSaslPasswordFile: file('KAFKA_SASL_PASSWORD_FILE', 'File holding the SASL password (a mounted Secret); trailing newline ignored'),
-    kafkaSaslOauthbearerClientId: optional(cfg.string({ env: 'KAFKA_SASL_OAUTHBEARER_CLIENT_ID', doc: 'OAUTHBEARER (OIDC client credentials) client id' })),
-    kafkaSaslOauthbearerClientSecret: optional(cfg.string({ env: 'KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET', secret: true, doc: 'OAUTHBEARER client secret (prefer the _FILE form)' })),
-    kafkaSaslOauthbearerClientSecretFile: file('KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE', 'File holding the OAUTHBEARER client secret'),
-    kafkaSaslOauthbearerTokenEndpointUrl: optional(cfg.url({ env: 'KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL', doc: 'OIDC token endpoint librdkafka fetches tokens from' })),
-    kafkaSaslOauthbearerScope: optional(cfg.string({ env: 'KAFKA_SASL_OAUTHBEARER_SCOPE', doc: 'OAUTHBEARER scope(s), space-separated' })),
+    kafkaSaslOauthbearerClientId: optional(cfg.string({ env: 'KAFKA_OAUTH_CLIENT_ID', doc: 'OAUTHBEARER (OIDC client credentials) client id' })),
+    kafkaSaslOauthbearerClientSecret: optional(cfg.string({ env: 'KAFKA_OAUTH_CLIENT_SECRET', secret: true, doc: 'OAUTHBEARER client secret (prefer the _FILE form)' })),
+    kafkaSaslOauthbearerClientSecretFile: file('KAFKA_OAUTH_CLIENT_SECRET_FILE', 'File holding the OAUTHBEARER client secret'),
+    kafkaSaslOauthbearerTokenEndpointUrl: optional(cfg.url({ env: 'KAFKA_OAUTH_TOKEN_ENDPOINT_URL', doc: 'OIDC token endpoint librdkafka fetches tokens from' })),
+    kafkaSaslOauthbearerScope: optional(cfg.string({ env: 'KAFKA_OAUTH_SCOPE', doc: 'OAUTHBEARER scope(s), space-separated' })),
     kafkaSslCaLocation: file('KAFKA_SSL_CA_LOCATION', 'PEM file of the CA(s) that signed the broker certificates (default: system store)'),
     kafkaSslCertificateLocation: file('KAFKA_SSL_CERTIFICATE_LOCATION', 'PEM client certificate (mutual TLS); needs KAFKA_SSL_KEY_LOCATION'),
     kafkaSslKeyLocation: file('KAFKA_SSL_KEY_LOCATION', 'PEM private key of the client certificate'),
     kafkaSslKeyPasswordFile: file('KAFKA_SSL_KEY_PASSWORD_FILE', 'File holding the passphrase of an encrypted client key'),
-    kafkaSslEndpointIdentification: cfg.oneOf<'https' | 'none'>({ env: 'KAFKA_SSL_ENDPOINT_IDENTIFICATION', values: ['https', 'none'], default: 'https', doc: 'Check the broker certificate names the host (https) or not (none)' }),
+    // librdkafka's ssl.endpoint.identification.algorithm (https|none); a shorter name so --help keeps one line.
+    kafkaSslVerifyHostname: optional(cfg.bool({ env: 'KAFKA_SSL_VERIFY_HOSTNAME', doc: 'Check that the broker certificate names the host (true when unset)' })),
   };
 }
 
 /** The parsed variables of `kafkaSecurityConfigSpec` (any service config that spreads the spec has them). */
 export interface KafkaSecuritySettings {
-  readonly kafkaSecurityProtocol: KafkaSecurityProtocol;
+  readonly kafkaSecurityProtocol?: KafkaSecurityProtocol | undefined;
   readonly kafkaSaslMechanism?: KafkaSaslMechanism | undefined;
   readonly kafkaSaslUsername?: string | undefined;
   readonly kafkaSaslPassword?: string | undefined;
@@ -47,7 +49,7 @@ export interface KafkaSecuritySettings {
   readonly kafkaSslCertificateLocation?: string | undefined;
   readonly kafkaSslKeyLocation?: string | undefined;
   readonly kafkaSslKeyPasswordFile?: string | undefined;
-  readonly kafkaSslEndpointIdentification?: 'https' | 'none' | undefined;
+  readonly kafkaSslVerifyHostname?: boolean | undefined;
 }
 
 const usesSasl = (p: KafkaSecurityProtocol) => p === 'SASL_SSL' || p === 'SASL_PLAINTEXT';
@@ -55,7 +57,7 @@ const usesTls = (p: KafkaSecurityProtocol) => p === 'SSL' || p === 'SASL_SSL';
 
 /** One line per impossible combination, for `loadConfig`'s `check` (all of them at once, not one per restart). */
 export function kafkaSecurityProblems(s: KafkaSecuritySettings, fileExists: (path: string) => boolean = existsSync): string[] {
-  const p = s.kafkaSecurityProtocol;
+  const p = s.kafkaSecurityProtocol ?? 'PLAINTEXT';
   const out: string[] = [];
   const mech = s.kafkaSaslMechanism;
   if (mech && !usesSasl(p)) out.push(`KAFKA_SASL_MECHANISM=${mech} needs KAFKA_SECURITY_PROTOCOL SASL_SSL or SASL_PLAINTEXT, not ${p}`);
@@ -67,9 +69,9 @@ export function kafkaSecurityProblems(s: KafkaSecuritySettings, fileExists: (pat
     if (!s.kafkaSaslPassword && !s.kafkaSaslPasswordFile) out.push(`KAFKA_SASL_MECHANISM=${mech} needs KAFKA_SASL_PASSWORD or KAFKA_SASL_PASSWORD_FILE`);
   }
   if (usesSasl(p) && mech === 'OAUTHBEARER') {
-    if (!s.kafkaSaslOauthbearerClientId) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_SASL_OAUTHBEARER_CLIENT_ID');
-    if (!s.kafkaSaslOauthbearerClientSecret && !s.kafkaSaslOauthbearerClientSecretFile) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET or _CLIENT_SECRET_FILE');
-    if (!s.kafkaSaslOauthbearerTokenEndpointUrl) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_SASL_OAUTHBEARER_TOKEN_ENDPOINT_URL');
+    if (!s.kafkaSaslOauthbearerClientId) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_OAUTH_CLIENT_ID');
+    if (!s.kafkaSaslOauthbearerClientSecret && !s.kafkaSaslOauthbearerClientSecretFile) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_OAUTH_CLIENT_SECRET or _CLIENT_SECRET_FILE');
+    if (!s.kafkaSaslOauthbearerTokenEndpointUrl) out.push('KAFKA_SASL_MECHANISM=OAUTHBEARER needs KAFKA_OAUTH_TOKEN_ENDPOINT_URL');
   }
   const tlsFiles: Array<[string, string | undefined]> = [
     ['KAFKA_SSL_CA_LOCATION', s.kafkaSslCaLocation],
@@ -82,7 +84,7 @@ export function kafkaSecurityProblems(s: KafkaSecuritySettings, fileExists: (pat
   if (s.kafkaSslCertificateLocation && !s.kafkaSslKeyLocation) out.push('KAFKA_SSL_CERTIFICATE_LOCATION needs KAFKA_SSL_KEY_LOCATION (the client key)');
   if (s.kafkaSslKeyLocation && !s.kafkaSslCertificateLocation) out.push('KAFKA_SSL_KEY_LOCATION needs KAFKA_SSL_CERTIFICATE_LOCATION (the client certificate)');
   if (s.kafkaSslKeyPasswordFile && !s.kafkaSslKeyLocation) out.push('KAFKA_SSL_KEY_PASSWORD_FILE needs KAFKA_SSL_KEY_LOCATION');
-  const files: Array<[string, string | undefined]> = [...tlsFiles, ['KAFKA_SASL_PASSWORD_FILE', s.kafkaSaslPasswordFile], ['KAFKA_SASL_OAUTHBEARER_CLIENT_SECRET_FILE', s.kafkaSaslOauthbearerClientSecretFile]];
+  const files: Array<[string, string | undefined]> = [...tlsFiles, ['KAFKA_SASL_PASSWORD_FILE', s.kafkaSaslPasswordFile], ['KAFKA_OAUTH_CLIENT_SECRET_FILE', s.kafkaSaslOauthbearerClientSecretFile]];
   for (const [k, v] of files) if (v && !fileExists(v)) out.push(`${k}=${v}: no such file`);
   return out;
 }
@@ -98,7 +100,7 @@ export function readSecretFile(path: string): string {
  * fetches and refreshes tokens from the token endpoint itself, so no token callback is needed in Node.
  */
 export function librdkafkaSecurity(s: KafkaSecuritySettings, readSecret: (path: string) => string = readSecretFile): Record<string, string> {
-  const p = s.kafkaSecurityProtocol;
+  const p = s.kafkaSecurityProtocol ?? 'PLAINTEXT';
   const out: Record<string, string> = { 'security.protocol': p.toLowerCase() };
   if (usesSasl(p) && s.kafkaSaslMechanism) {
     out['sasl.mechanisms'] = s.kafkaSaslMechanism;
@@ -120,7 +122,7 @@ export function librdkafkaSecurity(s: KafkaSecuritySettings, readSecret: (path: 
     if (s.kafkaSslCertificateLocation) out['ssl.certificate.location'] = s.kafkaSslCertificateLocation;
     if (s.kafkaSslKeyLocation) out['ssl.key.location'] = s.kafkaSslKeyLocation;
     if (s.kafkaSslKeyPasswordFile) out['ssl.key.password'] = readSecret(s.kafkaSslKeyPasswordFile);
-    out['ssl.endpoint.identification.algorithm'] = s.kafkaSslEndpointIdentification ?? 'https';
+    out['ssl.endpoint.identification.algorithm'] = s.kafkaSslVerifyHostname === false ? 'none' : 'https';
   }
   return out;
 }
