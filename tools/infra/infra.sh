@@ -17,6 +17,10 @@
 #   logs    <c>     print the path of, and tail, a component's log
 #   kafka-cli <Tool> [args...]  run a Kafka CLI tool (see tools/infra/kafka-cli.sh)
 # Components: kafka registry iceberg-rest s3 postgres pyiceberg (default: all)
+# `up --secure` (or K2_KAFKA_SECURE=1; sticky until K2_KAFKA_SECURE=0) adds a SASL_SSL listener (SCRAM-SHA-512,
+# TLS with a local CA) on 127.0.0.1:9094 next to PLAINTEXT 9092, the
+# StandardAuthorizer, SCRAM users admin/streamer/writer/query and their ACLs;
+# certificates and passwords under $K2_DATA_DIR/infra/conf/kafka-tls.
 # See docs/infra.md for details.
 set -euo pipefail
 
@@ -39,6 +43,8 @@ MAVEN_REPO_URL="${K2_MAVEN_REPO_URL:-https://repo1.maven.org/maven2}"
 HOST=127.0.0.1
 KAFKA_PORT="${K2_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${K2_KAFKA_CONTROLLER_PORT:-9093}"
+KAFKA_SECURE_PORT="${K2_KAFKA_SECURE_PORT:-9094}"
+KAFKA_SECURE="${K2_KAFKA_SECURE:-}" # empty: as the last `up` left it (resolve_kafka_secure)
 REGISTRY_PORT="${K2_REGISTRY_PORT:-8081}"
 REGISTRY_MGMT_PORT="${K2_REGISTRY_MGMT_PORT:-9001}"
 ICEBERG_REST_PORT="${K2_ICEBERG_REST_PORT:-8181}"
@@ -71,6 +77,8 @@ CONF_DIR="$INFRA_DIR/conf"
 VENV_DIR="${K2_VENV_DIR:-$K2_DATA_DIR/venv}"
 
 KAFKA_DATA="$K2_DATA_DIR/kafka"
+KAFKA_TLS_DIR="$CONF_DIR/kafka-tls"
+KAFKA_SCRAM_USERS=(admin streamer writer query)
 REGISTRY_DATA="$K2_DATA_DIR/registry"
 ICEBERG_DATA="$K2_DATA_DIR/iceberg"
 S3_DATA="$K2_DATA_DIR/s3"
@@ -525,6 +533,117 @@ new_cluster_id() { # 16 random bytes, base64url without padding (Kafka Uuid form
   done
 }
 
+# --- Kafka TLS + SCRAM (issue 18 item 1) -----------------------------------
+# A local CA (openssl), the broker's key pair and PKCS12 keystore (keytool),
+# signed by the CA for 127.0.0.1 and localhost. Made once; kept across restarts.
+random_secret() { head -c 24 /dev/urandom | base64 | tr -d '/+=\n' | head -c 24; }
+
+ensure_kafka_tls() {
+  local d="$KAFKA_TLS_DIR" u
+  mkdir -p "$d"
+  chmod 700 "$d"
+  for u in "${KAFKA_SCRAM_USERS[@]}" keystore; do
+    [ -s "$d/$u.password" ] || (umask 077 && random_secret >"$d/$u.password")
+  done
+  [ -s "$d/broker.p12" ] && [ -s "$d/ca.pem" ] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for the Kafka TLS listener"
+  command -v keytool >/dev/null || die "keytool (JDK) is needed for the Kafka TLS listener"
+  local pw
+  pw="$(cat "$d/keystore.password")"
+  rm -f "$d/ca.key" "$d/ca.pem" "$d/broker.p12" "$d/broker.csr" "$d/broker.pem"
+  log "creating the local Kafka CA and broker certificate in $d"
+  (umask 077 && openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=K2 local Kafka CA" \
+    -keyout "$d/ca.key" -out "$d/ca.pem" 2>/dev/null) || die "openssl could not create the CA"
+  keytool -genkeypair -noprompt -keystore "$d/broker.p12" -storetype PKCS12 -storepass "$pw" \
+    -alias broker -keyalg RSA -keysize 2048 -validity 3650 -dname "CN=localhost" \
+    -ext "SAN=dns:localhost,ip:127.0.0.1" >/dev/null 2>&1 || die "keytool could not create the broker key pair"
+  keytool -certreq -keystore "$d/broker.p12" -storetype PKCS12 -storepass "$pw" -alias broker \
+    -ext "SAN=dns:localhost,ip:127.0.0.1" -file "$d/broker.csr" >/dev/null 2>&1 || die "keytool could not create the CSR"
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/broker.ext"
+  openssl x509 -req -in "$d/broker.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -extfile "$d/broker.ext" -out "$d/broker.pem" 2>/dev/null || die "openssl could not sign the broker certificate"
+  keytool -importcert -noprompt -keystore "$d/broker.p12" -storetype PKCS12 -storepass "$pw" \
+    -alias ca -file "$d/ca.pem" >/dev/null 2>&1 || die "keytool could not import the CA"
+  keytool -importcert -noprompt -keystore "$d/broker.p12" -storetype PKCS12 -storepass "$pw" \
+    -alias broker -file "$d/broker.pem" >/dev/null 2>&1 || die "keytool could not import the signed certificate"
+}
+
+# Appended to kafka.properties with --secure. ANONYMOUS (the PLAINTEXT and
+# controller listeners) stays a super user, so 9092 and every existing test
+# behave as before; 9094 clients get only what their ACLs allow.
+kafka_secure_properties() {
+  local pw
+  pw="$(cat "$KAFKA_TLS_DIR/keystore.password")"
+  printf '%s\n' \
+    '# --- secure listener (infra.sh up --secure) ---' \
+    "listeners=PLAINTEXT://$HOST:$KAFKA_PORT,CONTROLLER://$HOST:$KAFKA_CONTROLLER_PORT,SASL_SSL://$HOST:$KAFKA_SECURE_PORT" \
+    "advertised.listeners=PLAINTEXT://$HOST:$KAFKA_PORT,SASL_SSL://$HOST:$KAFKA_SECURE_PORT" \
+    'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL' \
+    'sasl.enabled.mechanisms=SCRAM-SHA-512' \
+    'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;' \
+    'ssl.keystore.type=PKCS12' \
+    "ssl.keystore.location=$KAFKA_TLS_DIR/broker.p12" \
+    "ssl.keystore.password=$pw" \
+    "ssl.key.password=$pw" \
+    'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer' \
+    'super.users=User:ANONYMOUS;User:admin' \
+    'allow.everyone.if.no.acl.found=false'
+}
+
+# The mode sticks: a bare `up kafka` (e.g. a chaos test restarting the broker)
+# keeps the listener set the last explicit `up` chose; K2_KAFKA_SECURE=0 drops it.
+resolve_kafka_secure() {
+  local marker="$CONF_DIR/kafka.secure"
+  if [ -z "$KAFKA_SECURE" ]; then
+    if [ -f "$marker" ]; then KAFKA_SECURE=1; else KAFKA_SECURE=0; fi
+  fi
+}
+
+remember_kafka_secure() {
+  mkdir -p "$CONF_DIR"
+  if [ "$KAFKA_SECURE" = 1 ]; then touch "$CONF_DIR/kafka.secure"; else rm -f "$CONF_DIR/kafka.secure"; fi
+}
+
+kafka_tool() { # <class> [args...]: a Kafka CLI class against the PLAINTEXT listener
+  local cls="$1"
+  shift
+  timeout 60 java "${CLI_JVM_OPTS[@]}" \
+    -Dlog4j2.configurationFile="$SCRIPT_DIR/conf/kafka-tools-log4j2.properties" \
+    -cp "$KAFKA_LIBS/*" "$cls" --bootstrap-server "$HOST:$KAFKA_PORT" "$@"
+}
+
+kafka_acl() { kafka_tool org.apache.kafka.tools.AclCommand --add --force "$@" >/dev/null; }
+
+# SCRAM credentials with Kafka's own ConfigCommand (stored in the KRaft metadata
+# log, so they survive restarts) and least-privilege ACLs with AclCommand:
+# streamer produces to market.*; writer consumes market.* (and writes their
+# .dlq topics, which share the prefix); query only consumes. Idempotent.
+ensure_kafka_security() {
+  [ "$KAFKA_SECURE" = 1 ] || return 0
+  local done_marker="$RUN_DIR/kafka-security.done"
+  [ -f "$done_marker" ] && [ "$done_marker" -nt "$(pid_file kafka)" ] && return 0
+  tcp_open "$KAFKA_SECURE_PORT" || return 1
+  local u out
+  for u in "${KAFKA_SCRAM_USERS[@]}"; do
+    out="$(kafka_tool kafka.admin.ConfigCommand --alter --entity-type users --entity-name "$u" \
+      --add-config "SCRAM-SHA-512=[iterations=8192,password=$(cat "$KAFKA_TLS_DIR/$u.password")]" 2>&1)" || {
+      log "SCRAM user $u: $out"
+      return 1
+    }
+  done
+  local market=(--resource-pattern-type prefixed --topic market.)
+  kafka_acl --allow-principal User:streamer --operation Write --operation Create --operation Describe --operation Read "${market[@]}" || return 1
+  kafka_acl --allow-principal User:streamer --operation IdempotentWrite --cluster || return 1
+  kafka_acl --allow-principal User:streamer --operation Read --resource-pattern-type prefixed --group k2- || return 1
+  kafka_acl --allow-principal User:writer --operation Read --operation Describe --operation Write --operation Create "${market[@]}" || return 1
+  kafka_acl --allow-principal User:writer --operation IdempotentWrite --cluster || return 1
+  kafka_acl --allow-principal User:writer --operation Read --resource-pattern-type prefixed --group k2-iceberg-writer || return 1
+  kafka_acl --allow-principal User:query --operation Read --operation Describe "${market[@]}" || return 1
+  kafka_acl --allow-principal User:query --operation Read --resource-pattern-type prefixed --group query-api || return 1
+  touch "$done_marker"
+  log "kafka SASL_SSL listener $HOST:$KAFKA_SECURE_PORT ready: CA $KAFKA_TLS_DIR/ca.pem, users ${KAFKA_SCRAM_USERS[*]} (passwords in $KAFKA_TLS_DIR/<user>.password)"
+}
+
 start_kafka() {
   local props="$CONF_DIR/kafka.properties" override="$CONF_DIR/kafka.override.properties"
   mkdir -p "$CONF_DIR" "$KAFKA_DATA"
@@ -551,6 +670,11 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 EOF
+  remember_kafka_secure
+  if [ "$KAFKA_SECURE" = 1 ]; then
+    ensure_kafka_tls
+    kafka_secure_properties >>"$props"
+  fi
   [ -f "$override" ] && cat "$override" >>"$props"
 
   if [ ! -f "$KAFKA_DATA/meta.properties" ]; then
@@ -794,6 +918,7 @@ component_ready() {
   case "$1" in
     s3) health_s3 && ensure_bucket ;;
     postgres) pg_accepting && ensure_pg_bootstrap && health_postgres ;;
+    kafka) is_healthy kafka && ensure_kafka_security ;;
     *) is_healthy "$1" ;;
   esac
 }
@@ -810,6 +935,13 @@ print_failure() { # <component> <reason>
 }
 
 cmd_up() {
+  local -a args=()
+  local a
+  for a in "$@"; do
+    if [ "$a" = --secure ]; then KAFKA_SECURE=1; else args+=("$a"); fi
+  done
+  set -- ${args[@]+"${args[@]}"}
+  resolve_kafka_secure
   resolve_components "$@"
   local c t0
   t0="$(now)"
@@ -832,8 +964,12 @@ cmd_up() {
     pid="$(find_pid "$c")"
     if [ -n "$pid" ]; then
       if is_healthy "$c"; then
+        if [ "$c" = kafka ] && [ "$KAFKA_SECURE" = 1 ] && ! tcp_open "$KAFKA_SECURE_PORT"; then
+          die "kafka is running without the SASL_SSL listener; restart it: infra.sh down kafka && infra.sh up --secure kafka"
+        fi
         printf '%-13s already healthy  %s (pid %s)\n' "$c" "$(endpoint_of "$c")" "$pid"
         [ "$c" = s3 ] && ensure_bucket
+        if [ "$c" = kafka ]; then ensure_kafka_security || die "kafka SCRAM users/ACLs could not be set up"; fi
         continue
       fi
       log "$c is running (pid $pid) but not healthy yet; waiting"

@@ -63,6 +63,13 @@ const PERMANENT_DELIVERY_CODES = new Set<number>([
   Kafka.CODES.ERRORS.ERR_TOPIC_AUTHORIZATION_FAILED,
 ]);
 
+/**
+ * A principal without Write (or IdempotentWrite) is refused the idempotent producer id: librdkafka reports "cluster
+ * authorization failed" (node-rdkafka: text only, code -1, no isFatal) and purges every queued message. That will
+ * not heal by retrying, so the producer turns fatal and the purged sends say why (issue 18: the query-api's user).
+ */
+const AUTHORIZATION_FAILED = /authorization failed/i;
+
 function deliveryError(err: Kafka.LibrdKafkaError, report: Kafka.DeliveryReport): K2Error {
   const context = { topic: report.topic, partition: report.partition };
   const e = kafkaError(err, `delivery to ${report.topic}`, context);
@@ -159,12 +166,14 @@ export class K2Producer {
     const p = report.opaque as Pending | undefined;
     if (!p) return;
     this.pending.delete(p);
-    if (err) p.reject(deliveryError(err, report));
+    if (err && this.fatal && (err.code === Kafka.CODES.ERRORS.ERR__PURGE_QUEUE || /purged/i.test(err.message))) {
+      p.reject(kafkaError(this.fatal, `delivery to ${report.topic}`, { topic: report.topic }));
+    } else if (err) p.reject(deliveryError(err, report));
     else p.resolve({ topic: report.topic, partition: report.partition, offset: report.offset });
   }
 
   private onError(err: Kafka.LibrdKafkaError): void {
-    if ((err as { isFatal?: boolean }).isFatal) {
+    if ((err as { isFatal?: boolean }).isFatal || AUTHORIZATION_FAILED.test(err.message)) {
       // A fatal idempotence error means ordering/exactly-once can no longer be guaranteed: stop accepting.
       this.fatal = err;
       this.logger?.error('kafka producer fatal error', { error: err.message, code: err.code });

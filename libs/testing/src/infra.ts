@@ -59,7 +59,9 @@ export function infraHealthy(): boolean {
 /** Starts the real infrastructure (idempotent); returns true when this call started it. */
 export function infraUp(): boolean {
   if (infraHealthy()) return false;
-  execFileSync('bash', [infraScript(), 'up'], { stdio: 'inherit' });
+  // The integration suite includes the SASL_SSL path (libs/kafka/src/security.itest.ts): start Kafka with its
+  // secure listener unless K2_KAFKA_SECURE=0 says otherwise. PLAINTEXT 9092 is there either way.
+  execFileSync('bash', [infraScript(), 'up'], { stdio: 'inherit', env: { ...process.env, K2_KAFKA_SECURE: process.env['K2_KAFKA_SECURE'] ?? '1' } });
   return true;
 }
 
@@ -82,4 +84,38 @@ export function uniqueSuffix(): string {
 /** Starts only the named components (e.g. Kafka again after a test stopped it). */
 export function infraStart(...components: string[]): void {
   execFileSync('bash', [infraScript(), 'up', ...components], { stdio: 'inherit' });
+}
+
+/** SCRAM users `infra.sh up --secure` creates (passwords in `<tlsDir>/<user>.password`). */
+export type SecureKafkaUser = 'admin' | 'streamer' | 'writer' | 'query';
+
+/** The SASL_SSL listener of `infra.sh up --secure` (issue 18 item 1): TLS with the local CA, SCRAM-SHA-512 users. */
+export interface SecureKafkaEndpoint {
+  brokers: string;
+  tlsDir: string;
+  caLocation: string;
+  passwordFile(user: SecureKafkaUser): string;
+  /** The service variables that connect as `user` (KAFKA_BROKERS, KAFKA_SECURITY_PROTOCOL, …). */
+  serviceEnv(user: SecureKafkaUser): Record<string, string>;
+}
+
+export function secureKafkaEndpoint(env: NodeJS.ProcessEnv = process.env): SecureKafkaEndpoint {
+  const tlsDir = join(infraEndpoints(env).dataDir, 'infra', 'conf', 'kafka-tls');
+  const brokers = `127.0.0.1:${env['K2_KAFKA_SECURE_PORT'] ?? 9094}`;
+  const caLocation = join(tlsDir, 'ca.pem');
+  const passwordFile = (user: SecureKafkaUser) => join(tlsDir, `${user}.password`);
+  return {
+    brokers,
+    tlsDir,
+    caLocation,
+    passwordFile,
+    serviceEnv: (user) => ({
+      KAFKA_BROKERS: brokers,
+      KAFKA_SECURITY_PROTOCOL: 'SASL_SSL',
+      KAFKA_SASL_MECHANISM: 'SCRAM-SHA-512',
+      KAFKA_SASL_USERNAME: user,
+      KAFKA_SASL_PASSWORD_FILE: passwordFile(user),
+      KAFKA_SSL_CA_LOCATION: caLocation,
+    }),
+  };
 }
