@@ -1,5 +1,4 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { cfg, optional } from '@k2/core';
 
 /**
  * Kafka transport security (issue 18 item 1): before it, any pod that could reach the broker could produce forged
@@ -10,30 +9,7 @@ export type KafkaSecurityProtocol = (typeof KAFKA_SECURITY_PROTOCOLS)[number];
 export const KAFKA_SASL_MECHANISMS = ['SCRAM-SHA-512', 'SCRAM-SHA-256', 'PLAIN', 'OAUTHBEARER'] as const;
 export type KafkaSaslMechanism = (typeof KAFKA_SASL_MECHANISMS)[number];
 
-export function kafkaSecurityConfigSpec() {
-  const file = (env: string, doc: string) => optional(cfg.string({ env, doc }));
-  return {
-    // No `default:` on the two below, so configs that never set them stay as they were; unset means PLAINTEXT / https.
-    kafkaSecurityProtocol: optional(cfg.oneOf<KafkaSecurityProtocol>({ env: 'KAFKA_SECURITY_PROTOCOL', values: KAFKA_SECURITY_PROTOCOLS, doc: 'Kafka transport: PLAINTEXT (when unset), SSL (TLS), SASL_PLAINTEXT or SASL_SSL (TLS + SASL)' })),
-    kafkaSaslMechanism: optional(cfg.oneOf<KafkaSaslMechanism>({ env: 'KAFKA_SASL_MECHANISM', values: KAFKA_SASL_MECHANISMS, doc: 'SASL mechanism; needs a SASL_* protocol' })),
-    kafkaSaslUsername: optional(cfg.string({ env: 'KAFKA_SASL_USERNAME', doc: 'SASL user (SCRAM, PLAIN)' })),
-    kafkaSaslPassword: optional(cfg.string({ env: 'KAFKA_SASL_PASSWORD', secret: true, doc: 'SASL password (prefer KAFKA_SASL_PASSWORD_FILE)' })),
-    kafkaSaslPasswordFile: file('KAFKA_SASL_PASSWORD_FILE', 'File holding the SASL password (a mounted Secret); trailing newline ignored'),
-    kafkaSaslOauthbearerClientId: optional(cfg.string({ env: 'KAFKA_OAUTH_CLIENT_ID', doc: 'OAUTHBEARER (OIDC client credentials) client id' })),
-    kafkaSaslOauthbearerClientSecret: optional(cfg.string({ env: 'KAFKA_OAUTH_CLIENT_SECRET', secret: true, doc: 'OAUTHBEARER client secret (prefer the _FILE form)' })),
-    kafkaSaslOauthbearerClientSecretFile: file('KAFKA_OAUTH_CLIENT_SECRET_FILE', 'File holding the OAUTHBEARER client secret'),
-    kafkaSaslOauthbearerTokenEndpointUrl: optional(cfg.url({ env: 'KAFKA_OAUTH_TOKEN_ENDPOINT_URL', doc: 'OIDC token endpoint librdkafka fetches tokens from' })),
-    kafkaSaslOauthbearerScope: optional(cfg.string({ env: 'KAFKA_OAUTH_SCOPE', doc: 'OAUTHBEARER scope(s), space-separated' })),
-    kafkaSslCaLocation: file('KAFKA_SSL_CA_LOCATION', 'PEM file of the CA(s) that signed the broker certificates (default: system store)'),
-    kafkaSslCertificateLocation: file('KAFKA_SSL_CERTIFICATE_LOCATION', 'PEM client certificate (mutual TLS); needs KAFKA_SSL_KEY_LOCATION'),
-    kafkaSslKeyLocation: file('KAFKA_SSL_KEY_LOCATION', 'PEM private key of the client certificate'),
-    kafkaSslKeyPasswordFile: file('KAFKA_SSL_KEY_PASSWORD_FILE', 'File holding the passphrase of an encrypted client key'),
-    // librdkafka's ssl.endpoint.identification.algorithm (https|none); a shorter name so --help keeps one line.
-    kafkaSslVerifyHostname: optional(cfg.bool({ env: 'KAFKA_SSL_VERIFY_HOSTNAME', doc: 'Check that the broker certificate names the host (true when unset)' })),
-  };
-}
-
-/** The parsed variables of `kafkaSecurityConfigSpec` (any service config that spreads the spec has them). */
+/** The parsed Kafka security variables of `kafkaClientConfigSpec` (libs/kafka/src/config.ts). */
 export interface KafkaSecuritySettings {
   readonly kafkaSecurityProtocol?: KafkaSecurityProtocol | undefined;
   readonly kafkaSaslMechanism?: KafkaSaslMechanism | undefined;
