@@ -11,7 +11,9 @@ echo "node $(node --version), npm $(npm --version)"
 npx nx run-many -t build lint test --outputStyle=stream
 started=0
 if ! bash tools/infra/infra.sh status >/dev/null 2>&1; then
-  bash tools/infra/infra.sh up
+  # With Kafka's SASL_SSL listener (docs/infra.md "Secure Kafka"): libs/kafka/src/security.itest.ts and
+  # apps/query-api/src/secure-path.itest.ts need it. K2_KAFKA_SECURE=0 starts PLAINTEXT only.
+  K2_KAFKA_SECURE="${K2_KAFKA_SECURE:-1}" bash tools/infra/infra.sh up
   started=1
 fi
 cleanup() { if [[ $started == 1 && ${K2_KEEP_INFRA:-false} != true ]]; then bash tools/infra/infra.sh down; fi; }
