@@ -7,6 +7,7 @@ import type { Answer, Provenance } from './query-service';
 import { recordJson } from './records';
 import type { TableView } from './table-view';
 import { historicalProvenance, resolveAsOf, type AsOfRead } from './time-travel';
+import { zoneFor } from './trading-day';
 
 /**
  * GET /v1/reference (issue 16 part 6): reference_data_v2 as of a date. A row is "effective on or before" the day
@@ -19,13 +20,11 @@ import { historicalProvenance, resolveAsOf, type AsOfRead } from './time-travel'
  * The loaders store dates as exchange-local midnights in µs UTC (ASX: Australia/Sydney), so comparing with a UTC
  * day would shift them by the exchange's offset: the day is computed in the exchange's zone.
  */
-export const EXCHANGE_TIME_ZONES: Readonly<Record<string, string>> = Object.freeze({ ASX: 'Australia/Sydney' });
-
 const dayFormats = new Map<string, Intl.DateTimeFormat>();
 
 /** YYYY-MM-DD of `us` in `exchange`'s calendar (UTC for exchanges without one: the crypto venues). */
 export function exchangeDay(us: bigint, exchange: string): string {
-  const zone = EXCHANGE_TIME_ZONES[exchange] ?? 'UTC';
+  const zone = zoneFor(exchange, undefined); // the trading-day table (trading-day.ts): one place per exchange
   let f = dayFormats.get(zone);
   if (!f) dayFormats.set(zone, (f = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })));
   return f.format(Number(us / 1000n)); // en-CA formats as YYYY-MM-DD
