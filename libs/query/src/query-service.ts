@@ -11,6 +11,7 @@ import { encodeCursor, parseAsOf, singleSymbol, type BarsRequest, type RowsReque
 import { recordJson } from './records';
 import { DeadlineExceededError, StorageGate } from './storage-gate';
 import { hotPageRows, recentFiles, type HotSlice, type HotTier } from './hot-tier';
+import { FileSymbols, selectSymbols, type SymbolRow } from './file-symbols';
 import { mergePage, RawJsonArray, sqlTableRow, type TableRow } from './merge-page';
 import type { TailKind, TailRow, TailSelection, TailStore } from './tail-store';
 import type { TableState, TableView } from './table-view';
@@ -82,7 +83,7 @@ export class QueryService {
   private readonly prunedAt: Record<TailKind, unknown> = { trades: undefined, quotes: undefined };
   private readonly minuteBars: MinuteBarCache;
   /** Instruments per data file, per table; only the files of the latest plan are kept. */
-  private readonly fileSymbols: Record<TailKind, Map<string, SymbolRow[]>> = { trades: new Map(), quotes: new Map() };
+  private readonly fileSymbols: FileSymbols;
 
   constructor(private readonly o: QueryServiceOptions) {
     this.gate = new StorageGate({ metrics: o.metrics, logger: o.logger, breaker: o.breaker });
@@ -96,6 +97,7 @@ export class QueryService {
     });
     this.costs = { ...DEFAULT_COST_LIMITS, ...o.costs };
     this.minuteBars = new MinuteBarCache(o.engine, o.minuteBarBytes);
+    this.fileSymbols = new FileSymbols(o.engine, (uri) => this.localPath(uri));
   }
 
   get storageBreakerState(): string {
@@ -187,10 +189,10 @@ export class QueryService {
     const pairs: Array<{ file: PlannedFile; symbol: string }> = [];
     let known = true;
     for (const f of files) {
-      const rows = this.fileSymbols[kind].get(f.file['file-path']);
+      const rows = this.fileSymbols.cached(kind, f.file['file-path']);
       if (!rows) {
         known = false;
-        void this.symbolsOfFile(kind, f.file['file-path']).catch(() => undefined); // best effort: the next request may use it
+        void this.fileSymbols.load(kind, f.file['file-path']).catch(() => undefined); // best effort: the next request may use it
         continue;
       }
       const pick = selectSymbols(rows, wanted, sel.exchange, sel.assetClass);
@@ -390,36 +392,20 @@ export class QueryService {
     this.o.hot?.prune(kind, current);
     if (kind === 'trades') this.minuteBars.prune(current);
     this.prunedAt[kind] = state.snapshotId;
-    await this.o.hot?.warm(kind, recentFiles(files, schema, RECENT_US), (uri) => this.symbolsOfFile(kind, uri), (u) => this.localPath(u));
+    await this.o.hot?.warm(kind, recentFiles(files, schema, RECENT_US), (uri) => this.fileSymbols.symbolsOf(kind, uri), (u) => this.localPath(u));
   }
 
-  /** The symbols of one data file, from the fileSymbols cache (read once per file). */
-  private async symbolsOfFile(kind: TailKind, uri: string): Promise<string[]> {
-    let rows = this.fileSymbols[kind].get(uri);
-    if (!rows) this.fileSymbols[kind].set(uri, (rows = (await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] })).map(symbolRow)));
-    return [...new Set(rows.map((r) => r.symbol))];
-  }
-
+  /** Every file's instruments in `state`'s plan; a cold table's files are scanned once (no cap: nothing to narrow). */
   private async symbolsOf(kind: TailKind, state: TableState, signal: AbortSignal): Promise<SymbolRow[]> {
     const { files } = await this.plan(state, kind, []);
-    const cache = this.fileSymbols[kind];
-    const missing = files.filter((f) => !cache.has(f.file['file-path']));
+    const missing = this.fileSymbols.missing(kind, files);
     if (missing.length > 0) {
-      // No cap (nothing to narrow), but a cold table is heavy: its files are scanned once, then cached.
       const rows = missing.reduce((n, f) => n + f.file['record-count'], 0);
       await this.withSlot(rows > this.costs.heavyRows ? 'heavy' : 'light', signal, async () => {
-        for (const f of missing) {
-          const uri = f.file['file-path'];
-          const found = await this.o.engine.query('fileSymbols', { files: [await this.localPath(uri)] }, signal);
-          cache.set(uri, found.map(symbolRow)); // kept even if the deadline cuts this request short, so the next one gets further
-        }
+        for (const f of missing) await this.fileSymbols.load(kind, f.file['file-path'], signal);
       });
     }
-    const kept = new Map<string, SymbolRow[]>();
-    for (const f of files) kept.set(f.file['file-path'], cache.get(f.file['file-path']) ?? []);
-    // An older snapshot's plan must not evict the current files' entries (time travel only costs speed).
-    if (!state.historical) this.fileSymbols[kind] = kept;
-    return [...kept.values()].flat();
+    return this.fileSymbols.ofPlan(kind, files, !state.historical);
   }
 
   /**
@@ -497,22 +483,6 @@ export interface ExportSource {
   heavySlot<T>(signal: AbortSignal, fn: () => Promise<T>): Promise<T>;
 }
 
-interface SymbolRow {
-  symbol: string;
-  exchange: string;
-  asset_class: string;
-  first_seen: bigint;
-  last_seen: bigint;
-}
-
-const symbolRow = (r: Record<string, unknown>): SymbolRow => ({
-  symbol: String(r['symbol']),
-  exchange: String(r['exchange']),
-  asset_class: String(r['asset_class']),
-  first_seen: BigInt(r['first_seen'] as bigint),
-  last_seen: BigInt(r['last_seen'] as bigint),
-});
-
 function predicates(req: { symbol?: string; symbols?: readonly string[]; exchange: string | undefined; assetClass?: string; startUs: bigint; endUs: bigint }): Predicate[] {
   const symbol = req.symbol ?? (req.symbols?.length === 1 ? req.symbols[0] : undefined);
   const p: Predicate[] = [
@@ -523,27 +493,4 @@ function predicates(req: { symbol?: string; symbols?: readonly string[]; exchang
   if (req.exchange !== undefined) p.push({ column: 'exchange', op: 'eq', value: req.exchange });
   if (req.assetClass !== undefined) p.push({ column: 'asset_class', op: 'eq', value: req.assetClass });
   return p;
-}
-
-/**
- * The symbols of one file's symbol list that a selection covers, or undefined when an asset-class filter meets a
- * symbol whose rows span several asset classes (slices are per symbol, so only SQL can filter those rows).
- */
-function selectSymbols(rows: readonly SymbolRow[], wanted: ReadonlySet<string> | undefined, exchange: string | undefined, assetClass: string | undefined): string[] | undefined {
-  const classes = new Map<string, Set<string>>();
-  for (const r of rows) {
-    if (wanted && !wanted.has(r.symbol)) continue;
-    if (exchange !== undefined && r.exchange !== exchange) continue;
-    let set = classes.get(r.symbol);
-    if (!set) classes.set(r.symbol, (set = new Set()));
-    set.add(r.asset_class);
-  }
-  if (assetClass === undefined) return [...classes.keys()];
-  const out: string[] = [];
-  for (const [symbol, set] of classes) {
-    if (!set.has(assetClass)) continue;
-    if (set.size > 1) return undefined;
-    out.push(symbol);
-  }
-  return out;
 }
