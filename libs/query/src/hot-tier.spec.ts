@@ -6,7 +6,8 @@ import { createLogger } from '@k2/core';
 import type { PlannedFile } from '@k2/iceberg';
 import { QueryEngine } from './engine';
 import { encodeColumn, valueAt } from './hot-columns';
-import { hotPage, hotPageRows, HotSlice, HotTier, type HotQuery } from './hot-tier';
+import { HotSlice, HotTier } from './hot-tier';
+import { hotPage, hotPageRows, type HotQuery } from './hot-page';
 import { RawJsonArray, renderBody } from './merge-page';
 import { recordJson, tableRowToRecord } from './records';
 

@@ -12,6 +12,7 @@ export * from './bars';
 export * from './metrics';
 export * from './query-service';
 export * from './hot-tier';
+export * from './hot-page';
 export * from './stream';
 export * from './openapi';
 export * from './routes';
