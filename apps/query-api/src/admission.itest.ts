@@ -1,6 +1,6 @@
 import { isoFromMicros, type TradeV2 } from '@k2/schema';
 import { committedRows, makeTrades, produce, sinkTestEnv, startSink, type SinkTestEnv } from '@k2/lake-testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Production overload, with the real writer, catalog, Kafka and a query-api process: 8 clients keep asking for
@@ -56,23 +56,19 @@ beforeAll(async () => {
   } finally {
     await writer.stop();
   }
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    // Everything is committed: the table path is what is under test (the tail has its own itests).
-    QUERY_TAIL_ENABLED: 'false',
-    // Small enough that this month of trades is "big": the raw month is above the cap, the bars month is heavy.
-    QUERY_DUCKDB_CONNECTIONS: '2',
-    QUERY_HEAVY_SLOTS: '1',
-    QUERY_HEAVY_QUEUE: '1',
-    QUERY_ENGINE_QUEUE: '8',
-    QUERY_MAX_SCAN_ROWS: '30000',
-    QUERY_HEAVY_SCAN_ROWS: '5000',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      // Everything is committed: the table path is what is under test (the tail has its own itests).
+      QUERY_TAIL_ENABLED: 'false',
+      // Small enough that this month of trades is "big": the raw month is above the cap, the bars month is heavy.
+      QUERY_DUCKDB_CONNECTIONS: '2',
+      QUERY_HEAVY_SLOTS: '1',
+      QUERY_HEAVY_QUEUE: '1',
+      QUERY_ENGINE_QUEUE: '8',
+      QUERY_MAX_SCAN_ROWS: '30000',
+      QUERY_HEAVY_SCAN_ROWS: '5000',
+    }),
+  );
 }, 180_000);
 
 afterAll(async () => {

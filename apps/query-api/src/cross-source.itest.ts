@@ -1,7 +1,7 @@
 import { isoFromMicros, messageId, type TradeV2 } from '@k2/schema';
 import { makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { waitFor } from '@k2/testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Cross-source reads (issue 16): one GET over several symbols, exchanges and asset classes — the seeds' "last 1000
@@ -54,16 +54,12 @@ beforeAll(async () => {
   env = await sinkTestEnv();
   crypto = env.exchange.toUpperCase();
   equities = `${crypto}ASX`;
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TAIL_TOPICS: env.topicList,
-    QUERY_REFRESH_MS: '200',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      QUERY_TAIL_TOPICS: env.topicList,
+      QUERY_REFRESH_MS: '200',
+    }),
+  );
 });
 
 afterAll(async () => {

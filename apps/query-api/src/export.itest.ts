@@ -6,7 +6,7 @@ import { isoFromMicros, type TradeV2 } from '@k2/schema';
 import { committedRows, makeQuotes, makeTrades, produce, sinkTestEnv, startSink, type SinkTestEnv } from '@k2/lake-testing';
 import { EXPORT_CSV_COLUMNS, readCsv } from '@k2/query';
 import { waitFor } from '@k2/testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Export (issue 16, ADR 0019) against the real writer, catalog, Kafka tail and a query-api process: trades of three
@@ -97,16 +97,12 @@ beforeAll(async () => {
   } finally {
     await writer.stop();
   }
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TAIL_TOPICS: env.topicList,
-    QUERY_REFRESH_MS: '200',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      QUERY_TAIL_TOPICS: env.topicList,
+      QUERY_REFRESH_MS: '200',
+    }),
+  );
   // The tail part: new trades in the same window, and replays of committed ones (same message ids).
   const fresh: TradeV2[] = makeTrades(env.exchange, N + 1, 900, D);
   await produce(env, 'trades', [...fresh, ...committed.slice(100, 400)]);

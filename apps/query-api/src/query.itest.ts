@@ -2,7 +2,7 @@ import Big from 'big.js';
 import { isoFromMicros, type TradeV2 } from '@k2/schema';
 import { makeQuotes, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { waitFor } from '@k2/testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * query-api against the real Kafka, registry, SQLite catalog and file warehouse, with the real writer (lake-sink)
@@ -43,16 +43,12 @@ beforeAll(async () => {
   exchange = env.exchange.toUpperCase();
   phase1 = makeTrades(env.exchange, 1, N1, D1);
   await produce(env, 'trades', phase1);
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TAIL_TOPICS: env.topicList,
-    QUERY_REFRESH_MS: '200',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      QUERY_TAIL_TOPICS: env.topicList,
+      QUERY_REFRESH_MS: '200',
+    }),
+  );
 });
 
 afterAll(async () => {

@@ -6,7 +6,7 @@ import { removeScratchTopics, repoRoot, startServiceProcess, waitFor, type Servi
 import { runMaintenance } from '@k2/lake-sink';
 import { isoFromMicros } from '@k2/schema';
 import { committedRows, makeTrades, produce, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Time travel and reference data (issue 16 parts 3 and 6) against the real Kafka, registry, SQLite catalog and file
@@ -63,16 +63,12 @@ beforeAll(async () => {
     ASX_STAY_ALIVE: 'true',
     LOG_LEVEL: 'warn',
   });
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TAIL_TOPICS: env.topicList,
-    QUERY_REFRESH_MS: '200',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      QUERY_TAIL_TOPICS: env.topicList,
+      QUERY_REFRESH_MS: '200',
+    }),
+  );
   writer = await startSink(env, { commit: COMMIT, topics: [env.topics.trades, env.topics.quotes, refTopic] });
 });
 

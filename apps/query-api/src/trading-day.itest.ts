@@ -5,7 +5,7 @@ import path from 'node:path';
 import Big from 'big.js';
 import { committedRows, sinkTestEnv, startSink, type RunningSink, type SinkTestEnv } from '@k2/lake-testing';
 import { infraEndpoints, removeScratchTopics, repoRoot, waitFor } from '@k2/testing';
-import { startQueryApi, type QueryApiProcess } from '../test/api-process';
+import { lakeApiEnv, startQueryApi, type QueryApiProcess } from '../test/api-process';
 
 /**
  * Issue 16: daily bars and summaries are the exchange's local trading days. The ASX sample (Sydney local times,
@@ -160,19 +160,15 @@ beforeAll(async () => {
   await load(path.join(SAMPLE, 'trades'), 'mar');
   await load(path.join(shifted, 'trades'), 'dst-shift');
   copies.push(makeCopy('2014-03-10 week (AEDT)', 0), makeCopy('2014-04-04 week (DST end on 04-06)', SHIFT_DAYS));
-  api = await startQueryApi({
-    ICEBERG_CATALOG: 'sql',
-    ICEBERG_CATALOG_URI: env.catalogUri,
-    ICEBERG_WAREHOUSE: env.warehouse,
-    ICEBERG_NAMESPACE: env.namespace.join('.'),
-    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
-    QUERY_TAIL_TOPICS: topic,
-    QUERY_REFRESH_MS: '200',
-    // Both weeks (183,748 trades) in the tail at once before the writer starts; the default share holds ~157k.
-    QUERY_TAIL_MAX_RECORDS: '200000',
-    QUERY_HOT_TIER_BYTES: '64MiB',
-    LOG_LEVEL: 'warn',
-  });
+  api = await startQueryApi(
+    lakeApiEnv(env, {
+      QUERY_TAIL_TOPICS: topic,
+      QUERY_REFRESH_MS: '200',
+      // Both weeks (183,748 trades) in the tail at once before the writer starts; the default share holds ~157k.
+      QUERY_TAIL_MAX_RECORDS: '200000',
+      QUERY_HOT_TIER_BYTES: '64MiB',
+    }),
+  );
 }, 300_000);
 
 afterAll(async () => {

@@ -24,6 +24,22 @@ export interface QueryApiProcess extends ServiceProcess {
 
 export const ROOMY: Omit<MintOptions, 'name'> = { rate_per_s: 100_000, burst: 100_000, max_concurrency: 64, max_streams: 16 };
 
+/**
+ * query-api's settings for a lake-testing env (its SQL catalog, warehouse, namespace and the writer's group, whose
+ * offsets the hybrid read takes from the snapshots); `extra` adds or overrides (QUERY_TAIL_TOPICS, limits…).
+ */
+export function lakeApiEnv(env: { catalogUri: string; warehouse: string; namespace: readonly string[]; suffix: string }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    ICEBERG_CATALOG: 'sql',
+    ICEBERG_CATALOG_URI: env.catalogUri,
+    ICEBERG_WAREHOUSE: env.warehouse,
+    ICEBERG_NAMESPACE: env.namespace.join('.'),
+    QUERY_WRITER_GROUP_ID: `itest-${env.suffix}`,
+    LOG_LEVEL: 'warn',
+    ...extra,
+  };
+}
+
 export async function startQueryApi(env: Record<string, string>, extraKeys: readonly ApiKeyEntry[] = []): Promise<QueryApiProcess> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-query-keys-'));
   const keysFile = path.join(dir, 'keys.json');
