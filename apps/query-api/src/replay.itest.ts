@@ -122,6 +122,17 @@ function expectExactlyOnce(received: readonly string[], expected: readonly Trade
   expect(counts.size).toBe(expected.length);
 }
 
+/**
+ * After a resumed replay `b` of a disconnected `a`: waits until the two together hold as many trades as were
+ * produced, then closes `b` (the callers then check exactly-once and order over both).
+ */
+async function finishResumed(a: ReturnType<typeof openReplay>, b: ReturnType<typeof openReplay>): Promise<void> {
+  for (const [i, t] of produced.entries()) indexOf.set(t.message_id, i);
+  await waitFor('every produced trade', () => (idsOf(a.events).length + idsOf(b.events).length >= produced.length ? true : undefined), 30_000, 100);
+  b.close();
+  await b.done;
+}
+
 const query = (extra = '') => `symbols=${SYMBOLS.join(',')}&exchange=${exchange}&types=trades&start=${isoFromMicros(T0)}${extra}`;
 
 beforeAll(async () => {
@@ -206,10 +217,7 @@ describe('replay-then-follow', () => {
     } finally {
       await feed.stop();
     }
-    for (const [i, t] of produced.entries()) indexOf.set(t.message_id, i);
-    await waitFor('every produced trade', () => (idsOf(a!.events).length + idsOf(b!.events).length >= produced.length ? true : undefined), 30_000, 100);
-    b.close();
-    await b.done;
+    await finishResumed(a!, b!);
     expectExactlyOnce([...idsOf(a.events), ...idsOf(b.events)], produced);
     checkOrder([...a.events, ...b.events], true);
   }, 120_000);
@@ -236,10 +244,7 @@ describe('replay-then-follow', () => {
     } finally {
       await feed.stop();
     }
-    for (const [i, t] of produced.entries()) indexOf.set(t.message_id, i);
-    await waitFor('every produced trade', () => (idsOf(a!.events).length + idsOf(b!.events).length >= produced.length ? true : undefined), 30_000, 100);
-    b.close();
-    await b.done;
+    await finishResumed(a!, b!);
     expect(b.events.some((e) => e.type === 'handover')).toBe(false);
     // The missed records the writer had committed meanwhile came back from Kafka by offset.
     expect(await api.metric('k2_query_replay_events_total', { phase: 'kafka' })).toBeGreaterThan(0);
