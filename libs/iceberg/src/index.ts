@@ -20,3 +20,4 @@ export * from './catalog/sql-catalog';
 export * from './catalog/rest-catalog';
 export * from './catalog/factory';
 export * from './catalog/sql-dialect';
+export * from './table-write';

@@ -126,6 +126,23 @@ function csvDecimal(v: RowValue): string {
   return v === null || v === undefined ? '' : String(v);
 }
 
+/** How a value of an Iceberg column is written as one CSV field for the Parquet writer (writeCsv's text). */
+export function csvEncoder(t: IcebergType): (v: RowValue) => string {
+  return isPrimitive(t) && decimalScale(t) !== undefined ? csvDecimal : csvValue;
+}
+
+/** CSV text for ParquetWriter.writeCsv: `text` is chunks of complete lines (each ending in a newline). */
+export interface CsvRows {
+  /** Schema field names, in the order of the CSV's columns. */
+  columns: readonly string[];
+  text: readonly string[];
+}
+
+/** The options of every COPY … TO … that writes a data file (one place, so the format is decided once). */
+function parquetCopyOptions(fields: readonly NestedField[], rowGroupSize: number): string {
+  return `FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupSize}, FIELD_IDS ${fieldIdsLiteral(fields)}`;
+}
+
 /**
  * Rows per Parquet row group. Files are sorted by (symbol, timestamp), so a row group's min/max statistics cover a
  * narrow symbol and time range only when groups are small: at 16k rows a 15-minute read of one symbol decodes one or
@@ -162,25 +179,52 @@ export class ParquetWriter {
    * Returns the file's path, size and per-column metrics for the manifest.
    */
   async write(schema: Schema, rows: readonly RowValue[][], sortBy: readonly string[] = []): Promise<WrittenFile> {
+    const fields = schema.fields;
+    const encoders = fields.map((f) => csvEncoder(f.type));
+    return this.fromCsv(schema, fields.map((f) => f.name), sortBy, (csvPath) => writeCsv(csvPath, rows, encoders));
+  }
+
+  /**
+   * Writes CSV text built by the caller (lines encoded with `csvEncoder` of each column's type) to a local Parquet
+   * file of `schema`. The CSV's columns are `rows.columns` (schema field names, any subset, any order): columns of
+   * the schema the text lacks — added by a newer writer schema — are written as nulls.
+   */
+  async writeCsv(schema: Schema, rows: CsvRows, sortBy: readonly string[] = []): Promise<WrittenFile> {
+    return this.fromCsv(schema, rows.columns, sortBy, async (csvPath) => {
+      const fh = await fs.open(csvPath, 'w');
+      try {
+        for (const chunk of rows.text) await fh.write(chunk);
+      } finally {
+        await fh.close();
+      }
+    });
+  }
+
+  private async fromCsv(schema: Schema, columns: readonly string[], sortBy: readonly string[], fill: (csvPath: string) => Promise<void>): Promise<WrittenFile> {
     const id = `${process.pid}-${++this.seq}-${randomUUID()}`;
     const csvPath = path.join(this.tmpDir, `${id}.csv`);
     const outPath = path.join(this.tmpDir, `${id}.parquet`);
     const fields = schema.fields;
-    const encoders = fields.map((f) => (isPrimitive(f.type) && decimalScale(f.type) !== undefined ? csvDecimal : csvValue));
     const table = `t_${this.seq}`;
     try {
-      await writeCsv(csvPath, rows, encoders);
-      const columns = fields.map((f, i) => `${quoteString(`c${i}`)}: ${quoteString(csvColumnType(f.type))}`).join(', ');
-      const select = fields.map((f, i) => `${selectExpr(`c${i}`, f.type)} AS ${quoteIdent(f.name)}`).join(', ');
+      await fill(csvPath);
+      const byName = new Map(fields.map((f) => [f.name, f]));
+      const csvIndex = new Map<string, number>();
+      const csvCols = columns.map((name, i) => {
+        const f = byName.get(name);
+        if (!f) throw new FatalError(ErrorCode.ICEBERG_INVALID, `CSV column ${name} is not in the table schema`);
+        csvIndex.set(name, i);
+        return `${quoteString(`c${i}`)}: ${quoteString(csvColumnType(f.type))}`;
+      });
+      // Columns the text lacks come back as typed nulls, converted by the same expressions as present ones.
+      const missing = fields.map((f, i) => (csvIndex.has(f.name) ? '' : `, CAST(NULL AS ${csvColumnType(f.type)}) AS ${quoteIdent(`m${i}`)}`)).join('');
+      const select = fields.map((f, i) => `${selectExpr(csvIndex.has(f.name) ? `c${csvIndex.get(f.name)}` : `m${i}`, f.type)} AS ${quoteIdent(f.name)}`).join(', ');
       await this.conn.run(
-        `CREATE TEMP TABLE ${table} AS SELECT ${select} FROM read_csv(${quoteString(csvPath)}, header = false, auto_detect = false, ` +
-          `columns = {${columns}}, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, parallel = true)`,
+        `CREATE TEMP TABLE ${table} AS SELECT ${select} FROM (SELECT *${missing} FROM read_csv(${quoteString(csvPath)}, header = false, auto_detect = false, ` +
+          `columns = {${csvCols.join(', ')}}, delim = ',', quote = '"', escape = '"', nullstr = '', allow_quoted_nulls = false, parallel = true))`,
       );
       const order = sortBy.length ? ` ORDER BY ${sortBy.map(quoteIdent).join(', ')}` : '';
-      await this.conn.run(
-        `COPY (SELECT * FROM ${table}${order}) TO ${quoteString(outPath)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.rowGroupSize}, FIELD_IDS ${fieldIdsLiteral(fields)})`,
-      );
+      await this.conn.run(`COPY (SELECT * FROM ${table}${order}) TO ${quoteString(outPath)} (${parquetCopyOptions(fields, this.rowGroupSize)})`);
       const metrics = await this.metrics(table, fields);
       const size = (await fs.stat(outPath)).size;
       return { localPath: outPath, fileSizeInBytes: size, columnSizes: await this.columnSizes(outPath), ...metrics };
@@ -206,8 +250,7 @@ export class ParquetWriter {
       await this.conn.run(`CREATE TEMP TABLE ${table} AS SELECT ${select} FROM read_parquet(${list}, union_by_name = true)`);
       const order = sortBy.length ? ` ORDER BY ${sortBy.map(quoteIdent).join(', ')}` : '';
       await this.conn.run(
-        `COPY (SELECT * FROM ${table}${order}) TO ${quoteString(outPath)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${this.rowGroupSize}, FIELD_IDS ${fieldIdsLiteral(schema.fields)})`,
+        `COPY (SELECT * FROM ${table}${order}) TO ${quoteString(outPath)} (${parquetCopyOptions(schema.fields, this.rowGroupSize)})`,
       );
       const metrics = await this.metrics(table, schema.fields);
       const size = (await fs.stat(outPath)).size;

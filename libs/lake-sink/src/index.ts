@@ -3,3 +3,6 @@ export * from './metrics';
 export * from './table-sink';
 export * from './sink';
 export * from './maintenance';
+export * from './commit-scheduler';
+export * from './ownership';
+export * from './record-checks';

@@ -1,29 +1,17 @@
-import { ErrorCode, K2Error, toK2Error, ValidationError, type Logger } from '@k2/core';
+import { ErrorCode, toK2Error, ValidationError, type Logger } from '@k2/core';
 import type { AvroField, Catalog, FileIO, ParquetWriter } from '@k2/iceberg';
-import {
-  dlqTopic,
-  ensureTopics,
-  K2Consumer,
-  parseTopic,
-  type ConsumedMessage,
-  type K2Producer,
-  type KafkaBrokers,
-  type TopicPartition,
-  type TopicPartitionOffset,
-  deadLetterRecord,
-} from '@k2/kafka';
-import { Backoff, retry, sleep, untilAborted, type RetryPolicy } from '@k2/resilience';
+import { K2Consumer, parseTopic, type ConsumedMessage, type K2Producer, type KafkaBrokers } from '@k2/kafka';
+import { retry, sleep, untilAborted, type RetryPolicy } from '@k2/resilience';
 import { readSchemaId, type AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
 import { MARKET_NAMESPACE, parseTpKey, partitionKey, partitionOf, TABLE_BY_KIND, tpKey, type DecodedRecord } from '@k2/lake';
 import { TableSink, type FlushResult } from './table-sink';
+import { CommitScheduler, type CommitLimits } from './commit-scheduler';
+import { PartitionOwnership, type PartitionState } from './ownership';
+import { DeadLetters, EventTimeCheck } from './record-checks';
 
-export interface CommitLimits {
-  intervalMs: number;
-  maxRows: number;
-  maxBytes: number;
-}
+export type { CommitLimits } from './commit-scheduler';
 
 export interface IcebergSinkOptions {
   brokers: KafkaBrokers;
@@ -57,62 +45,54 @@ export interface IcebergSinkOptions {
   topics: readonly string[];
 }
 
-interface PartitionState {
-  /** Next offset we accept; anything lower is a stale re-delivery. */
-  next: number;
-  /** Next offset durable in the table (lag is measured from here). */
-  committed: number;
-  /** Positioned at the earliest retained offset: the first message may be above 0 (retention). */
-  fromEarliest: boolean;
-  /** The position we last re-assigned to because of an offset jump (see handle). */
-  resyncedAt?: number;
-  /** Last known high watermark (lag metric). */
-  high?: number;
-  table: TableSink;
-}
-
-const DEFAULT_MIN_EVENT_US = BigInt(Date.UTC(1990, 0, 1)) * 1000n;
-const DAY_US = 86_400_000_000n;
-
 /**
  * Kafka → Iceberg, exactly once. The position of every partition lives in the tables (snapshot summaries); on
  * each assignment the sink looks it up and re-assigns the consumer there, so Kafka's committed offsets are only
  * advisory (committed after Iceberg, for lag tooling). A commit failure keeps the buffer, pauses consumption and
  * retries with backoff; nothing is acknowledged before it is durable in a snapshot.
+ *
+ * The parts: PartitionOwnership (assignment, positions from the tables), CommitScheduler (when to commit, failure
+ * backoff and pause), EventTimeCheck + DeadLetters (records that cannot become rows), TableSink (one table's
+ * buffer and snapshots). This class wires them to the consumer loop.
  */
 export class IcebergSink {
   readonly metrics: SinkMetrics;
   private consumer: K2Consumer | undefined;
   private readonly tables = new Map<string, TableSink>();
-  private readonly partitions = new Map<string, PartitionState>();
-  private ownershipChanged = false;
+  private readonly owned: PartitionOwnership;
+  private readonly scheduler: CommitScheduler;
+  private readonly eventTime: EventTimeCheck;
+  private readonly deadLetters: DeadLetters;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
-  private failing = false;
-  private retryAt = 0;
-  /** The commit backoff: 1 s doubling to 30 s, no jitter (one writer per partition set: nothing to de-synchronise). */
-  private readonly commitBackoff: Backoff;
-  private pausedTps: TopicPartition[] = [];
-  private readonly dlqTopicsReady = new Set<string>();
   private lastLagAt = 0;
+  private loopStage = 'idle';
+  private loopIterations = 0;
 
   constructor(private readonly o: IcebergSinkOptions) {
     this.metrics = new SinkMetrics(o.registry);
-    const initialMs = o.retryInitialMs ?? 1000;
-    this.commitBackoff = new Backoff({ initialMs, factor: 2, maxMs: Math.max(initialMs, o.retryMaxMs ?? 30_000), jitter: 0 });
+    this.scheduler = new CommitScheduler(o.commit, o, (paused) => this.metrics.paused.set(paused ? 1 : 0));
+    this.eventTime = new EventTimeCheck(o.minEventUs, o.maxFutureUs);
+    this.deadLetters = new DeadLetters(o.brokers, o.dlqProducer, this.metrics, o.logger);
+    this.owned = new PartitionOwnership({
+      tableOf: (topic) => this.tableFor(topic)?.kind,
+      committedOffsets: (kind) => this.tables.get(kind)!.committedOffsets(),
+      retryPolicy: (message) => this.untilStopped(message),
+      log: (message, context) => o.logger.info(message, context),
+    });
   }
 
   /** Ready = consuming and the last commit attempt did not fail. */
   isReady(): boolean {
-    return !!this.consumer?.isConnected() && !this.failing && !this.stopped;
+    return !!this.consumer?.isConnected() && !this.scheduler.failingNow && !this.stopped;
   }
 
   /** Position, committed offset and buffered rows per owned partition (diagnostics). */
   debugState(): Record<string, unknown> {
     return {
-      failing: this.failing,
-      partitions: Object.fromEntries([...this.partitions].map(([k, st]) => [k, { next: st.next, committed: st.committed, high: st.high, resyncedAt: st.resyncedAt }])),
+      failing: this.scheduler.failingNow,
+      partitions: Object.fromEntries([...this.owned.entries()].map(([k, st]) => [k, { next: st.next, committed: st.committed, high: st.high, resyncedAt: st.resyncedAt }])),
       tables: Object.fromEntries([...this.tables].map(([k, t]) => [k, { rows: t.rows, work: t.hasWork() }])),
       assignments: this.consumer?.assignments().length,
     };
@@ -120,11 +100,11 @@ export class IcebergSink {
 
   /** Partitions this instance currently owns and has positioned from the tables. */
   get assignedPartitions(): number {
-    return this.partitions.size;
+    return this.owned.size;
   }
 
   get failingNow(): boolean {
-    return this.failing;
+    return this.scheduler.failingNow;
   }
 
   async start(): Promise<void> {
@@ -140,12 +120,9 @@ export class IcebergSink {
       topics: [...this.o.topics],
       logger: this.o.logger,
       fromBeginning: true,
-      positionOnAssign: (tps) => this.positionsFor(tps),
-      onAssign: (_tps, positions) => this.onAssigned(positions ?? []),
-      onRevoke: (tps) => {
-        for (const tp of tps) this.partitions.delete(tpKey(tp.topic, tp.partition));
-        this.ownershipChanged = true;
-      },
+      positionOnAssign: (tps) => this.owned.positionsFor(tps),
+      onAssign: (_tps, positions) => this.owned.assigned(positions ?? []),
+      onRevoke: (tps) => this.owned.revoked(tps),
       extra: {
         // A listed topic created after the start joins within seconds, not librdkafka's default 5 min.
         'topic.metadata.refresh.interval.ms': 10_000,
@@ -164,11 +141,9 @@ export class IcebergSink {
   private async replaceConsumer(): Promise<void> {
     const old = this.consumer;
     this.consumer = undefined;
-    this.partitions.clear();
-    this.ownershipChanged = true;
-    this.applyRevokes(); // drops the buffered records and, with no partitions left, the paused list
-    this.metrics.paused.set(0);
-    this.failing = false;
+    this.owned.clear();
+    this.applyRevokes(); // drops the buffered records
+    this.scheduler.reset();
     await old?.disconnect().catch(() => undefined);
     // Every 2 s until it works or the writer stops: an unbounded policy that stop() aborts.
     this.consumer = await retry(() => this.connectConsumer(), this.untilStopped('cannot create the kafka consumer yet; retrying')).catch(() => undefined);
@@ -191,7 +166,7 @@ export class IcebergSink {
     this.stopped = true;
     this.stopping.abort();
     await this.loop?.catch(() => undefined);
-    if (!this.failing) {
+    if (!this.scheduler.failingNow) {
       try {
         await this.flushAll(true);
       } catch (e) {
@@ -203,39 +178,8 @@ export class IcebergSink {
 
   /** Flush every table now (tests, shutdown). */
   async flushAll(force = false): Promise<void> {
-    for (const t of this.tables.values()) if (force ? t.hasWork() : t.due(Date.now(), this.o.commit)) await this.flushTable(t);
-  }
-
-  /** Start offset of each newly assigned partition, from the tables (retried until it can be read). */
-  private async positionsFor(tps: TopicPartition[]): Promise<TopicPartitionOffset[]> {
-    const read = async (): Promise<TopicPartitionOffset[]> => {
-      const offsets: TopicPartitionOffset[] = [];
-      const byTable = new Map<TableSink, TopicPartition[]>();
-      for (const tp of tps) {
-        const t = this.tableFor(tp.topic);
-        if (t) byTable.set(t, [...(byTable.get(t) ?? []), tp]);
-      }
-      for (const [t, list] of byTable) {
-        const committed = await t.committedOffsets();
-        // No entry: this group never landed the partition in the table → from the earliest retained offset.
-        for (const tp of list) offsets.push({ ...tp, offset: committed.get(tpKey(tp.topic, tp.partition)) ?? -2 });
-      }
-      return offsets;
-    };
-    return retry(read, this.untilStopped('cannot read table offsets for the new assignment; retrying'));
-  }
-
-  private onAssigned(offsets: TopicPartitionOffset[]): void {
-    for (const o of offsets) {
-      const t = this.tableFor(o.topic);
-      if (!t) continue;
-      const start = o.offset < 0 ? 0 : o.offset;
-      this.partitions.set(tpKey(o.topic, o.partition), { next: start, committed: start, table: t, fromEarliest: o.offset < 0 });
-    }
-    this.ownershipChanged = true;
-    this.o.logger.info('partitions positioned from iceberg snapshots', {
-      assignments: offsets.map((o) => `${o.topic}/${o.partition}@${o.offset === -2 ? 'earliest' : o.offset}`),
-    });
+    const now = Date.now();
+    for (const t of this.tables.values()) if (force ? t.hasWork() : this.scheduler.due(now, t.work())) await this.flushTable(t);
   }
 
   private tableFor(topic: string): TableSink | undefined {
@@ -272,9 +216,6 @@ export class IcebergSink {
     return schema.fields ?? [];
   }
 
-  private loopStage = 'idle';
-  private loopIterations = 0;
-
   private async run(): Promise<void> {
     const beat = setInterval(() => {
       if (this.o.logger.isDebugEnabled()) this.o.logger.debug('writer loop', { stage: this.loopStage, iterations: this.loopIterations, ...this.debugState() });
@@ -304,63 +245,68 @@ export class IcebergSink {
   }
 
   private applyRevokes(): void {
-    if (!this.ownershipChanged) return;
-    this.ownershipChanged = false;
-    const isCurrent = (tp: string, owner: object) => this.partitions.get(tp) === owner;
+    if (!this.owned.takeChanged()) return;
     let dropped = 0;
-    for (const t of this.tables.values()) dropped += t.dropStale(isCurrent);
+    for (const t of this.tables.values()) dropped += t.dropStale(this.owned.isCurrent);
     if (dropped) this.o.logger.info('dropped buffered records of partitions whose assignment changed; they are re-read from the table offsets', { dropped });
-    this.pausedTps = this.pausedTps.filter((tp) => this.partitions.has(tpKey(tp.topic, tp.partition)));
+    this.scheduler.retain((tp) => this.owned.has(tpKey(tp.topic, tp.partition)));
   }
 
-  private async handle(m: ConsumedMessage): Promise<void> {
-    const key = tpKey(m.topic, m.partition);
-    const st = this.partitions.get(key);
+  /**
+   * Whether `m` is the next record of its partition. Our producers are idempotent and not transactional, so offsets
+   * are contiguous: a jump is either a message fetched before a rewind (dropped; the rewind re-delivers in order) or
+   * retention having deleted the offsets we wanted (then the low watermark is above them and we go on from there).
+   */
+  private async accept(m: ConsumedMessage, st: PartitionState): Promise<boolean> {
     // Not positioned yet (assignment still being resolved) or a stale fetch from before the re-assign.
-    if (!st || m.offset < st.next) return;
+    if (m.offset < st.next) return false;
     if (m.offset > st.next && !st.fromEarliest) {
-      // Our producers are idempotent and not transactional, so offsets are contiguous: a jump is either a message
-      // fetched before a rewind (dropped; the rewind re-delivers in order) or retention having deleted the offsets
-      // we wanted (then the low watermark is above them and we go on from there).
       const { low } = await this.consumer!.watermarks(m.topic, m.partition, 5000).catch(() => ({ low: -1 }));
       if (low <= st.next) {
         if (st.resyncedAt !== st.next) {
           st.resyncedAt = st.next;
           this.o.logger.info('fetched past the expected offset; re-positioning every partition', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
-          this.consumer!.reassign(this.positions());
+          this.consumer!.reassign(this.owned.positions());
         }
-        return;
+        return false;
       }
       this.o.logger.warn('offsets no longer in the log (retention); continuing from the oldest retained', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
     }
+    return true;
+  }
+
+  private async handle(m: ConsumedMessage): Promise<void> {
+    const key = tpKey(m.topic, m.partition);
+    const st = this.owned.get(key);
+    if (!st || !(await this.accept(m, st))) return;
     st.fromEarliest = false;
     st.next = m.offset + 1;
     this.metrics.recordsConsumed.inc({ topic: m.topic });
+    const table = this.tables.get(st.table)!;
     let rec: DecodedRecord;
     let schemaId: number;
     try {
       if (!m.value) throw new ValidationError('empty message value (tombstone) on a data topic', { code: ErrorCode.SERDE_FAILED });
       schemaId = readSchemaId(m.value);
       rec = this.o.serde.isLoaded(schemaId) ? this.o.serde.decodeLoaded<DecodedRecord>(m.value) : await this.o.serde.decode<DecodedRecord>(m.value);
-      this.checkEventTime(rec);
+      this.eventTime.check(rec['timestamp']);
     } catch (e) {
       const err = toK2Error(e);
       if (err.retriable) {
         // Registry unreachable: the message is fine; re-read it once the registry is back.
         st.next = m.offset;
-        this.consumer!.reassign(this.positions());
+        this.consumer!.reassign(this.owned.positions());
         throw err;
       }
-      await this.deadLetter(m, err);
-      st.table.note(key, m.offset + 1, st);
+      await this.deadLetters.send(m, err);
+      table.note(key, m.offset + 1, st);
       return;
     }
-    const part = partitionOf(rec);
     const ts = rec['timestamp'];
-    st.table.add({
+    table.add({
       rec,
       id: String(rec['message_id']),
-      pkey: partitionKey(part),
+      pkey: partitionKey(partitionOf(rec)),
       tp: key,
       offset: m.offset,
       bytes: m.size,
@@ -370,77 +316,41 @@ export class IcebergSink {
     });
   }
 
-  private positions(): TopicPartitionOffset[] {
-    return [...this.partitions.entries()].map(([k, st]) => ({ ...parseTpKey(k), offset: st.next }));
-  }
-
-  private checkEventTime(rec: DecodedRecord): void {
-    const ts = rec['timestamp'];
-    if (typeof ts !== 'bigint') return;
-    const min = this.o.minEventUs ?? DEFAULT_MIN_EVENT_US;
-    const max = BigInt(Date.now()) * 1000n + (this.o.maxFutureUs ?? DAY_US);
-    if (ts < min || ts > max) {
-      throw new ValidationError(`event timestamp ${ts} µs (${new Date(Number(ts / 1000n)).toISOString()}) is outside the accepted window`, {
-        code: ErrorCode.VALIDATION_FAILED,
-        context: { timestamp: ts.toString() },
-      });
-    }
-  }
-
-  private async deadLetter(m: ConsumedMessage, err: K2Error): Promise<void> {
-    const topic = dlqTopic(m.topic);
-    if (!this.dlqTopicsReady.has(topic)) {
-      await ensureTopics(this.o.brokers, [{ topic }]);
-      this.dlqTopicsReady.add(topic);
-    }
-    const record = deadLetterRecord({
-      error: err,
-      raw: m.value ?? null,
-      service: 'iceberg-writer',
-      source: { topic: m.topic, partition: m.partition, offset: m.offset },
-    });
-    this.o.logger.warn('record sent to dead-letter topic', { topic: m.topic, partition: m.partition, offset: m.offset, code: err.code, reason: err.message });
-    // Awaited: the offset of this message is committed with the next snapshot, so its dead letter must be durable first.
-    await this.o.dlqProducer.send({ topic, key: m.key, value: Buffer.from(JSON.stringify(record)) });
-    this.metrics.dlq.inc({ topic, code: err.code });
-  }
-
   private async maybeFlush(): Promise<void> {
     const now = Date.now();
     for (const t of this.tables.values()) this.metrics.buffered.set({ table: t.ident.name }, t.rows);
-    if (this.failing && now < this.retryAt) return;
-    for (const t of this.tables.values()) {
-      if (this.failing ? t.hasWork() : t.due(now, this.o.commit)) await this.flushTable(t);
-    }
+    if (!this.scheduler.mayAttempt(now)) return;
+    for (const t of this.tables.values()) if (this.scheduler.due(now, t.work())) await this.flushTable(t);
     // Paused with nothing buffered (a revoke dropped the failed batch): no flush can succeed to resume us.
-    if (this.failing && ![...this.tables.values()].some((t) => t.hasWork())) this.recovered();
+    if (this.scheduler.failingNow && ![...this.tables.values()].some((t) => t.hasWork())) this.recovered();
   }
 
   private async flushTable(t: TableSink): Promise<void> {
     try {
       const r = await t.flush();
       if (r) {
-        for (const [k, offset] of r.offsets) {
-          const st = this.partitions.get(k);
-          if (st && st.committed < offset) st.committed = offset;
-        }
+        this.owned.committed(r.offsets);
         this.commitToGroup(r.offsets);
         this.o.onCommit?.(t.ident.name, r);
         this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
       }
       this.metrics.dedupIndexIds.set({ table: t.ident.name }, t.dedupIds);
       if (t.maxEventUs !== undefined) this.metrics.freshness.set({ table: t.ident.name }, Math.max(0, Date.now() / 1000 - Number(t.maxEventUs) / 1e6));
-      if (this.failing) this.recovered();
+      this.recovered();
     } catch (e) {
       const err = toK2Error(e);
       this.metrics.commitFailures.inc({ table: t.ident.name, code: err.code });
       if (!err.retriable && err.code !== ErrorCode.STORAGE_REJECTED && err.code !== ErrorCode.ICEBERG_NOT_FOUND) {
         this.o.logger.error('iceberg commit failed (not retriable); will keep retrying so no data is skipped', { table: t.ident.name, error: err.toJSON() });
       } else {
-        this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.commitBackoff.nominal() });
+        this.o.logger.warn('iceberg commit failed; pausing consumption and retrying', { table: t.ident.name, error: err.toJSON(), retryInMs: this.scheduler.retryInMs });
       }
-      this.failed();
+      this.scheduler.failed(this.consumer);
     }
+  }
+
+  private recovered(): void {
+    if (this.scheduler.recovered(this.consumer)) this.o.logger.info('storage recovered; consumption resumed');
   }
 
   /**
@@ -452,37 +362,17 @@ export class IcebergSink {
    */
   private commitToGroup(offsets: ReadonlyMap<string, number>): void {
     try {
-      this.consumer?.commitAsync([...offsets].filter(([k]) => this.partitions.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })));
+      this.consumer?.commitAsync([...offsets].filter(([k]) => this.owned.has(k)).map(([k, offset]) => ({ ...parseTpKey(k), offset })));
     } catch (e) {
       this.o.logger.warn('Kafka group offset commit failed after the Iceberg commit; the table holds the offsets, so nothing is lost or re-read', { error: toK2Error(e).toJSON() });
     }
-  }
-
-  private failed(): void {
-    if (!this.failing) {
-      this.failing = true;
-      this.pausedTps = this.consumer?.assignments() ?? [];
-      this.consumer?.pause(this.pausedTps);
-      this.metrics.paused.set(1);
-    }
-    // Not a blocking retry(): the loop keeps polling the (paused) consumer meanwhile, or the group would evict us.
-    this.retryAt = Date.now() + this.commitBackoff.next();
-  }
-
-  private recovered(): void {
-    this.failing = false;
-    this.commitBackoff.reset();
-    this.consumer?.resume(this.pausedTps);
-    this.pausedTps = [];
-    this.metrics.paused.set(0);
-    this.o.logger.info('storage recovered; consumption resumed');
   }
 
   private async updateLag(): Promise<void> {
     const now = Date.now();
     if (now - this.lastLagAt < 5000 || !this.consumer) return;
     this.lastLagAt = now;
-    for (const [k, st] of this.partitions) {
+    for (const [k, st] of this.owned.entries()) {
       const { topic, partition } = parseTpKey(k);
       try {
         const { high } = await this.consumer.watermarks(topic, partition, 2000);

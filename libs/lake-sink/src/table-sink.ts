@@ -1,24 +1,20 @@
 import { ErrorCode, K2Error, type Logger } from '@k2/core';
 import {
-  applyTransform,
   avroToIcebergSchema,
   commitSnapshot,
-  currentSchema,
-  defaultSpec,
-  partitionPathSegment,
-  partitionType,
+  evolveSchema,
+  writeDataFiles,
   type AvroField,
   type Catalog,
   type ColumnSource,
   type DataFile,
+  type EvolvedSchema,
   type FileIO,
   type LoadedTable,
   type Long,
   type ParquetWriter,
   type Schema,
   type TableIdent,
-  type TableUpdate,
-  storeDataFile,
 } from '@k2/iceberg';
 import { DedupIndex } from './dedup';
 import {
@@ -34,6 +30,9 @@ import {
   type OffsetMap,
 } from '@k2/lake';
 import type { SinkMetrics } from './metrics';
+
+/** Data files are sorted by symbol, then time: narrow row-group statistics for the typical one-symbol read. */
+const SORT_BY = ['symbol', 'timestamp'];
 
 export interface BufferedRecord {
   rec: DecodedRecord;
@@ -132,9 +131,9 @@ export class TableSink {
     return this.consumed.size > 0;
   }
 
-  due(now: number, limits: { intervalMs: number; maxRows: number; maxBytes: number }): boolean {
-    if (!this.hasWork()) return false;
-    return this.buf.length >= limits.maxRows || this.bytes >= limits.maxBytes || now - (this.firstAt ?? now) >= limits.intervalMs;
+  /** What the commit scheduler looks at. */
+  work(): { hasWork: boolean; rows: number; bytes: number; firstAt: number | undefined } {
+    return { hasWork: this.hasWork(), rows: this.buf.length, bytes: this.bytes, firstAt: this.firstAt };
   }
 
   /**
@@ -197,6 +196,7 @@ export class TableSink {
         const advanced = [...consumed].some(([tp, o]) => o > (tableOff.get(tp) ?? -1));
         if (kept.length === 0 && !advanced) return null;
         const { schema, sources, updates } = this.targetSchema(base, kept);
+
         const key = `${schema['schema-id']}:${kept.length}:${kept[0]?.id}:${kept[kept.length - 1]?.id}`;
         if (written && written.key !== key) {
           await Promise.all(written.files.map((f) => this.deps.io.delete(f['file-path']).catch(() => undefined)));
@@ -258,64 +258,21 @@ export class TableSink {
   }
 
   /** Current table schema, evolved with any field a newer writer schema in the batch added. */
-  private targetSchema(base: LoadedTable, rows: readonly BufferedRecord[]): { schema: Schema; sources: Map<number, ColumnSource>; updates: TableUpdate[] } {
-    let schema = currentSchema(base.metadata);
-    let last = base.metadata['last-column-id'];
-    const sources = new Map<number, ColumnSource>();
-    const nextSchemaId = Math.max(...base.metadata.schemas.map((s) => s['schema-id'])) + 1;
-    let changed = false;
-    for (const id of new Set(rows.map((r) => r.schemaId))) {
-      const mapped = avroToIcebergSchema(this.deps.avroFields(id), schema, last);
-      for (const [k, v] of mapped.sources) sources.set(k, v);
-      if (mapped.changed) {
-        changed = true;
-        schema = { ...mapped.schema, 'schema-id': nextSchemaId };
-        last = mapped.lastColumnId;
-      }
-    }
-    if (!changed) return { schema, sources, updates: [] };
-    this.deps.logger.info('evolving table schema: new columns from the registry schema', {
-      table: this.ident.name,
-      columns: schema.fields.filter((f) => f.id > base.metadata['last-column-id']).map((f) => f.name),
-    });
-    return {
-      schema,
-      sources,
-      updates: [
-        { action: 'add-schema', schema, 'last-column-id': last },
-        { action: 'set-current-schema', 'schema-id': schema['schema-id'] },
-      ],
-    };
+  private targetSchema(base: LoadedTable, rows: readonly BufferedRecord[]): EvolvedSchema {
+    const evolved = evolveSchema(base.metadata, [...new Set(rows.map((r) => r.schemaId))].map((id) => this.deps.avroFields(id)));
+    if (evolved.added.length) this.deps.logger.info('evolving table schema: new columns from the registry schema', { table: this.ident.name, columns: evolved.added });
+    return evolved;
   }
 
-  private async writeFiles(base: LoadedTable, schema: Schema, sources: Map<number, ColumnSource>, rows: readonly BufferedRecord[]): Promise<DataFile[]> {
-    const spec = defaultSpec(base.metadata);
-    const pt = partitionType(spec, schema);
+  private writeFiles(base: LoadedTable, schema: Schema, sources: Map<number, ColumnSource>, rows: readonly BufferedRecord[]): Promise<DataFile[]> {
     const groups = new Map<string, BufferedRecord[]>();
     for (const r of rows) {
       const g = groups.get(r.pkey);
       if (g) g.push(r);
       else groups.set(r.pkey, [r]);
     }
-    const sortBy = ['symbol', 'timestamp'].filter((c) => schema.fields.some((f) => f.name === c));
-    const files: DataFile[] = [];
-    for (const group of groups.values()) {
-      const partition: DataFile['partition'] = {};
-      const segments: string[] = [];
-      spec.fields.forEach((pf, i) => {
-        const src = schema.fields.find((f) => f.id === pf['source-id'])!;
-        const v = applyTransform(pf.transform, src.type, group[0].rec[src.name]);
-        partition[pf.name] = v;
-        segments.push(partitionPathSegment(pf, pt[i].type, v));
-      });
-      const local = await this.deps.parquet.write(
-        schema,
-        group.map((r) => toRow(r.rec, schema, sources)),
-        sortBy,
-      );
-      files.push(await storeDataFile(this.deps.io, base.metadata, partition, segments, local));
-    }
-    return files;
+    const parts = [...groups.values()].map((g) => ({ source: g[0].rec, rows: g.map((r) => toRow(r.rec, schema, sources)) }));
+    return writeDataFiles(this.deps.io, this.deps.parquet, base.metadata, schema, parts, { sortBy: SORT_BY });
   }
 
   /** Namespace and table exist (created from the first record's writer schema when missing). */

@@ -1,0 +1,92 @@
+import { Backoff } from '@k2/resilience';
+import type { TopicPartition } from '@k2/kafka';
+
+export interface CommitLimits {
+  intervalMs: number;
+  maxRows: number;
+  maxBytes: number;
+}
+
+/** What the scheduler needs of the consumer: pausing and resuming fetches. */
+export interface Pausable {
+  assignments(): TopicPartition[];
+  pause(tps: TopicPartition[]): void;
+  resume(tps: TopicPartition[]): void;
+}
+
+/**
+ * When to commit, and what to do while commits fail: a failure pauses consumption (the buffer is kept; nothing
+ * is acknowledged before it is durable) and the next attempt waits out a backoff of 1 s doubling to 30 s, no jitter
+ * (one writer per partition set: nothing to de-synchronise). A success resumes consumption.
+ */
+export class CommitScheduler {
+  private failing = false;
+  private retryAt = 0;
+  private readonly backoff: Backoff;
+  private pausedTps: TopicPartition[] = [];
+
+  constructor(
+    readonly limits: CommitLimits,
+    opts: { retryInitialMs?: number; retryMaxMs?: number },
+    private readonly onPausedChange: (paused: boolean) => void,
+  ) {
+    const initialMs = opts.retryInitialMs ?? 1000;
+    this.backoff = new Backoff({ initialMs, factor: 2, maxMs: Math.max(initialMs, opts.retryMaxMs ?? 30_000), jitter: 0 });
+  }
+
+  get failingNow(): boolean {
+    return this.failing;
+  }
+
+  /** Milliseconds until the next attempt (for the log line of a failure). */
+  get retryInMs(): number {
+    return this.backoff.nominal();
+  }
+
+  /** May a flush be attempted now (false while backing off after a failure)? */
+  mayAttempt(now: number): boolean {
+    return !this.failing || now >= this.retryAt;
+  }
+
+  /** Is a table with this much buffered work due (while failing: any work is retried)? */
+  due(now: number, work: { hasWork: boolean; rows: number; bytes: number; firstAt: number | undefined }): boolean {
+    if (!work.hasWork) return false;
+    if (this.failing) return true;
+    const l = this.limits;
+    return work.rows >= l.maxRows || work.bytes >= l.maxBytes || now - (work.firstAt ?? now) >= l.intervalMs;
+  }
+
+  failed(consumer: Pausable | undefined): void {
+    if (!this.failing) {
+      this.failing = true;
+      this.pausedTps = consumer?.assignments() ?? [];
+      consumer?.pause(this.pausedTps);
+      this.onPausedChange(true);
+    }
+    // Not a blocking retry(): the loop keeps polling the (paused) consumer meanwhile, or the group would evict us.
+    this.retryAt = Date.now() + this.backoff.next();
+  }
+
+  /** Back to normal: resume what the failure paused. Returns false when nothing was failing. */
+  recovered(consumer: Pausable | undefined): boolean {
+    if (!this.failing) return false;
+    this.failing = false;
+    this.backoff.reset();
+    consumer?.resume(this.pausedTps);
+    this.pausedTps = [];
+    this.onPausedChange(false);
+    return true;
+  }
+
+  /** The consumer is gone (replaced): nothing paused any more. */
+  reset(): void {
+    this.failing = false;
+    this.pausedTps = [];
+    this.onPausedChange(false);
+  }
+
+  /** Keep only the paused partitions we still own. */
+  retain(owned: (tp: TopicPartition) => boolean): void {
+    this.pausedTps = this.pausedTps.filter(owned);
+  }
+}
