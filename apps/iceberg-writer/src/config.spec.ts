@@ -24,12 +24,20 @@ describe('iceberg-writer config', () => {
       namespace: ['market_data'],
       minEventTime: '1990-01-01T00:00:00Z',
       maxFutureMs: 86_400_000,
-      maxDedupIds: 5_000_000,
+      memory: { total: 805_306_368, buffers: 335_544_320, dedup: 67_108_864, duckdb: 201_326_592, runtime: 201_326_592 },
       tmpDir: undefined,
       duckdbThreads: 2,
-      duckdbMemoryLimit: '1GB',
+      duckdbMemoryLimit: '192MiB',
       topics: PLATFORM_DATA_TOPICS,
     });
+  });
+
+  it('splits WRITER_MEMORY_BUDGET into buffers, dedup and DuckDB, honouring an explicit DuckDB limit', () => {
+    const c = loadIcebergWriterConfig({ WRITER_MEMORY_BUDGET: '2GiB', WRITER_DUCKDB_MEMORY_LIMIT: '512MiB' }, cwd);
+    expect(c.memory.total).toBe(2 * 1024 ** 3);
+    expect(c.memory.duckdb).toBe(512 * 1024 ** 2);
+    expect(c.duckdbMemoryLimit).toBe('512MiB');
+    expect(c.memory.buffers + c.memory.dedup + c.memory.duckdb + c.memory.runtime).toBe(c.memory.total);
   });
 
   it('takes the group, namespace, subscription and event-time window from env', () => {
@@ -79,6 +87,13 @@ describe('iceberg-writer config', () => {
     [{ WRITER_TOPICS: 'market.crypto.trades.Binance' }, 'WRITER_TOPICS: exchange "Binance" must be lowercase letters, digits, - or _ (max 32)'],
     [{ WRITER_TOPIC_PATTERN: '^market\\..*$' }, 'WRITER_TOPIC_PATTERN is no longer supported; list the topics in WRITER_TOPICS'],
     [{ WRITER_MIN_EVENT_TIME: '2024-13-45' }, 'WRITER_MIN_EVENT_TIME="2024-13-45" is not a date'],
+    [
+      { WRITER_MEMORY_BUDGET: '300MiB' },
+      'WRITER_MEMORY_BUDGET=300MiB is too small: runtime 192MiB + DuckDB 75MiB + dedup 25MiB leave 8MiB for buffers, below the minimum 32MiB',
+    ],
+    [{ WRITER_MEMORY_BUDGET: '1GiB', WRITER_DUCKDB_MEMORY_LIMIT: '32MB' }, 'DuckDB memory 31MiB is below the 64MiB it needs to write Parquet'],
+    [{ WRITER_COMMIT_MAX_BYTES: '268435456' }, 'WRITER_COMMIT_MAX_BYTES=268435456 exceeds half the buffer share (160MiB) of WRITER_MEMORY_BUDGET=768MiB'],
+    [{ WRITER_DEDUP_MAX_IDS: '5000000' }, 'WRITER_DEDUP_MAX_IDS is no longer supported; dedup memory is a share of WRITER_MEMORY_BUDGET'],
   ])('rejects %j', (env, problem) => {
     expect(problems(env)).toEqual([problem]);
   });

@@ -13,6 +13,7 @@ import {
   type S3Config,
 } from '@k2/storage';
 import { runtimeConfigSpec, type RuntimeConfig } from '@k2/runtime';
+import { formatMiB, parseBytes, splitMemoryBudget, type MemoryBudget } from '@k2/lake-sink';
 
 export const SERVICE = 'iceberg-writer';
 
@@ -36,9 +37,11 @@ export interface IcebergWriterConfig extends RuntimeConfig, KafkaClientSettings 
   /** Events before this instant, or more than maxFutureMs ahead of now, go to the DLQ. */
   readonly minEventTime: string;
   readonly maxFutureMs: number;
-  readonly maxDedupIds: number;
+  /** WRITER_MEMORY_BUDGET split into buffers, dedup filters and DuckDB (budget.ts in lake-sink). */
+  readonly memory: MemoryBudget;
   readonly tmpDir: string | undefined;
   readonly duckdbThreads: number;
+  /** DuckDB memory_limit: the budget's DuckDB share unless WRITER_DUCKDB_MEMORY_LIMIT is set. */
   readonly duckdbMemoryLimit: string;
   /**
    * The V2 data topics consumed, by name (no pattern: a topic that only fits the naming rule, a benchmark's or a
@@ -62,11 +65,18 @@ export const spec = {
   minEventTime: cfg.string({ env: 'WRITER_MIN_EVENT_TIME', default: '1990-01-01T00:00:00Z', pattern: /^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/, doc: 'Events before this go to the DLQ' }),
   sessionTimeoutMs: cfg.int({ env: 'WRITER_SESSION_TIMEOUT_MS', default: 30_000, min: 6000, doc: 'Kafka session.timeout.ms' }),
   maxFutureMs: cfg.int({ env: 'WRITER_MAX_FUTURE_MS', default: 86_400_000, min: 0, doc: 'Events further ahead of now go to the DLQ' }),
-  maxDedupIds: cfg.int({ env: 'WRITER_DEDUP_MAX_IDS', default: 5_000_000, min: 1000, doc: 'message_ids kept per table for replay dedup' }),
+  memoryBudget: cfg.string({
+    env: 'WRITER_MEMORY_BUDGET',
+    default: '768MiB',
+    pattern: /^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)?$/,
+    doc: 'Memory for buffers, dedup filters and DuckDB together (fits a 1 GiB container by default)',
+  }),
   tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/, doc: 'Absolute directory for Parquet files before upload; unset = the OS temp dir' })),
   duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1, doc: 'DuckDB threads of the Parquet writer' }),
   topics: cfg.list({ env: 'WRITER_TOPICS', default: PLATFORM_DATA_TOPICS, doc: 'Topics consumed, by name (no pattern); default the platform V2 topics' }),
-  duckdbMemoryLimit: cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', default: '1GB', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/, doc: 'DuckDB memory limit' }),
+  duckdbMemoryLimit: optional(
+    cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, doc: 'DuckDB memory limit; unset = a quarter of WRITER_MEMORY_BUDGET' }),
+  ),
 };
 
 /** `cwd` anchors the local catalog and warehouse defaults (see resolveIcebergCatalog). */
@@ -82,9 +92,16 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
       problems.push(...dataTopicListProblems('WRITER_TOPICS', c.topics));
       if (env['WRITER_TOPIC_PATTERN'] !== undefined) problems.push('WRITER_TOPIC_PATTERN is no longer supported; list the topics in WRITER_TOPICS');
       if (Number.isNaN(Date.parse(c.minEventTime))) problems.push(`WRITER_MIN_EVENT_TIME="${c.minEventTime}" is not a date`);
+      if (env['WRITER_DEDUP_MAX_IDS'] !== undefined) problems.push('WRITER_DEDUP_MAX_IDS is no longer supported; dedup memory is a share of WRITER_MEMORY_BUDGET');
+      const memory = memoryOf(c);
+      if (typeof memory === 'string') problems.push(memory);
+      else if (c.commitMaxBytes > memory.buffers / 2) {
+        problems.push(`WRITER_COMMIT_MAX_BYTES=${c.commitMaxBytes} exceeds half the buffer share (${formatMiB(memory.buffers / 2)}) of WRITER_MEMORY_BUDGET=${c.memoryBudget}`);
+      }
       return problems;
     },
   });
+  const memory = memoryOf(c) as MemoryBudget;
   return Object.freeze({
     metricsPort: c.metricsPort,
     metricsHost: c.metricsHost,
@@ -102,10 +119,17 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     namespace: Object.freeze(c.namespace.split('.')),
     minEventTime: c.minEventTime,
     maxFutureMs: c.maxFutureMs,
-    maxDedupIds: c.maxDedupIds,
+    memory: Object.freeze(memory),
     tmpDir: c.tmpDir,
     duckdbThreads: c.duckdbThreads,
-    duckdbMemoryLimit: c.duckdbMemoryLimit,
+    duckdbMemoryLimit: formatMiB(memory.duckdb),
     topics: c.topics,
   });
+}
+
+/** The budget's split, or the one-line reason it cannot work. */
+function memoryOf(c: { memoryBudget: string; duckdbMemoryLimit: string | undefined }): MemoryBudget | string {
+  const total = parseBytes(c.memoryBudget)!;
+  const duckdb = c.duckdbMemoryLimit === undefined ? undefined : parseBytes(c.duckdbMemoryLimit);
+  return splitMemoryBudget(total, { duckdb });
 }

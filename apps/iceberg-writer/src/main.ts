@@ -46,7 +46,7 @@ void runService({
       namespace: [...config.namespace],
       minEventUs: BigInt(Date.parse(config.minEventTime)) * 1000n,
       maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
-      maxDedupIds: config.maxDedupIds,
+      memory: config.memory,
       topics: config.topics,
       consumerExtra: {
         'session.timeout.ms': config.sessionTimeoutMs,

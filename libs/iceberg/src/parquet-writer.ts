@@ -271,6 +271,41 @@ export class ParquetWriter {
     return reader.getColumns()[0]?.map((v) => String(v)) ?? [];
   }
 
+  /**
+   * Streams one column of local Parquet files as text, chunk by chunk (DuckDB's vector size), so a partition's tens
+   * of millions of ids never sit in memory at once. Missing files yield nothing.
+   */
+  async forEachString(files: readonly string[], column: string, each: (values: string[]) => void): Promise<void> {
+    if (files.length === 0) return;
+    const list = `[${files.map(quoteString).join(', ')}]`;
+    const result = await this.conn.stream(`SELECT CAST(${quoteIdent(column)} AS VARCHAR) FROM read_parquet(${list})`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      each(chunk.getColumnValues(0).map((v) => String(v)));
+    }
+  }
+
+  /** Which of `candidates` occur in one column of local Parquet files (an exact membership check). */
+  async findStrings(files: readonly string[], column: string, candidates: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    if (files.length === 0 || candidates.length === 0) return found;
+    const csvPath = path.join(this.tmpDir, `${process.pid}-${++this.seq}-${randomUUID()}.ids`);
+    try {
+      await writeCsv(csvPath, candidates.map((c) => [c]), [csvValue]);
+      const list = `[${files.map(quoteString).join(', ')}]`;
+      const c = `CAST(${quoteIdent(column)} AS VARCHAR)`;
+      const reader = await this.conn.runAndReadAll(
+        `SELECT DISTINCT ${c} FROM read_parquet(${list}) WHERE ${c} IN (SELECT id FROM read_csv(${quoteString(csvPath)}, header = false, ` +
+          `auto_detect = false, columns = {'id': 'VARCHAR'}, delim = ',', quote = '"', escape = '"'))`,
+      );
+      for (const [v] of reader.getRows()) found.add(String(v));
+      return found;
+    } finally {
+      await fs.rm(csvPath, { force: true });
+    }
+  }
+
   get connection(): DuckDBConnection {
     return this.conn;
   }

@@ -14,21 +14,26 @@ export interface Pausable {
   resume(tps: TopicPartition[]): void;
 }
 
+/** Why consumption is paused: commits failing (storage/catalog down) or the buffer share of the budget full. */
+export type PauseReason = 'commit-failing' | 'buffer-full';
+
 /**
- * When to commit, and what to do while commits fail: a failure pauses consumption (the buffer is kept; nothing
- * is acknowledged before it is durable) and the next attempt waits out a backoff of 1 s doubling to 30 s, no jitter
- * (one writer per partition set: nothing to de-synchronise). A success resumes consumption.
+ * When to commit, and when to stop fetching. A commit failure pauses consumption (the buffer is kept; nothing is
+ * acknowledged before it is durable) and the next attempt waits out a backoff of 1 s doubling to 30 s, no jitter
+ * (one writer per partition set: nothing to de-synchronise); a success resumes. A full buffer (memory budget)
+ * pauses too, until the in-flight commit has made room.
  */
 export class CommitScheduler {
   private failing = false;
   private retryAt = 0;
   private readonly backoff: Backoff;
   private pausedTps: TopicPartition[] = [];
+  private readonly reasons = new Set<PauseReason>();
 
   constructor(
     readonly limits: CommitLimits,
     opts: { retryInitialMs?: number; retryMaxMs?: number },
-    private readonly onPausedChange: (paused: boolean) => void,
+    private readonly onPausedChange: (reasons: ReadonlySet<PauseReason>) => void,
   ) {
     const initialMs = opts.retryInitialMs ?? 1000;
     this.backoff = new Backoff({ initialMs, factor: 2, maxMs: Math.max(initialMs, opts.retryMaxMs ?? 30_000), jitter: 0 });
@@ -36,6 +41,10 @@ export class CommitScheduler {
 
   get failingNow(): boolean {
     return this.failing;
+  }
+
+  isPaused(reason: PauseReason): boolean {
+    return this.reasons.has(reason);
   }
 
   /** Milliseconds until the next attempt (for the log line of a failure). */
@@ -59,9 +68,7 @@ export class CommitScheduler {
   failed(consumer: Pausable | undefined): void {
     if (!this.failing) {
       this.failing = true;
-      this.pausedTps = consumer?.assignments() ?? [];
-      consumer?.pause(this.pausedTps);
-      this.onPausedChange(true);
+      this.pause('commit-failing', consumer);
     }
     // Not a blocking retry(): the loop keeps polling the (paused) consumer meanwhile, or the group would evict us.
     this.retryAt = Date.now() + this.backoff.next();
@@ -72,17 +79,39 @@ export class CommitScheduler {
     if (!this.failing) return false;
     this.failing = false;
     this.backoff.reset();
-    consumer?.resume(this.pausedTps);
-    this.pausedTps = [];
-    this.onPausedChange(false);
+    this.resume('commit-failing', consumer);
     return true;
+  }
+
+  /** Stop fetching (every assigned partition, also ones assigned since an earlier pause). */
+  pause(reason: PauseReason, consumer: Pausable | undefined): void {
+    const added = !this.reasons.has(reason);
+    this.reasons.add(reason);
+    const tps = consumer?.assignments() ?? [];
+    const known = new Set(this.pausedTps.map((tp) => `${tp.topic}/${tp.partition}`));
+    const more = tps.filter((tp) => !known.has(`${tp.topic}/${tp.partition}`));
+    if (more.length) {
+      consumer?.pause(more);
+      this.pausedTps.push(...more);
+    }
+    if (added) this.onPausedChange(this.reasons);
+  }
+
+  resume(reason: PauseReason, consumer: Pausable | undefined): void {
+    if (!this.reasons.delete(reason)) return;
+    if (this.reasons.size === 0) {
+      consumer?.resume(this.pausedTps);
+      this.pausedTps = [];
+    }
+    this.onPausedChange(this.reasons);
   }
 
   /** The consumer is gone (replaced): nothing paused any more. */
   reset(): void {
     this.failing = false;
     this.pausedTps = [];
-    this.onPausedChange(false);
+    this.reasons.clear();
+    this.onPausedChange(this.reasons);
   }
 
   /** Keep only the paused partitions we still own. */

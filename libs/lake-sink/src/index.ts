@@ -6,3 +6,5 @@ export * from './maintenance';
 export * from './commit-scheduler';
 export * from './ownership';
 export * from './record-checks';
+export * from './batch';
+export * from './budget';

@@ -20,6 +20,9 @@ export class SinkMetrics {
   readonly buffered: Gauge<'table'>;
   readonly dedupIndexIds: Gauge<'table'>;
   readonly paused: Gauge;
+  readonly pausedBy: Gauge<'reason'>;
+  readonly bufferBytes: Gauge<'table'>;
+  readonly dedupBytes: Gauge<'table'>;
 
   constructor(registry: Registry) {
     this.recordsConsumed = registryCounter(registry, 'k2_writer_records_consumed_total', 'Kafka records consumed by the Iceberg writer', ['topic']);
@@ -37,6 +40,9 @@ export class SinkMetrics {
     this.freshness = registryGauge(registry, 'k2_writer_freshness_seconds', 'Now minus the newest event time committed to the table', ['table']);
     this.buffered = registryGauge(registry, 'k2_writer_buffered_records', 'Records waiting for the next commit', ['table']);
     this.dedupIndexIds = registryGauge(registry, 'k2_writer_dedup_index_ids', 'message_ids held in memory for dedup', ['table']);
-    this.paused = registryGauge(registry, 'k2_writer_consumption_paused', '1 while consumption is paused because storage or the catalog is failing', []);
+    this.paused = registryGauge(registry, 'k2_writer_consumption_paused', '1 while consumption is paused (storage or catalog failing, or the buffer share of the memory budget full)', []);
+    this.pausedBy = registryGauge(registry, 'k2_writer_consumption_paused_by', '1 while consumption is paused for this reason (commit-failing, buffer-full)', ['reason']);
+    this.bufferBytes = registryGauge(registry, 'k2_writer_buffer_bytes', 'Estimated bytes of buffered rows, the in-flight commit included (memory budget: buffers)', ['table']);
+    this.dedupBytes = registryGauge(registry, 'k2_writer_dedup_bytes', 'Bytes of the in-memory dedup filters (memory budget: dedup)', ['table']);
   }
 }

@@ -10,6 +10,7 @@ import { TableSink, type FlushResult } from './table-sink';
 import { CommitScheduler, type CommitLimits } from './commit-scheduler';
 import { PartitionOwnership, type PartitionState } from './ownership';
 import { DeadLetters, EventTimeCheck } from './record-checks';
+import { defaultMemoryBudget, RDKAFKA_QUEUE_KBYTES, type MemoryBudget } from './budget';
 
 export type { CommitLimits } from './commit-scheduler';
 
@@ -30,7 +31,8 @@ export interface IcebergSinkOptions {
   /** Event times outside [minEventUs, now + maxFutureUs] are dead-lettered instead of creating absurd partitions. */
   minEventUs?: bigint;
   maxFutureUs?: bigint;
-  maxDedupIds?: number;
+  /** The memory budget's split (default: defaultMemoryBudget(), 768 MiB). */
+  memory?: MemoryBudget;
   /** Storage/catalog retry backoff while commits fail. */
   retryInitialMs?: number;
   retryMaxMs?: number;
@@ -69,10 +71,15 @@ export class IcebergSink {
   private lastLagAt = 0;
   private loopStage = 'idle';
   private loopIterations = 0;
+  private readonly memory: MemoryBudget;
 
   constructor(private readonly o: IcebergSinkOptions) {
     this.metrics = new SinkMetrics(o.registry);
-    this.scheduler = new CommitScheduler(o.commit, o, (paused) => this.metrics.paused.set(paused ? 1 : 0));
+    this.memory = o.memory ?? defaultMemoryBudget();
+    this.scheduler = new CommitScheduler(o.commit, o, (reasons) => {
+      this.metrics.paused.set(reasons.size ? 1 : 0);
+      for (const r of ['commit-failing', 'buffer-full'] as const) this.metrics.pausedBy.set({ reason: r }, reasons.has(r) ? 1 : 0);
+    });
     this.eventTime = new EventTimeCheck(o.minEventUs, o.maxFutureUs);
     this.deadLetters = new DeadLetters(o.brokers, o.dlqProducer, this.metrics, o.logger);
     this.owned = new PartitionOwnership({
@@ -127,6 +134,8 @@ export class IcebergSink {
         // A listed topic created after the start joins within seconds, not librdkafka's default 5 min.
         'topic.metadata.refresh.interval.ms': 10_000,
         'max.poll.interval.ms': 600_000,
+        // librdkafka's prefetch lives in the runtime allowance of the memory budget (budget.ts).
+        'queued.max.messages.kbytes': RDKAFKA_QUEUE_KBYTES,
         ...(this.o.consumerExtra ?? {}),
       },
     });
@@ -166,20 +175,18 @@ export class IcebergSink {
     this.stopped = true;
     this.stopping.abort();
     await this.loop?.catch(() => undefined);
-    if (!this.scheduler.failingNow) {
-      try {
-        await this.flushAll(true);
-      } catch (e) {
-        this.o.logger.error('final flush failed; the data stays in Kafka and is re-read on the next start', { error: toK2Error(e).toJSON() });
-      }
-    }
+    for (const t of this.tables.values()) await t.settled();
+    // A final flush failing leaves the data in Kafka; it is re-read from the table offsets on the next start.
+    if (!this.scheduler.failingNow) await this.flushAll(true);
     await this.consumer?.disconnect();
   }
 
-  /** Flush every table now (tests, shutdown). */
+  /** Flush every table now and wait for it (tests, shutdown): the in-flight commit first, then the current batch. */
   async flushAll(force = false): Promise<void> {
-    const now = Date.now();
-    for (const t of this.tables.values()) if (force ? t.hasWork() : this.scheduler.due(now, t.work())) await this.flushTable(t);
+    for (const t of this.tables.values()) {
+      await t.settled();
+      if (force ? t.hasWork() : this.scheduler.due(Date.now(), t.work())) await this.flushTable(t);
+    }
   }
 
   private tableFor(topic: string): TableSink | undefined {
@@ -203,7 +210,8 @@ export class IcebergSink {
         logger: this.o.logger,
         metrics: this.metrics,
         avroFields: (id) => this.avroFields(id),
-        maxDedupIds: this.o.maxDedupIds,
+        // Two tables share the dedup share (trades and quotes are the busy ones).
+        dedupBytes: Math.floor(this.memory.dedup / 2),
       });
       this.tables.set(kind, t);
     }
@@ -232,7 +240,7 @@ export class IcebergSink {
         this.loopStage = 'handle';
         for (const m of msgs) await this.handle(m);
         this.loopStage = 'flush';
-        await this.maybeFlush();
+        this.maybeFlush();
         this.loopStage = 'lag';
         await this.updateLag();
       } catch (e) {
@@ -303,31 +311,55 @@ export class IcebergSink {
       return;
     }
     const ts = rec['timestamp'];
+    const part = partitionOf(rec);
     table.add({
-      rec,
+      line: table.encoder(schemaId).encode(rec),
       id: String(rec['message_id']),
-      pkey: partitionKey(partitionOf(rec)),
+      pkey: partitionKey(part),
+      source: { timestamp: ts, exchange: rec['exchange'] },
       tp: key,
       offset: m.offset,
-      bytes: m.size,
       schemaId,
-      eventUs: typeof ts === 'bigint' ? ts : null,
+      eventUs: typeof ts === 'bigint' ? Number(ts) : null,
       owner: st,
     });
   }
 
-  private async maybeFlush(): Promise<void> {
-    const now = Date.now();
-    for (const t of this.tables.values()) this.metrics.buffered.set({ table: t.ident.name }, t.rows);
-    if (!this.scheduler.mayAttempt(now)) return;
-    for (const t of this.tables.values()) if (this.scheduler.due(now, t.work())) await this.flushTable(t);
-    // Paused with nothing buffered (a revoke dropped the failed batch): no flush can succeed to resume us.
-    if (this.scheduler.failingNow && ![...this.tables.values()].some((t) => t.hasWork())) this.recovered();
+  /** Buffered bytes of every table, in-flight commits included (the budget's buffer share). */
+  private bufferedBytes(): number {
+    let n = 0;
+    for (const t of this.tables.values()) n += t.bufferedBytes;
+    return n;
   }
 
+  /**
+   * Starts the commits that are due without waiting for them: consumption goes on into a fresh batch while a
+   * snapshot is written (one in flight per table). Past half the buffer share a table commits early; at the full
+   * share fetching pauses until an in-flight commit has made room — the buffer never grows past its share.
+   */
+  private maybeFlush(): void {
+    const now = Date.now();
+    const buffered = this.bufferedBytes();
+    for (const t of this.tables.values()) {
+      this.metrics.buffered.set({ table: t.ident.name }, t.rows);
+      this.metrics.bufferBytes.set({ table: t.ident.name }, t.bufferedBytes);
+    }
+    if (this.scheduler.mayAttempt(now)) {
+      const early = buffered >= this.memory.buffers / 2;
+      for (const t of this.tables.values()) if (!t.flushing && (this.scheduler.due(now, t.work()) || (early && t.hasWork()))) void this.flushTable(t);
+    }
+    if (buffered >= this.memory.buffers) this.scheduler.pause('buffer-full', this.consumer);
+    else if (this.scheduler.isPaused('buffer-full')) this.scheduler.resume('buffer-full', this.consumer);
+    // Paused with nothing buffered (a revoke dropped the failed batch): no flush can succeed to resume us.
+    if (this.scheduler.failingNow && ![...this.tables.values()].some((t) => t.hasWork() || t.flushing)) this.recovered();
+  }
+
+  /** Commits the table's current batch and handles the outcome; never throws (a failure pauses and backs off). */
   private async flushTable(t: TableSink): Promise<void> {
+    const started = t.startFlush();
+    if (!started) return;
     try {
-      const r = await t.flush();
+      const r = await started;
       if (r) {
         this.owned.committed(r.offsets);
         this.commitToGroup(r.offsets);
@@ -335,9 +367,12 @@ export class IcebergSink {
         this.o.logger.info('iceberg commit', { table: t.ident.name, rows: r.written, duplicates: r.duplicates, files: r.files, bytes: r.bytes, snapshot: String(r.snapshotId ?? '') });
       }
       this.metrics.dedupIndexIds.set({ table: t.ident.name }, t.dedupIds);
+      this.metrics.dedupBytes.set({ table: t.ident.name }, t.dedupBytes);
       if (t.maxEventUs !== undefined) this.metrics.freshness.set({ table: t.ident.name }, Math.max(0, Date.now() / 1000 - Number(t.maxEventUs) / 1e6));
       this.recovered();
     } catch (e) {
+      // The batch is back in front of the current one; drop what a revoke meanwhile made stale.
+      t.dropStale(this.owned.isCurrent);
       const err = toK2Error(e);
       this.metrics.commitFailures.inc({ table: t.ident.name, code: err.code });
       if (!err.retriable && err.code !== ErrorCode.STORAGE_REJECTED && err.code !== ErrorCode.ICEBERG_NOT_FOUND) {

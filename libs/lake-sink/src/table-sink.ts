@@ -1,22 +1,21 @@
 import { ErrorCode, K2Error, type Logger } from '@k2/core';
 import {
   avroToIcebergSchema,
+  type Long,
   commitSnapshot,
   evolveSchema,
   writeDataFiles,
   type AvroField,
   type Catalog,
-  type ColumnSource,
-  type DataFile,
   type EvolvedSchema,
   type FileIO,
   type LoadedTable,
-  type Long,
   type ParquetWriter,
-  type Schema,
   type TableIdent,
 } from '@k2/iceberg';
+import { Batch, type BatchRecord } from './batch';
 import { DedupIndex } from './dedup';
+import { Prepared } from './prepared';
 import {
   marketTableLayout,
   MARKET_NAMESPACE,
@@ -25,27 +24,13 @@ import {
   serializeOffsets,
   TABLE_PROPERTIES,
   tableOffsets,
-  toRow,
-  type DecodedRecord,
+  CsvLineEncoder,
   type OffsetMap,
 } from '@k2/lake';
 import type { SinkMetrics } from './metrics';
 
 /** Data files are sorted by symbol, then time: narrow row-group statistics for the typical one-symbol read. */
 const SORT_BY = ['symbol', 'timestamp'];
-
-export interface BufferedRecord {
-  rec: DecodedRecord;
-  id: string;
-  pkey: string;
-  tp: string;
-  offset: number;
-  bytes: number;
-  schemaId: number;
-  eventUs: bigint | null;
-  /** The partition incarnation (assignment) this record was consumed under; see dropStale. */
-  owner: object;
-}
 
 export interface TableSinkDeps {
   catalog: Catalog;
@@ -57,7 +42,8 @@ export interface TableSinkDeps {
   metrics: SinkMetrics;
   /** Fields of a registry schema id (the record's writer schema). */
   avroFields: (schemaId: number) => readonly AvroField[];
-  maxDedupIds?: number;
+  /** Memory for this table's dedup filters (DedupIndex). */
+  dedupBytes?: number;
 }
 
 export interface FlushResult {
@@ -76,17 +62,17 @@ export interface FlushResult {
 }
 
 /**
- * One Iceberg table's buffer and its commits. Records wait here until the sink decides to flush; a flush is one
- * snapshot carrying the rows (deduplicated against the table) and the Kafka offsets they came from.
+ * One Iceberg table's buffer and its commits. Records wait in the current batch until the sink decides to flush;
+ * a flush swaps the batch out and commits it as one snapshot carrying the rows (deduplicated against the table) and
+ * the Kafka offsets they came from, while consumption goes on into a fresh batch. At most one flush per table is in
+ * flight, so snapshots — and the offsets in their summaries — stay in consumption order; a failed flush puts its
+ * batch back in front of the current one.
  */
 export class TableSink {
-  private buf: BufferedRecord[] = [];
-  /** Next offset per topic-partition consumed into this table, including records that went to the DLQ. */
-  private consumed: OffsetMap = new Map();
-  private readonly consumedOwner = new Map<string, object>();
-  private firstAt: number | undefined;
-  private bytes = 0;
+  private cur = new Batch();
+  private inflight: { batch: Batch; done: Promise<FlushResult | null> } | undefined;
   private readonly dedup: DedupIndex;
+  private readonly encoders = new Map<number, CsvLineEncoder>();
   private ensured: LoadedTable | undefined;
   maxEventUs: bigint | undefined;
 
@@ -95,64 +81,59 @@ export class TableSink {
     readonly ident: TableIdent,
     private readonly deps: TableSinkDeps,
   ) {
-    this.dedup = new DedupIndex(deps.io, deps.parquet, deps.maxDedupIds);
+    this.dedup = new DedupIndex(deps.io, deps.parquet, deps.dedupBytes);
   }
 
+  /** Rows buffered, the in-flight flush's included. */
   get rows(): number {
-    return this.buf.length;
+    return this.cur.rows + (this.inflight?.batch.rows ?? 0);
   }
 
+  /** Estimated heap bytes of the buffered rows, the in-flight flush's included (the memory budget's buffer share). */
   get bufferedBytes(): number {
-    return this.bytes;
+    return this.cur.bytes + (this.inflight?.batch.bytes ?? 0);
   }
 
   get dedupIds(): number {
     return this.dedup.size;
   }
 
-  add(r: BufferedRecord, now = Date.now()): void {
-    this.buf.push(r);
-    this.bytes += r.bytes;
-    this.firstAt ??= now;
-    this.note(r.tp, r.offset + 1, r.owner, now);
+  get dedupBytes(): number {
+    return this.dedup.bytes;
+  }
+
+  get flushing(): boolean {
+    return this.inflight !== undefined;
+  }
+
+  /** The CSV line encoder of a writer schema. */
+  encoder(schemaId: number): CsvLineEncoder {
+    let e = this.encoders.get(schemaId);
+    if (!e) this.encoders.set(schemaId, (e = new CsvLineEncoder(this.deps.avroFields(schemaId))));
+    return e;
+  }
+
+  add(r: BatchRecord, now = Date.now()): void {
+    this.cur.add(r, now);
   }
 
   /** A consumed message that produced no row here (dead-lettered): its offset still advances with the next commit. */
   note(tp: string, nextOffset: number, owner: object, now = Date.now()): void {
-    if (this.consumedOwner.get(tp) !== owner) {
-      this.consumed.delete(tp);
-      this.consumedOwner.set(tp, owner);
-    }
-    if ((this.consumed.get(tp) ?? -1) < nextOffset) this.consumed.set(tp, nextOffset);
-    this.firstAt ??= now;
+    this.cur.note(tp, nextOffset, owner, now);
   }
 
   hasWork(): boolean {
-    return this.consumed.size > 0;
+    return this.cur.hasWork();
   }
 
-  /** What the commit scheduler looks at. */
+  /** What the commit scheduler looks at (the current batch; the in-flight one is already committing). */
   work(): { hasWork: boolean; rows: number; bytes: number; firstAt: number | undefined } {
-    return { hasWork: this.hasWork(), rows: this.buf.length, bytes: this.bytes, firstAt: this.firstAt };
+    return { hasWork: this.cur.hasWork(), rows: this.cur.rows, bytes: this.cur.bytes, firstAt: this.cur.firstAt };
   }
 
-  /**
-   * Forget buffered work consumed under an assignment that is no longer current: partitions revoked (their new
-   * owner re-reads them from the table's offsets) or revoked and assigned back (we re-read them ourselves from
-   * the table's offsets). Records of the current incarnation are kept, however late the revoke is processed.
-   */
+  /** See Batch.dropStale. An in-flight batch is left alone: its commit re-checks the table's offsets (ADR 0008). */
   dropStale(isCurrent: (tp: string, owner: object) => boolean): number {
-    const before = this.buf.length;
-    this.buf = this.buf.filter((r) => isCurrent(r.tp, r.owner));
-    this.bytes = this.buf.reduce((s, r) => s + r.bytes, 0);
-    for (const [tp, owner] of this.consumedOwner) {
-      if (!isCurrent(tp, owner)) {
-        this.consumed.delete(tp);
-        this.consumedOwner.delete(tp);
-      }
-    }
-    if (!this.hasWork()) this.firstAt = undefined;
-    return before - this.buf.length;
+    return this.cur.dropStale(isCurrent);
   }
 
   /** Resume position of each partition from the table (empty when the table does not exist yet). */
@@ -166,113 +147,99 @@ export class TableSink {
     }
   }
 
+  /**
+   * Swaps the current batch out and starts committing it; resolves when it is durable (or settles with the error;
+   * then the batch is back in front of the current one). Undefined when a flush is already in flight or there is
+   * nothing to commit.
+   */
+  startFlush(): Promise<FlushResult | null> | undefined {
+    if (this.inflight || !this.cur.hasWork()) return undefined;
+    const batch = this.cur;
+    this.cur = new Batch();
+    const done = this.commit(batch).then(
+      (r) => {
+        this.inflight = undefined;
+        return r;
+      },
+      (e: unknown) => {
+        this.inflight = undefined;
+        this.cur = batch.absorb(this.cur);
+        throw e;
+      },
+    );
+    this.inflight = { batch, done };
+    return done;
+  }
+
+  /** The in-flight flush, if any (settles, never rejects). */
+  async settled(): Promise<void> {
+    await this.inflight?.done.catch(() => undefined);
+  }
+
+  /** Flush now and wait: the in-flight flush first, then the current batch (tests, shutdown). */
   async flush(): Promise<FlushResult | null> {
-    if (!this.hasWork()) return null;
-    const batch = this.buf;
-    const consumed = new Map(this.consumed);
-    await this.ensureTable(batch[0]?.schemaId);
+    await this.settled();
+    return (await this.startFlush()) ?? null;
+  }
+
+  private async commit(batch: Batch): Promise<FlushResult | null> {
+    const first = batch.groups.values().next().value;
+    await this.ensureTable(first?.schemaId);
     const started = process.hrtime.bigint();
-    let written: { key: string; files: DataFile[]; rows: BufferedRecord[] } | undefined;
-    let duplicates = 0;
-    let kept: BufferedRecord[] = [];
+    const prepared = new Prepared(batch, (id) => this.encoder(id).columns);
     const result = await commitSnapshot(
       this.deps.catalog,
       this.deps.io,
       this.ident,
       async (base) => {
         const tableOff = tableOffsets(base.metadata, this.deps.groupId);
-        // Records below the table's offset were committed by another instance that owned the partition before.
-        const fresh = batch.filter((r) => r.offset >= (tableOff.get(r.tp) ?? -1));
-        await this.dedup.sync(base, new Set(fresh.map((r) => r.pkey)));
-        const seen = new Set<string>();
-        kept = [];
-        for (const r of fresh) {
-          if (seen.has(r.id) || this.dedup.has(r.pkey, r.id)) continue;
-          seen.add(r.id);
-          kept.push(r);
-        }
-        duplicates = batch.length - kept.length;
-        const offsets = mergeOffsets(tableOff, consumed);
-        const advanced = [...consumed].some(([tp, o]) => o > (tableOff.get(tp) ?? -1));
-        if (kept.length === 0 && !advanced) return null;
-        const { schema, sources, updates } = this.targetSchema(base, kept);
-
-        const key = `${schema['schema-id']}:${kept.length}:${kept[0]?.id}:${kept[kept.length - 1]?.id}`;
-        if (written && written.key !== key) {
-          await Promise.all(written.files.map((f) => this.deps.io.delete(f['file-path']).catch(() => undefined)));
-          written = undefined;
-        }
-        written ??= { key, files: await this.writeFiles(base, schema, sources, kept), rows: kept };
-        let maxEvent: bigint | undefined;
-        for (const r of kept) if (r.eventUs !== null && (maxEvent === undefined || r.eventUs > maxEvent)) maxEvent = r.eventUs;
+        await prepared.select(base, tableOff, this.dedup);
+        const offsets = mergeOffsets(tableOff, batch.consumed);
+        const advanced = [...batch.consumed].some(([tp, o]) => o > (tableOff.get(tp) ?? -1));
+        if (prepared.kept === 0 && !advanced) return null;
+        const evolved = this.targetSchema(base, prepared.schemaIds());
+        const files = await prepared.files(
+          evolved.schema,
+          (groups) => writeDataFiles(this.deps.io, this.deps.parquet, base.metadata, evolved.schema, groups, { sortBy: SORT_BY }),
+          async (paths) => void (await Promise.all(paths.map((f) => this.deps.io.delete(f).catch(() => undefined)))),
+        );
         return {
           operation: 'append',
-          added: written.files,
-          schemaUpdates: updates,
+          added: files,
+          schemaUpdates: evolved.updates,
           summary: {
             [offsetsKey(this.deps.groupId)]: serializeOffsets(offsets),
             'k2.writer-id': this.deps.writerId,
-            ...(maxEvent !== undefined ? { 'k2.max-event-time-us': maxEvent.toString() } : {}),
-            'k2.duplicates-dropped': String(duplicates),
+            ...(prepared.maxEventUs !== undefined ? { 'k2.max-event-time-us': prepared.maxEventUs.toString() } : {}),
+            'k2.duplicates-dropped': String(prepared.duplicates),
           },
         };
       },
       { logger: this.deps.logger, onConflict: () => this.deps.metrics.casRetries.inc({ table: this.ident.name }) },
     );
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    // Whatever happened, the batch is settled: committed now, or already in the table (null result).
-    this.buf = this.buf.slice(batch.length);
-    this.bytes = this.buf.reduce((s, r) => s + r.bytes, 0);
-    for (const [tp, o] of consumed) {
-      if (this.consumed.get(tp) === o) {
-        this.consumed.delete(tp);
-        this.consumedOwner.delete(tp);
-      }
-    }
-    this.firstAt = this.hasWork() ? Date.now() : undefined;
-    if (!result) return { offsets: consumed, written: 0, duplicates: batch.length, snapshotId: undefined, files: 0, bytes: 0, seconds, minEventUs: undefined, maxEventUs: undefined };
+    if (!result) return { offsets: batch.consumed, written: 0, duplicates: batch.rows, snapshotId: undefined, files: 0, bytes: 0, seconds, minEventUs: undefined, maxEventUs: undefined };
     this.ensured = result.table;
     const snap = result.snapshot;
-    this.dedup.addCommitted(
-      kept.map((r) => [r.pkey, r.id] as [string, string]),
-      snap['snapshot-id'],
-      snap['parent-snapshot-id'] ?? undefined,
-    );
-    let minEventUs: bigint | undefined;
-    let maxEventUs: bigint | undefined;
-    for (const r of kept) {
-      if (r.eventUs === null) continue;
-      if (minEventUs === undefined || r.eventUs < minEventUs) minEventUs = r.eventUs;
-      if (maxEventUs === undefined || r.eventUs > maxEventUs) maxEventUs = r.eventUs;
-    }
+    this.dedup.addCommitted(prepared.keptIds(), prepared.written ?? [], snap['snapshot-id'], snap['parent-snapshot-id'] ?? undefined);
+    const { minEventUs, maxEventUs } = prepared;
     if (maxEventUs !== undefined && (this.maxEventUs === undefined || maxEventUs > this.maxEventUs)) this.maxEventUs = maxEventUs;
-    const files = written?.files ?? [];
+    const files = prepared.written ?? [];
     const bytes = files.reduce((s, f) => s + f['file-size-in-bytes'], 0);
     const m = this.deps.metrics;
     m.commitDuration.observe({ table: this.ident.name }, seconds);
-    m.recordsWritten.inc({ table: this.ident.name }, kept.length);
+    m.recordsWritten.inc({ table: this.ident.name }, prepared.kept);
     m.filesWritten.inc({ table: this.ident.name }, files.length);
     m.bytesWritten.inc({ table: this.ident.name }, bytes);
-    if (duplicates) m.dedupDropped.inc({ table: this.ident.name }, duplicates);
-    return { offsets: consumed, written: kept.length, duplicates, snapshotId: snap['snapshot-id'], files: files.length, bytes, seconds, minEventUs, maxEventUs };
+    if (prepared.duplicates) m.dedupDropped.inc({ table: this.ident.name }, prepared.duplicates);
+    return { offsets: batch.consumed, written: prepared.kept, duplicates: prepared.duplicates, snapshotId: snap['snapshot-id'], files: files.length, bytes, seconds, minEventUs, maxEventUs };
   }
 
   /** Current table schema, evolved with any field a newer writer schema in the batch added. */
-  private targetSchema(base: LoadedTable, rows: readonly BufferedRecord[]): EvolvedSchema {
-    const evolved = evolveSchema(base.metadata, [...new Set(rows.map((r) => r.schemaId))].map((id) => this.deps.avroFields(id)));
+  private targetSchema(base: LoadedTable, schemaIds: Iterable<number>): EvolvedSchema {
+    const evolved = evolveSchema(base.metadata, [...schemaIds].map((id) => this.deps.avroFields(id)));
     if (evolved.added.length) this.deps.logger.info('evolving table schema: new columns from the registry schema', { table: this.ident.name, columns: evolved.added });
     return evolved;
-  }
-
-  private writeFiles(base: LoadedTable, schema: Schema, sources: Map<number, ColumnSource>, rows: readonly BufferedRecord[]): Promise<DataFile[]> {
-    const groups = new Map<string, BufferedRecord[]>();
-    for (const r of rows) {
-      const g = groups.get(r.pkey);
-      if (g) g.push(r);
-      else groups.set(r.pkey, [r]);
-    }
-    const parts = [...groups.values()].map((g) => ({ source: g[0].rec, rows: g.map((r) => toRow(r.rec, schema, sources)) }));
-    return writeDataFiles(this.deps.io, this.deps.parquet, base.metadata, schema, parts, { sortBy: SORT_BY });
   }
 
   /** Namespace and table exist (created from the first record's writer schema when missing). */

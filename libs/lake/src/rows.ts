@@ -1,4 +1,4 @@
-import { dayOfMicros, type ColumnSource, type RowValue, type Schema } from '@k2/iceberg';
+import { avroToIcebergSchema, csvEncoder, dayOfMicros, type AvroField, type ColumnSource, type RowValue, type Schema } from '@k2/iceberg';
 
 /** A decoded V2 record (avsc values: decimal text, bigint µs and longs, string arrays, string maps). */
 export type DecodedRecord = Record<string, unknown>;
@@ -30,4 +30,31 @@ export function toRow(rec: DecodedRecord, schema: Schema, sources: ReadonlyMap<n
     else row[i] = v === undefined ? null : (v as RowValue);
   }
   return row;
+}
+
+/**
+ * A decoded record of one writer schema → one CSV line for ParquetWriter.writeCsv, columns in the writer schema's
+ * order (`columns`). The values are exactly those toRow hands the row writer (decimal text, µs integers, vendor
+ * maps as sorted JSON), encoded as csvEncoder does: the line is the compact form in which the writer buffers a
+ * record until its commit, instead of the decoded object.
+ */
+export class CsvLineEncoder {
+  readonly columns: readonly string[];
+  private readonly encoders: Array<(v: unknown) => string>;
+
+  constructor(avroFields: readonly AvroField[]) {
+    const { schema, sources } = avroToIcebergSchema(avroFields);
+    this.columns = schema.fields.map((f) => f.name);
+    this.encoders = schema.fields.map((f) => {
+      const enc = csvEncoder(f.type);
+      return sources.get(f.id)?.kind === 'json-map' ? (v: unknown) => enc(mapToJson(v)) : (v: unknown) => enc(v === undefined ? null : (v as RowValue));
+    });
+  }
+
+  encode(rec: DecodedRecord): string {
+    const cols = this.columns;
+    let line = this.encoders[0](rec[cols[0]]);
+    for (let i = 1; i < cols.length; i++) line += ',' + this.encoders[i](rec[cols[i]]);
+    return line;
+  }
 }
