@@ -2,7 +2,7 @@
  * A growable Bloom filter over message_id strings: answers "certainly new" or "maybe seen". Sixteen bits and eight
  * probes per id (false-positive rate ≈ 0.06 % while a block is within its capacity; Kirsch–Mitzenmacher double
  * hashing of two 32-bit FNV-1a hashes). It grows by adding blocks, each twice the capacity of the previous one up
- * to 2^20 ids, so a small partition costs 128 KiB and a day of quotes ~2 B per id instead of a JS string's ~90.
+ * to 2^20 ids, so a small partition costs 128 KiB and a big one 2–4 B per id instead of a JS Set entry's ~90.
  */
 const BITS_PER_ID = 16;
 const PROBES = 8;
