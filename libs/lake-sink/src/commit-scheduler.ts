@@ -57,11 +57,16 @@ export class CommitScheduler {
     return !this.failing || now >= this.retryAt;
   }
 
-  /** Is a table with this much buffered work due (while failing: any work is retried)? */
-  due(now: number, work: { hasWork: boolean; rows: number; bytes: number; firstAt: number | undefined }): boolean {
+  /**
+   * Is a table with this much buffered work due (while failing: any work is retried)? With a backlog (the consumer
+   * keeps returning full fetches) a fifth of the row limit is enough: the sink only asks when no commit of the table
+   * is in flight, so commits then run back to back instead of the writer idling until the interval is up.
+   */
+  due(now: number, work: { hasWork: boolean; rows: number; bytes: number; firstAt: number | undefined }, backlog = false): boolean {
     if (!work.hasWork) return false;
     if (this.failing) return true;
     const l = this.limits;
+    if (backlog && work.rows >= l.maxRows / 5) return true;
     return work.rows >= l.maxRows || work.bytes >= l.maxBytes || now - (work.firstAt ?? now) >= l.intervalMs;
   }
 

@@ -47,6 +47,9 @@ export interface IcebergSinkOptions {
   topics: readonly string[];
 }
 
+/** Messages per consume call. */
+const FETCH_MAX = 2000;
+
 /**
  * Kafka → Iceberg, exactly once. The position of every partition lives in the tables (snapshot summaries); on
  * each assignment the sink looks it up and re-assigns the consumer there, so Kafka's committed offsets are only
@@ -72,6 +75,10 @@ export class IcebergSink {
   private loopStage = 'idle';
   private loopIterations = 0;
   private readonly memory: MemoryBudget;
+  /** The last fetch came back full: more is waiting in Kafka (commits may run back to back). */
+  private backlog = false;
+  /** Caught up after a backlog: commit what is buffered as soon as each table has no commit in flight. */
+  private drain = false;
 
   constructor(private readonly o: IcebergSinkOptions) {
     this.metrics = new SinkMetrics(o.registry);
@@ -236,7 +243,11 @@ export class IcebergSink {
         this.loopStage = 'consume';
         const c = this.consumer;
         if (!c) break;
-        const msgs = await c.consume(2000);
+        const msgs = await c.consume(FETCH_MAX);
+        const backlog = msgs.length === FETCH_MAX;
+        // Caught up after a backlog: commit the rest now rather than when the interval is up.
+        if (this.backlog && !backlog) this.drain = true;
+        this.backlog = backlog;
         this.loopStage = 'handle';
         for (const m of msgs) await this.handle(m);
         this.loopStage = 'flush';
@@ -345,8 +356,13 @@ export class IcebergSink {
       this.metrics.bufferBytes.set({ table: t.ident.name }, t.bufferedBytes);
     }
     if (this.scheduler.mayAttempt(now)) {
-      const early = buffered >= this.memory.buffers / 2;
-      for (const t of this.tables.values()) if (!t.flushing && (this.scheduler.due(now, t.work()) || (early && t.hasWork()))) void this.flushTable(t);
+      const early = buffered >= this.memory.buffers / 2 || this.drain;
+      let waiting = false;
+      for (const t of this.tables.values()) {
+        if (t.flushing) waiting ||= t.hasWork();
+        else if (this.scheduler.due(now, t.work(), this.backlog) || (early && t.hasWork())) void this.flushTable(t);
+      }
+      if (!waiting) this.drain = false;
     }
     if (buffered >= this.memory.buffers) this.scheduler.pause('buffer-full', this.consumer);
     else if (this.scheduler.isPaused('buffer-full')) this.scheduler.resume('buffer-full', this.consumer);
