@@ -4,7 +4,7 @@ const rec = (tp: string, offset: number, owner: object, pkey = '20000|binance'):
   line: `"id-${tp}-${offset}",1.5`,
   id: `id-${tp}-${offset}`,
   pkey,
-  source: {},
+  exchange: 'binance',
   schemaId: 1,
   tp,
   offset,

@@ -5,9 +5,9 @@ export interface BatchRecord {
   /** CSV line in the column order of the writer schema `schemaId` (CsvLineEncoder). */
   line: string;
   id: string;
-  /** Partition key (day|exchange) and the source values its transforms read. */
+  /** Partition key (day|exchange); the partition's source values are the event time and the exchange. */
   pkey: string;
-  source: Readonly<Record<string, unknown>>;
+  exchange: string;
   schemaId: number;
   tp: string;
   offset: number;
@@ -100,7 +100,10 @@ export class Batch {
   add(r: BatchRecord, now = Date.now()): void {
     const key = `${r.pkey}#${r.schemaId}`;
     let g = this.groups.get(key);
-    if (!g) this.groups.set(key, (g = new RecordGroup(r.pkey, r.schemaId, r.source)));
+    if (!g) {
+      const source = { timestamp: r.eventUs === null ? null : BigInt(r.eventUs), exchange: r.exchange };
+      this.groups.set(key, (g = new RecordGroup(r.pkey, r.schemaId, source)));
+    }
     g.push(r);
     this.rows++;
     this.bytes += recordBytes(r.line, r.id);

@@ -15,6 +15,13 @@ export class EventTimeCheck {
     private readonly maxFutureUs = DAY_US,
   ) {}
 
+  /** The same check on µs as a double (exact below 2^53, the transcoder's representation). */
+  checkUs(us: number | null): void {
+    if (us === null) return;
+    const max = Date.now() * 1000 + Number(this.maxFutureUs);
+    if (us < Number(this.minUs) || us > max) this.check(BigInt(us));
+  }
+
   check(ts: unknown): void {
     if (typeof ts !== 'bigint') return;
     const max = BigInt(Date.now()) * 1000n + this.maxFutureUs;

@@ -2,10 +2,10 @@ import { ErrorCode, toK2Error, ValidationError, type Logger } from '@k2/core';
 import type { AvroField, Catalog, FileIO, ParquetWriter } from '@k2/iceberg';
 import { K2Consumer, parseTopic, type ConsumedMessage, type K2Producer, type KafkaBrokers } from '@k2/kafka';
 import { retry, sleep, untilAborted, type RetryPolicy } from '@k2/resilience';
-import { readSchemaId, type AvroSerde } from '@k2/serde';
+import { HEADER_SIZE, readSchemaId, type AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
-import { MARKET_NAMESPACE, parseTpKey, partitionKey, partitionOf, TABLE_BY_KIND, tpKey, type DecodedRecord } from '@k2/lake';
+import { MARKET_NAMESPACE, parseTpKey, partitionKey, partitionOf, TABLE_BY_KIND, tpKey, type DecodedRecord, type TranscodedRecord } from '@k2/lake';
 import { TableSink, type FlushResult } from './table-sink';
 import { CommitScheduler, type CommitLimits } from './commit-scheduler';
 import { PartitionOwnership, type PartitionState } from './ownership';
@@ -46,6 +46,8 @@ export interface IcebergSinkOptions {
    */
   topics: readonly string[];
 }
+
+const MICROS_PER_DAY = 86_400_000_000;
 
 /** Messages per consume call. */
 const FETCH_MAX = 2000;
@@ -302,13 +304,13 @@ export class IcebergSink {
     st.next = m.offset + 1;
     this.metrics.recordsConsumed.inc({ topic: m.topic });
     const table = this.tables.get(st.table)!;
-    let rec: DecodedRecord;
+    let r: { line: string; messageId: string; timestampUs: number | null; exchange: string };
     let schemaId: number;
     try {
       if (!m.value) throw new ValidationError('empty message value (tombstone) on a data topic', { code: ErrorCode.SERDE_FAILED });
       schemaId = readSchemaId(m.value);
-      rec = this.o.serde.isLoaded(schemaId) ? this.o.serde.decodeLoaded<DecodedRecord>(m.value) : await this.o.serde.decode<DecodedRecord>(m.value);
-      this.eventTime.check(rec['timestamp']);
+      r = (this.o.serde.isLoaded(schemaId) && this.transcode(table, schemaId, m.value)) || (await this.decode(table, schemaId, m.value));
+      this.eventTime.checkUs(r.timestampUs);
     } catch (e) {
       const err = toK2Error(e);
       if (err.retriable) {
@@ -321,19 +323,41 @@ export class IcebergSink {
       table.note(key, m.offset + 1, st);
       return;
     }
-    const ts = rec['timestamp'];
-    const part = partitionOf(rec);
+    const day = r.timestampUs === null ? null : Math.floor(r.timestampUs / MICROS_PER_DAY);
     table.add({
-      line: table.encoder(schemaId).encode(rec),
-      id: String(rec['message_id']),
-      pkey: partitionKey(part),
-      source: { timestamp: ts, exchange: rec['exchange'] },
+      line: r.line,
+      id: r.messageId,
+      pkey: partitionKey({ day, exchange: r.exchange }),
+      exchange: r.exchange,
       tp: key,
       offset: m.offset,
       schemaId,
-      eventUs: typeof ts === 'bigint' ? Number(ts) : null,
+      eventUs: r.timestampUs,
       owner: st,
     });
+  }
+
+  /**
+   * Avro bytes straight to the CSV line (AvroCsvTranscoder); undefined when the schema is not supported or the
+   * bytes are anomalous — then avsc decodes the message and reports whatever is wrong with it.
+   */
+  private transcode(table: TableSink, schemaId: number, value: Buffer): TranscodedRecord | undefined {
+    const tc = table.transcoder(schemaId);
+    if (!tc) return undefined;
+    try {
+      return tc.transcode(value, HEADER_SIZE);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The general path: avsc decode, then the line from the decoded record. */
+  private async decode(table: TableSink, schemaId: number, value: Buffer): Promise<TranscodedRecord> {
+    const rec = this.o.serde.isLoaded(schemaId) ? this.o.serde.decodeLoaded<DecodedRecord>(value) : await this.o.serde.decode<DecodedRecord>(value);
+    const ts = rec['timestamp'];
+    // Beyond 2^53 µs (year 2255) a double is not exact: refused here as the event-time window would refuse it.
+    this.eventTime.check(ts);
+    return { line: table.encoder(schemaId).encode(rec), messageId: String(rec['message_id']), timestampUs: typeof ts === 'bigint' ? Number(ts) : null, exchange: partitionOf(rec).exchange };
   }
 
   /** Buffered bytes of every table, in-flight commits included (the budget's buffer share). */

@@ -24,6 +24,7 @@ import {
   serializeOffsets,
   TABLE_PROPERTIES,
   tableOffsets,
+  AvroCsvTranscoder,
   CsvLineEncoder,
   type OffsetMap,
 } from '@k2/lake';
@@ -73,6 +74,7 @@ export class TableSink {
   private inflight: { batch: Batch; done: Promise<FlushResult | null> } | undefined;
   private readonly dedup: DedupIndex;
   private readonly encoders = new Map<number, CsvLineEncoder>();
+  private readonly transcoders = new Map<number, AvroCsvTranscoder | undefined>();
   private ensured: LoadedTable | undefined;
   maxEventUs: bigint | undefined;
 
@@ -104,6 +106,12 @@ export class TableSink {
 
   get flushing(): boolean {
     return this.inflight !== undefined;
+  }
+
+  /** The Avro → CSV transcoder of a writer schema (undefined: a type it does not support; decode with avsc). */
+  transcoder(schemaId: number): AvroCsvTranscoder | undefined {
+    if (!this.transcoders.has(schemaId)) this.transcoders.set(schemaId, AvroCsvTranscoder.forFields(this.deps.avroFields(schemaId)));
+    return this.transcoders.get(schemaId);
   }
 
   /** The CSV line encoder of a writer schema. */
