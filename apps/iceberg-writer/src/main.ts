@@ -1,3 +1,4 @@
+import v8 from 'node:v8';
 import { AvroSerde } from '@k2/serde';
 import { createCatalog, createFileIO, ParquetWriter } from '@k2/iceberg';
 import { K2Producer, kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
@@ -25,6 +26,14 @@ void runService({
       logger.info('maintenance finished', { report });
       void ctx.shutdown('maintenance finished', 0);
       return;
+    }
+    // The budget covers buffers, dedup and DuckDB; V8 must not keep garbage beyond it either (docs/iceberg-writer.md).
+    const heapLimit = v8.getHeapStatistics().heap_size_limit;
+    if (heapLimit > config.memory.total) {
+      logger.warn('V8 heap limit is above WRITER_MEMORY_BUDGET; set NODE_OPTIONS=--max-old-space-size to the budget minus the DuckDB share', {
+        heapLimitMiB: Math.round(heapLimit / 2 ** 20),
+        suggestedMiB: Math.round((config.memory.total - config.memory.duckdb) / 2 ** 20),
+      });
     }
     const brokers = kafkaConnection(config);
     const dlqProducer = await K2Producer.connect({ brokers, clientId: `${SERVICE}-dlq`, logger });

@@ -10,7 +10,7 @@ import { parseDecimal } from '@k2/decimal';
 import { messageId, type QuoteV2, type TradeV2 } from '@k2/schema';
 import { infraEndpoints, removeScratchTopics, runPython, scratchExchange, uniqueSuffix, waitFor, type ScratchKind } from '@k2/testing';
 import { Registry } from 'prom-client';
-import { IcebergSink, type IcebergSinkOptions } from '@k2/lake-sink';
+import { defaultMemoryBudget, formatMiB, IcebergSink, type IcebergSinkOptions } from '@k2/lake-sink';
 
 /**
  * Integration-test harness for the Iceberg sink: a unique scratch exchange name (`k2test…`, `k2bench…` for the
@@ -153,7 +153,9 @@ export async function startSink(
 ): Promise<RunningSink> {
   const io = createFileIO(infraS3());
   const catalog = createCatalog(catalogConfig, io, { logger: env.logger });
-  const parquet = await ParquetWriter.create({ threads: 1, tmpDir: path.join(env.dir, `tmp-${uniqueSuffix()}`) });
+  // DuckDB gets the memory budget's share, as in iceberg-writer's main.
+  const memory = overrides.memory ?? defaultMemoryBudget();
+  const parquet = await ParquetWriter.create({ threads: 1, tmpDir: path.join(env.dir, `tmp-${uniqueSuffix()}`), memoryLimit: formatMiB(memory.duckdb) });
   const registry = new Registry();
   const dlqProducer = await K2Producer.connect({ brokers: env.brokers, clientId: `itest-dlq-${env.suffix}`, logger: env.logger });
   const sink = new IcebergSink({
