@@ -22,7 +22,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await run?.stop();
   await dlqProducer?.disconnect();
-  writerDlqAcl('remove', [env.topics.trades]);
+  if (env) writerDlqAcl('remove', [env.topics.trades]);
   await env?.close();
 });
 
