@@ -319,7 +319,15 @@ export class IcebergSink {
         this.consumer!.reassign(this.owned.positions());
         throw err;
       }
-      await this.deadLetters.send(m, err);
+      try {
+        await this.deadLetters.send(m, err);
+      } catch (dlqError) {
+        // The dead-letter topic refused it (no ACL for it, issue 18's narrowed writer user; or the broker past the
+        // delivery timeout): skipping it now would lose the record, so it is read again until its dead letter lands.
+        st.next = m.offset;
+        this.consumer?.reassign(this.owned.positions());
+        throw dlqError;
+      }
       table.note(key, m.offset + 1, st);
       return;
     }
