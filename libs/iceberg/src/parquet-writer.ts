@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DuckDBInstance, DuckDBUUIDValue, type DuckDBConnection } from '@duckdb/node-api';
 import { ErrorCode, FatalError } from '@k2/core';
 import type { IcebergType, NestedField, PrimitiveType, Schema } from './spec';
 import { decimalScale, serializeValue, truncateLower, truncateUpper, type BoundValue } from './values';
@@ -66,6 +66,7 @@ function csvColumnType(t: IcebergType): string {
     case 'float':
       return 'FLOAT';
     case 'string':
+    case 'uuid':
       return 'VARCHAR';
     default:
       throw new FatalError(ErrorCode.ICEBERG_INVALID, `column type ${t} is not supported by the Parquet writer`);
@@ -90,6 +91,10 @@ function selectExpr(col: string, t: IcebergType): string {
       return `make_timestamp(${c})`;
     case 'date':
       return `CAST(DATE '1970-01-01' + ${c} AS DATE)`;
+    case 'uuid':
+      // DuckDB writes UUID as FIXED_LEN_BYTE_ARRAY(16) with the UUID logical type, the Parquet form the Iceberg
+      // spec gives uuid (ADR 0021); text that is not a UUID fails the cast and so the write.
+      return `CAST(${c} AS UUID)`;
     default:
       return c;
   }
@@ -232,11 +237,14 @@ export class ParquetWriter {
     }
   }
 
-  /** Values of one string column of local Parquet files (dedup sets); missing columns yield nothing. */
+  /**
+   * Values of one string column of local Parquet files (dedup sets); missing columns yield nothing. A uuid column
+   * comes back as its canonical lowercase text (the CAST), the same text the records carry.
+   */
   async readStringColumn(files: readonly string[], column: string): Promise<string[]> {
     if (files.length === 0) return [];
     const list = `[${files.map(quoteString).join(', ')}]`;
-    const reader = await this.conn.runAndReadAll(`SELECT ${quoteIdent(column)} FROM read_parquet(${list})`);
+    const reader = await this.conn.runAndReadAll(`SELECT CAST(${quoteIdent(column)} AS VARCHAR) FROM read_parquet(${list})`);
     return reader.getColumns()[0]?.map((v) => String(v)) ?? [];
   }
 
@@ -288,12 +296,14 @@ export class ParquetWriter {
       const t = f.type as PrimitiveType;
       const lo = boundOf(row[2 + i * 3]);
       const hi = boundOf(row[3 + i * 3]);
+      // Only strings are truncated; a uuid bound is its full 16 bytes.
+      const truncates = t === 'string';
       if (lo !== undefined) {
-        const v = typeof lo === 'string' ? truncateLower(lo) : lo;
+        const v = truncates && typeof lo === 'string' ? truncateLower(lo) : lo;
         lowerBounds.set(f.id, serializeValue(t, v));
       }
       if (hi !== undefined) {
-        const v = typeof hi === 'string' ? truncateUpper(hi) : hi;
+        const v = truncates && typeof hi === 'string' ? truncateUpper(hi) : hi;
         if (v !== undefined) upperBounds.set(f.id, serializeValue(t, v));
       }
     });
@@ -305,6 +315,7 @@ export class ParquetWriter {
 function boundOf(v: unknown): BoundValue | undefined {
   if (v === null || v === undefined) return undefined;
   if (typeof v === 'string' || typeof v === 'bigint' || typeof v === 'number' || typeof v === 'boolean') return v;
+  if (v instanceof DuckDBUUIDValue) return v.toString();
   const o = v as { micros?: bigint; days?: number; value?: bigint; scale?: number };
   if (o.micros !== undefined) return o.micros;
   if (o.days !== undefined) return o.days;
