@@ -144,8 +144,9 @@ export const DEFAULT_ROW_GROUP_SIZE = 16_384;
  * file layout is decided here only; the bench's DuckDB-alone run uses it too (ADR 0021, docs/iceberg-writer.md
  * "File layout"). PARQUET_VERSION V2 makes DuckDB write data pages v2 with DELTA_BINARY_PACKED for integers,
  * decimals and timestamps, DELTA_LENGTH_BYTE_ARRAY for strings that miss the dictionary and RLE_DICTIONARY for the
- * rest: 30.3 → 20.0 B/trade on the bench data, 600k trades; zstd level 9 saved 0.05 B more for 30% more time and
- * larger row groups made files bigger, so both stay at their defaults.
+ * rest: 30.3 → 20.0 B/trade on the bench data (600k trades), 25.5 → 24.2 on the real ASX sample; zstd level 9
+ * saved 0.05 B more for 30% more time and larger row groups made files bigger, so both stay at their defaults.
+ * Iceberg 1.10's vectorized Spark reader refuses the delta strings, hence the lake's tables turn it off (libs/lake).
  */
 export function parquetCopyOptions(fields: readonly NestedField[], rowGroupSize: number = DEFAULT_ROW_GROUP_SIZE): string {
   return `FORMAT parquet, PARQUET_VERSION V2, COMPRESSION zstd, ROW_GROUP_SIZE ${rowGroupSize}, FIELD_IDS ${fieldIdsLiteral(fields)}`;
