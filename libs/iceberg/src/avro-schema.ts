@@ -89,7 +89,7 @@ function mapType(field: string, t: unknown): Mapped {
 export interface SchemaMappingOptions {
   /**
    * Avro string fields that become Iceberg `uuid` (16 bytes in Parquet) when they are new columns, e.g. a new
-   * table's message_id (ADR 0021). Existing columns always keep their type: string → uuid is no legal promotion.
+   * table's message_id (ADR 0022). Existing columns always keep their type: string → uuid is no legal promotion.
    */
   uuidColumns?: readonly string[];
 }

@@ -14,7 +14,7 @@ import { commitSnapshot } from './snapshot';
 import type { Schema, TableIdent } from './spec';
 
 /**
- * ADR 0021, other readers on what our writer now writes: a table with message_id as Iceberg uuid, written through
+ * ADR 0022, other readers on what our writer now writes: a table with message_id as Iceberg uuid, written through
  * ParquetWriter (data pages v2, delta/dictionary encodings) and committed by our snapshot producer, read back by
  * PyIceberg 0.12 (scan, a row filter on the uuid that needs our 16-byte bounds) and by PyArrow directly. Ids come
  * back as the same canonical lowercase text, and in the same order as the text, sign-bit boundary included.

@@ -5,7 +5,7 @@ import { ParquetWriter, parquetCopyOptions, type RowValue } from './parquet-writ
 import type { Schema } from './spec';
 import { deserializeValue, serializeValue, uuidBytes, uuidText } from './values';
 
-/** ADR 0021: Parquet v2 pages with per-type encodings, and message_id as Iceberg uuid for tables created so. */
+/** ADR 0022: Parquet v2 pages with per-type encodings, and message_id as Iceberg uuid for tables created so. */
 const tradeFields = (TRADE_V2_SCHEMA as unknown as { fields: AvroField[] }).fields;
 
 const uuidSchema: Schema = {

@@ -93,7 +93,7 @@ function selectExpr(col: string, t: IcebergType): string {
       return `CAST(DATE '1970-01-01' + ${c} AS DATE)`;
     case 'uuid':
       // DuckDB writes UUID as FIXED_LEN_BYTE_ARRAY(16) with the UUID logical type, the Parquet form the Iceberg
-      // spec gives uuid (ADR 0021); text that is not a UUID fails the cast and so the write.
+      // spec gives uuid (ADR 0022); text that is not a UUID fails the cast and so the write.
       return `CAST(${c} AS UUID)`;
     default:
       return c;
@@ -141,7 +141,7 @@ export const DEFAULT_ROW_GROUP_SIZE = 16_384;
 
 /**
  * The options of every COPY … TO 'x.parquet' the writer runs (data files and compaction alike), in one place so the
- * file layout is decided here only; the bench's DuckDB-alone run uses it too (ADR 0021, docs/iceberg-writer.md
+ * file layout is decided here only; the bench's DuckDB-alone run uses it too (ADR 0022, docs/iceberg-writer.md
  * "File layout"). PARQUET_VERSION V2 makes DuckDB write data pages v2 with DELTA_BINARY_PACKED for integers,
  * decimals and timestamps, DELTA_LENGTH_BYTE_ARRAY for strings that miss the dictionary and RLE_DICTIONARY for the
  * rest: 30.3 → 20.0 B/trade on the bench data (600k trades), 25.5 → 24.2 on the real ASX sample; zstd level 9
