@@ -8,3 +8,4 @@ export * from './ownership';
 export * from './record-checks';
 export * from './batch';
 export * from './budget';
+export * from './intake';

@@ -1,15 +1,16 @@
-import { ErrorCode, toK2Error, ValidationError, type Logger } from '@k2/core';
+import { ErrorCode, toK2Error, type Logger } from '@k2/core';
 import type { AvroField, Catalog, FileIO, ParquetWriter } from '@k2/iceberg';
-import { K2Consumer, parseTopic, type ConsumedMessage, type K2Producer, type KafkaBrokers } from '@k2/kafka';
+import { K2Consumer, parseTopic, type K2Producer, type KafkaBrokers } from '@k2/kafka';
 import { retry, sleep, untilAborted, type RetryPolicy } from '@k2/resilience';
-import { HEADER_SIZE, readSchemaId, type AvroSerde } from '@k2/serde';
+import type { AvroSerde } from '@k2/serde';
 import type { Registry } from 'prom-client';
 import { SinkMetrics } from './metrics';
-import { MARKET_NAMESPACE, parseTpKey, partitionKey, partitionOf, TABLE_BY_KIND, tpKey, type DecodedRecord, type TranscodedRecord } from '@k2/lake';
+import { MARKET_NAMESPACE, parseTpKey, TABLE_BY_KIND, tpKey } from '@k2/lake';
 import { TableSink, type FlushResult } from './table-sink';
 import { CommitScheduler, type CommitLimits } from './commit-scheduler';
-import { PartitionOwnership, type PartitionState } from './ownership';
+import { PartitionOwnership } from './ownership';
 import { DeadLetters, EventTimeCheck } from './record-checks';
+import { RecordIntake } from './intake';
 import { defaultMemoryBudget, RDKAFKA_QUEUE_KBYTES, type MemoryBudget } from './budget';
 
 export type { CommitLimits } from './commit-scheduler';
@@ -47,8 +48,6 @@ export interface IcebergSinkOptions {
   topics: readonly string[];
 }
 
-const MICROS_PER_DAY = 86_400_000_000;
-
 /** Messages per consume call. */
 const FETCH_MAX = 2000;
 
@@ -68,8 +67,7 @@ export class IcebergSink {
   private readonly tables = new Map<string, TableSink>();
   private readonly owned: PartitionOwnership;
   private readonly scheduler: CommitScheduler;
-  private readonly eventTime: EventTimeCheck;
-  private readonly deadLetters: DeadLetters;
+  private readonly intake: RecordIntake;
   private stopped = false;
   private loop: Promise<void> | undefined;
   private readonly stopping = new AbortController();
@@ -89,13 +87,22 @@ export class IcebergSink {
       this.metrics.paused.set(reasons.size ? 1 : 0);
       for (const r of ['commit-failing', 'buffer-full'] as const) this.metrics.pausedBy.set({ reason: r }, reasons.has(r) ? 1 : 0);
     });
-    this.eventTime = new EventTimeCheck(o.minEventUs, o.maxFutureUs);
-    this.deadLetters = new DeadLetters(o.brokers, o.dlqProducer, this.metrics, o.logger);
+
     this.owned = new PartitionOwnership({
       tableOf: (topic) => this.tableFor(topic)?.kind,
       committedOffsets: (kind) => this.tables.get(kind)!.committedOffsets(),
       retryPolicy: (message) => this.untilStopped(message),
       log: (message, context) => o.logger.info(message, context),
+    });
+    this.intake = new RecordIntake({
+      consumer: () => this.consumer,
+      owned: this.owned,
+      table: (kind) => this.tables.get(kind)!,
+      serde: o.serde,
+      eventTime: new EventTimeCheck(o.minEventUs, o.maxFutureUs),
+      deadLetters: new DeadLetters(o.brokers, o.dlqProducer, this.metrics, o.logger),
+      metrics: this.metrics,
+      logger: o.logger,
     });
   }
 
@@ -251,7 +258,7 @@ export class IcebergSink {
         if (this.backlog && !backlog) this.drain = true;
         this.backlog = backlog;
         this.loopStage = 'handle';
-        for (const m of msgs) await this.handle(m);
+        for (const m of msgs) await this.intake.handle(m);
         this.loopStage = 'flush';
         this.maybeFlush();
         this.loopStage = 'lag';
@@ -271,101 +278,6 @@ export class IcebergSink {
     for (const t of this.tables.values()) dropped += t.dropStale(this.owned.isCurrent);
     if (dropped) this.o.logger.info('dropped buffered records of partitions whose assignment changed; they are re-read from the table offsets', { dropped });
     this.scheduler.retain((tp) => this.owned.has(tpKey(tp.topic, tp.partition)));
-  }
-
-  /**
-   * Whether `m` is the next record of its partition. Our producers are idempotent and not transactional, so offsets
-   * are contiguous: a jump is either a message fetched before a rewind (dropped; the rewind re-delivers in order) or
-   * retention having deleted the offsets we wanted (then the low watermark is above them and we go on from there).
-   */
-  private async accept(m: ConsumedMessage, st: PartitionState): Promise<boolean> {
-    // Not positioned yet (assignment still being resolved) or a stale fetch from before the re-assign.
-    if (m.offset < st.next) return false;
-    if (m.offset > st.next && !st.fromEarliest) {
-      const { low } = await this.consumer!.watermarks(m.topic, m.partition, 5000).catch(() => ({ low: -1 }));
-      if (low <= st.next) {
-        if (st.resyncedAt !== st.next) {
-          st.resyncedAt = st.next;
-          this.o.logger.info('fetched past the expected offset; re-positioning every partition', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
-          this.consumer!.reassign(this.owned.positions());
-        }
-        return false;
-      }
-      this.o.logger.warn('offsets no longer in the log (retention); continuing from the oldest retained', { topic: m.topic, partition: m.partition, expected: st.next, got: m.offset });
-    }
-    return true;
-  }
-
-  private async handle(m: ConsumedMessage): Promise<void> {
-    const key = tpKey(m.topic, m.partition);
-    const st = this.owned.get(key);
-    if (!st || !(await this.accept(m, st))) return;
-    st.fromEarliest = false;
-    st.next = m.offset + 1;
-    this.metrics.recordsConsumed.inc({ topic: m.topic });
-    const table = this.tables.get(st.table)!;
-    let r: { line: string; messageId: string; timestampUs: number | null; exchange: string };
-    let schemaId: number;
-    try {
-      if (!m.value) throw new ValidationError('empty message value (tombstone) on a data topic', { code: ErrorCode.SERDE_FAILED });
-      schemaId = readSchemaId(m.value);
-      r = (this.o.serde.isLoaded(schemaId) && this.transcode(table, schemaId, m.value)) || (await this.decode(table, schemaId, m.value));
-      this.eventTime.checkUs(r.timestampUs);
-    } catch (e) {
-      const err = toK2Error(e);
-      if (err.retriable) {
-        // Registry unreachable: the message is fine; re-read it once the registry is back.
-        st.next = m.offset;
-        this.consumer!.reassign(this.owned.positions());
-        throw err;
-      }
-      try {
-        await this.deadLetters.send(m, err);
-      } catch (dlqError) {
-        // The dead-letter topic refused it (no ACL for it, issue 18's narrowed writer user; or the broker past the
-        // delivery timeout): skipping it now would lose the record, so it is read again until its dead letter lands.
-        st.next = m.offset;
-        this.consumer?.reassign(this.owned.positions());
-        throw dlqError;
-      }
-      table.note(key, m.offset + 1, st);
-      return;
-    }
-    const day = r.timestampUs === null ? null : Math.floor(r.timestampUs / MICROS_PER_DAY);
-    table.add({
-      line: r.line,
-      id: r.messageId,
-      pkey: partitionKey({ day, exchange: r.exchange }),
-      exchange: r.exchange,
-      tp: key,
-      offset: m.offset,
-      schemaId,
-      eventUs: r.timestampUs,
-      owner: st,
-    });
-  }
-
-  /**
-   * Avro bytes straight to the CSV line (AvroCsvTranscoder); undefined when the schema is not supported or the
-   * bytes are anomalous — then avsc decodes the message and reports whatever is wrong with it.
-   */
-  private transcode(table: TableSink, schemaId: number, value: Buffer): TranscodedRecord | undefined {
-    const tc = table.transcoder(schemaId);
-    if (!tc) return undefined;
-    try {
-      return tc.transcode(value, HEADER_SIZE);
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** The general path: avsc decode, then the line from the decoded record. */
-  private async decode(table: TableSink, schemaId: number, value: Buffer): Promise<TranscodedRecord> {
-    const rec = this.o.serde.isLoaded(schemaId) ? this.o.serde.decodeLoaded<DecodedRecord>(value) : await this.o.serde.decode<DecodedRecord>(value);
-    const ts = rec['timestamp'];
-    // Beyond 2^53 µs (year 2255) a double is not exact: refused here as the event-time window would refuse it.
-    this.eventTime.check(ts);
-    return { line: table.encoder(schemaId).encode(rec), messageId: String(rec['message_id']), timestampUs: typeof ts === 'bigint' ? Number(ts) : null, exchange: partitionOf(rec).exchange };
   }
 
   /** Buffered bytes of every table, in-flight commits included (the budget's buffer share). */
