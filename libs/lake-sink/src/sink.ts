@@ -57,9 +57,9 @@ const FETCH_MAX = 2000;
  * advisory (committed after Iceberg, for lag tooling). A commit failure keeps the buffer, pauses consumption and
  * retries with backoff; nothing is acknowledged before it is durable in a snapshot.
  *
- * The parts: PartitionOwnership (assignment, positions from the tables), CommitScheduler (when to commit, failure
- * backoff and pause), EventTimeCheck + DeadLetters (records that cannot become rows), TableSink (one table's
- * buffer and snapshots). This class wires them to the consumer loop.
+ * The parts: PartitionOwnership (assignment, positions from the tables), RecordIntake (message → buffered row, with
+ * EventTimeCheck and DeadLetters for what cannot become one), CommitScheduler (when to commit, failure backoff,
+ * pause reasons), TableSink (one table's batches and snapshots). This class wires them to the consumer loop.
  */
 export class IcebergSink {
   readonly metrics: SinkMetrics;
