@@ -33,9 +33,9 @@ export interface PublisherOptions {
   /** Producer in-flight counts at which quotes are shed (SOFT) and trades spill to the journal (SPILL). */
   inFlightSoft?: number;
   inFlightSpill?: number;
-  /** Called when the journal is full (stop reading the exchange) and when it has room again. */
-  onHalt?: () => void;
-  onResume?: () => void;
+  /** Unacknowledged sends at which input is throttled, and below which it reads again. Default 20,000 / 5,000. */
+  backpressureHigh?: number;
+  backpressureLow?: number;
   /** µs clock for platform_sequence; injectable for tests. */
   nowMicros?: () => bigint;
   /** UTF-8 bytes of the raw text kept in a dead-letter record (FEED_DLQ_RAW_MAX_BYTES). Default 64 KiB. */
@@ -43,6 +43,12 @@ export interface PublisherOptions {
   /** `service` in dead-letter records. Default `<exchange>-streamer`. */
   service?: string;
 }
+
+/**
+ * Whether the streamer may read input: `throttled` while too many sends wait for Kafka (stop reading the socket,
+ * keep the connection), `halted` while the journal is full (close the connection; REST backfill closes the gap).
+ */
+export type InputState = 'reading' | 'throttled' | 'halted';
 
 /** Re-exported from @k2/kafka, where the dead-letter record now lives (issue 18). */
 export { boundedRaw, DEFAULT_DLQ_RAW_MAX_BYTES } from '@k2/kafka';
@@ -81,11 +87,17 @@ export class FeedPublisher implements TradeSink {
   private stopped = false;
   private readonly stopping = new AbortController();
   private outstanding = 0;
+  private input: InputState = 'reading';
+  private readonly inputListeners: Array<(state: InputState) => void> = [];
+  private readonly high: number;
+  private readonly low: number;
   /** Trades went to the journal because Kafka failed them; cleared once the journal is replayed empty. */
   private spilledOnFailure = false;
 
   constructor(private readonly o: PublisherOptions) {
     this.nowMicros = o.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
+    this.high = o.backpressureHigh ?? 20_000;
+    this.low = o.backpressureLow ?? 5_000;
     this.breaker = createCircuitBreaker((batch: readonly Outgoing[]) => this.sendBatch(batch), {
       name: `${o.exchange}-kafka-producer`,
       // librdkafka's message.timeout.ms bounds every delivery; a second timer per message would only cost.
@@ -144,6 +156,29 @@ export class FeedPublisher implements TradeSink {
   /** Sends still waiting for an acknowledgement. */
   get pending(): number {
     return this.outstanding;
+  }
+
+  /** The one flow-control signal: what input may do now (see InputState). */
+  get inputState(): InputState {
+    return this.input;
+  }
+
+  /** Called on every change of `inputState`, as it happens (no polling). */
+  onInputState(listener: (state: InputState) => void): void {
+    this.inputListeners.push(listener);
+  }
+
+  private setInput(state: InputState): void {
+    if (state === this.input) return;
+    this.input = state;
+    for (const l of this.inputListeners) l(state);
+  }
+
+  /** Throttle above `high` sends in flight; read again below `low` or once trades go to the journal anyway. */
+  private updateBackpressure(): void {
+    if (this.halted) return;
+    if (this.input === 'reading' && this.outstanding > this.high) this.setInput('throttled');
+    else if (this.input === 'throttled' && (this.outstanding < this.low || this.spilling)) this.setInput('reading');
   }
 
   publishTrade(t: FeedTrade): boolean {
@@ -233,6 +268,7 @@ export class FeedPublisher implements TradeSink {
    */
   private sendDirect(entry: JournalEntry, isTrade: boolean): void {
     this.outstanding++;
+    if (this.outstanding > this.high) this.updateBackpressure();
     this.batch.push({ entry, isTrade, started: process.hrtime.bigint() });
     if (this.batch.length === 1) setImmediate(() => this.flushBatch());
   }
@@ -248,6 +284,7 @@ export class FeedPublisher implements TradeSink {
         this.outstanding--;
         this.onSendFailed(b.entry, b.isTrade, err);
       }
+      this.updateBackpressure();
     });
   }
 
@@ -273,6 +310,7 @@ export class FeedPublisher implements TradeSink {
         this.onSendFailed(b.entry, b.isTrade, r.reason);
       }
     }
+    this.updateBackpressure();
     if (failure !== undefined) throw failure;
   }
 
@@ -405,14 +443,15 @@ export class FeedPublisher implements TradeSink {
       exchange: this.o.exchange,
       journal_bytes: this.o.journal.bytes,
     });
-    this.o.onHalt?.();
+    this.setInput('halted');
   }
 
   private resume(): void {
     if (!this.halted) return;
     this.halted = false;
     this.o.logger.info('journal has room again: input resumed', { exchange: this.o.exchange, journal_bytes: this.o.journal.bytes });
-    this.o.onResume?.();
+    this.setInput('reading');
+    this.updateBackpressure();
   }
 
   private updateJournalGauges(): void {
