@@ -32,7 +32,9 @@ export const BENCHES = {
   serde: {
     file: 'serde.bench.ts',
     npm: 'bench:serde',
-    measures: 'V2 trade Avro encode/decode records/s with Confluent framing, through a schema id of the real local registry.',
+    measures:
+      'V2 trade Avro encode/decode records/s with Confluent framing, through a schema id of the real local registry, ' +
+      'next to plain avsc toBuffer/fromBuffer of the same record in the same rounds; prints the ratios, ends with BENCH {json}.',
     env: [env('BENCH_RECORDS', '1000000', 'records per round'), ROUNDS],
     infra: true,
   },
