@@ -43,12 +43,15 @@ export const BENCHES = {
     npm: 'bench:streamer',
     measures:
       'One binance streamer fed by the exchange simulator at full rate: trades/s from WebSocket receipt to Kafka ' +
-      'acknowledgement, produce latency p50/p99 and peak RSS (scratch topics, deleted at the end).',
+      'acknowledgement, produce latency p50/p99 and peak RSS (scratch topics, deleted at the end), next to its limits ' +
+      'in the same run (kafka-producer-perf-test at the same record size, bare ws receive rate); ends with BENCH {json}.',
     env: [
       env('BENCH_RATE', '100000', 'simulator trades/s'),
       env('BENCH_SECONDS', '20', 'measured window in seconds'),
       env('BENCH_WARMUP_MS', '5000', 'unmeasured warm-up'),
       env('BENCH_SYMBOLS', 'BTCUSDT,ETHUSDT,BNBUSDT', 'symbols streamed'),
+      env('BENCH_LIMIT_SECONDS', '5', 'window of the socket limit (bare ws client)'),
+      env('BENCH_PERF_RECORDS', '1000000', 'records of the kafka-producer-perf-test limit'),
     ],
     infra: true,
   },

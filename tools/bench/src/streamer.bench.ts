@@ -2,9 +2,13 @@
  * npm run bench:streamer — one binance streamer (in this process) fed by the exchange simulator (its own
  * process) at full rate: trades/s from WebSocket receipt to Kafka acknowledgement, p50/p99 produce latency and
  * peak RSS, against the real local Kafka + schema registry (started if not running).
- * Goal (streamer issue): >= 100k trades/s per process, RSS <= 300 MB.
+ * In the same run, its limits (issue 20): Kafka's own kafka-producer-perf-test at the streamer's record size (acks=all,
+ * idempotent, zstd) and the simulator → bare `ws` client receive rate (the socket limit).
+ * Goals (issue 20): WS → ack >= 0.5x the producer-perf limit, peak RSS <= 300 MB at 100k trades/s offered,
+ * produce latency p99 <= 250 ms. Ends with one `BENCH {json}` line.
  * Env: BENCH_RATE (simulator trades/s, default 100000), BENCH_SECONDS (measured window, default 20),
- * BENCH_SYMBOLS (default BTCUSDT,ETHUSDT,BNBUSDT), BENCH_WARMUP_MS (default 5000).
+ * BENCH_SYMBOLS (default BTCUSDT,ETHUSDT,BNBUSDT), BENCH_WARMUP_MS (default 5000), BENCH_LIMIT_SECONDS (socket
+ * limit window, default 5), BENCH_PERF_RECORDS (producer-perf records, default 1000000).
  * The streamer writes to scratch topics (market.crypto.*.k2benchstreamer…) that no platform subscription names;
  * they are deleted at the end, also when the bench fails.
  */
@@ -12,12 +16,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Registry, type Histogram } from 'prom-client';
-import { binanceAdapter } from '@k2/binance';
+import { binanceAdapter, BinanceTransport, decodeBinanceFrame } from '@k2/binance';
 import { createLogger } from '@k2/core';
-import { Streamer, type FeedConfig } from '@k2/feed';
+import { Streamer, type FeedConfig, type FeedTrade } from '@k2/feed';
 import { topicName } from '@k2/kafka';
+import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, removeScratchTopics, scratchExchange, startSimulatorProcess, type SimulatorHandle } from '@k2/testing';
 import { benchCli } from './cli';
+import { atLeast, atMost, benchLine, producerPerfLimit, wsReceiveLimit, type PerfLimit, type WsLimit } from './limits';
 
 benchCli('streamer');
 
@@ -25,10 +31,13 @@ const RATE = Number(process.env['BENCH_RATE'] ?? 100_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
 const SYMBOLS = (process.env['BENCH_SYMBOLS'] ?? 'BTCUSDT,ETHUSDT,BNBUSDT').split(',');
 const WARMUP_MS = Number(process.env['BENCH_WARMUP_MS'] ?? 5000);
+const LIMIT_SECONDS = Number(process.env['BENCH_LIMIT_SECONDS'] ?? 5);
+const PERF_RECORDS = Number(process.env['BENCH_PERF_RECORDS'] ?? 1_000_000);
 
 interface BenchTopics {
   trades: string;
   quotes: string;
+  perf: string;
 }
 
 async function main(): Promise<void> {
@@ -38,6 +47,7 @@ async function main(): Promise<void> {
   const topics: BenchTopics = {
     trades: topicName({ assetClass: 'crypto', dataType: 'trades', exchange }),
     quotes: topicName({ assetClass: 'crypto', dataType: 'quotes', exchange }),
+    perf: topicName({ assetClass: 'crypto', dataType: 'trades', exchange: `${exchange}perf` }),
   };
   console.log(`bench scratch topics: ${Object.values(topics).join(',')}`);
   const journalDir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-bench-journal-'));
@@ -49,8 +59,11 @@ async function main(): Promise<void> {
     '--quotes-per-trade', '0',
   ]);
   try {
+    const socket = await socketLimit(sim);
+    const recordSize = await tradeRecordSize(registryUrl, topics.trades);
+    const perf = await producerPerfLimit({ brokers: kafkaBrokers, topic: topics.perf, records: PERF_RECORDS, recordSize });
     const result = await measure(sim, topics, journalDir);
-    console.log(JSON.stringify(result, null, 2));
+    report(result, socket, perf);
   } finally {
     await sim.stop().catch(() => undefined);
     fs.rmSync(journalDir, { recursive: true, force: true });
@@ -58,6 +71,56 @@ async function main(): Promise<void> {
     console.log(`bench scratch topics removed: ${removed.join(',')}`);
   }
   process.exit(0);
+}
+
+/** The simulator → bare `ws` client rate on the same subscription the streamer makes, at the offered rate. */
+async function socketLimit(sim: SimulatorHandle): Promise<WsLimit> {
+  const transport = new BinanceTransport({ symbols: SYMBOLS, stream: 'trade', quotes: false, restUrl: sim.binance.rest });
+  return wsReceiveLimit(transport.connectUrl(sim.binance.ws), transport.subscribeMessages(), LIMIT_SECONDS);
+}
+
+/** Bytes of one framed V2 trade as the streamer produces it (a simulator-shaped @trade frame, mapped and encoded). */
+async function tradeRecordSize(registryUrl: string, topic: string): Promise<number> {
+  const serde = new AvroSerde({ registryUrl });
+  const id = await serde.registerV2(topic, 'trades');
+  const now = Date.now() * 1000;
+  const frame = JSON.stringify({ stream: 'btcusdt@trade', data: { e: 'trade', E: now, s: 'BTCUSDT', t: 4_000_000_123, p: '97012.34000000', q: '0.01234000', T: now, m: true, M: true } });
+  const ev = decodeBinanceFrame(frame, { receivedAtMicros: BigInt(now) });
+  if (ev.type !== 'trades') throw new Error('sample frame did not map to a trade');
+  const t = ev.trades[0] as FeedTrade;
+  return serde.encode(id, { ...t.record, platform_sequence: BigInt(now) }).length;
+}
+
+interface Measured {
+  seconds: number;
+  received_per_s: number;
+  acked_per_s: number;
+  produce_latency_p50_le_s: string | number | undefined;
+  produce_latency_p99_le_s: string | number | undefined;
+  peak_rss_mb: number;
+  gaps_detected: number;
+}
+
+function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
+  const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const ackVsPerf = m.acked_per_s / perf.recordsPerS;
+  const recvVsSocket = m.received_per_s / socket.framesPerS;
+  const p99 = m.produce_latency_p99_le_s === undefined || m.produce_latency_p99_le_s === '+Inf' ? Infinity : Number(m.produce_latency_p99_le_s) * 1000;
+  console.log(`streamer bench: binance @trade, ${fmt(RATE)} trades/s offered, ${m.seconds} s measured, node ${process.version}`);
+  console.log(`  received           : ${fmt(m.received_per_s)}/s (socket limit ${fmt(socket.framesPerS)}/s: ${recvVsSocket.toFixed(2)}x)`);
+  console.log(`  WS -> Kafka ack    : ${fmt(m.acked_per_s)}/s (producer-perf limit ${fmt(perf.recordsPerS)}/s at ${perf.recordSize} B: ${ackVsPerf.toFixed(2)}x, goal >= 0.5x)`);
+  console.log(`  produce latency    : p50 <= ${m.produce_latency_p50_le_s} s, p99 <= ${m.produce_latency_p99_le_s} s (goal p99 <= 0.25 s); producer-perf p99 ${perf.p99LatencyMs} ms`);
+  console.log(`  peak RSS           : ${m.peak_rss_mb} MB (goal <= 300 MB); gaps detected ${m.gaps_detected}`);
+  const goals = [atLeast('ack_vs_producer_perf', ackVsPerf, 0.5), atMost('peak_rss_mb', m.peak_rss_mb, 300, '≤ MB'), atMost('produce_latency_p99_ms', p99, 250, '≤ ms')];
+  console.log(
+    benchLine(
+      'streamer',
+      { offered_per_s: RATE, ...m },
+      { producer_perf: perf, socket_receive: socket },
+      { ack_vs_producer_perf: ackVsPerf, received_vs_socket: recvVsSocket, acked_vs_offered: m.acked_per_s / RATE },
+      goals,
+    ),
+  );
 }
 
 function streamerFor(sim: SimulatorHandle, topics: BenchTopics, journalDir: string, registry: Registry): Streamer {
@@ -77,7 +140,7 @@ function streamerFor(sim: SimulatorHandle, topics: BenchTopics, journalDir: stri
     resumeFromKafka: false,
   };
   // The binance adapter as the app runs it, pointed at the bench's scratch topics instead of the platform's.
-  const adapter = { ...binanceAdapter({ symbols: SYMBOLS, stream: 'trade', quotes: false, restUrl: sim.binance.rest }), topics };
+  const adapter = { ...binanceAdapter({ symbols: SYMBOLS, stream: 'trade', quotes: false, restUrl: sim.binance.rest }), topics: { trades: topics.trades, quotes: topics.quotes } };
   return new Streamer({
     service: 'bench-binance-streamer',
     adapter,
@@ -90,7 +153,7 @@ function streamerFor(sim: SimulatorHandle, topics: BenchTopics, journalDir: stri
   });
 }
 
-async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: string): Promise<Record<string, unknown>> {
+async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: string): Promise<Measured> {
   const registry = new Registry();
   const streamer = streamerFor(sim, topics, journalDir, registry);
   await streamer.start();
@@ -117,8 +180,6 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
     const gaps = await counter('k2_feed_gaps_detected_total');
     await sim.pause();
     return {
-      bench: 'streamer (binance @trade, WS receipt → Kafka ack)',
-      simulator_rate: RATE,
       seconds: Number(secs.toFixed(1)),
       received_per_s: Math.round(received / secs),
       acked_per_s: Math.round(acked / secs),
@@ -126,7 +187,6 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
       produce_latency_p99_le_s: pct(0.99),
       peak_rss_mb: Math.round(peakRss / 1048576),
       gaps_detected: gaps,
-      goal: '>= 100000 trades/s, RSS <= 300 MB',
     };
   } finally {
     clearInterval(rssTimer);
