@@ -60,10 +60,12 @@ export const BENCHES = {
     npm: 'bench:asx',
     measures:
       'ASX batch load end to end into Kafka (read, parse, map, encode, produce, every message acknowledged) on the ' +
-      'bundled sample and a synthetic big file; also a dry run and the producer alone. Prints rows/s and peak RSS.',
+      'bundled sample and a synthetic big file; also a dry run and the producer alone. Prints rows/s and peak RSS, and ' +
+      'the ratio to kafka-producer-perf-test at the same record size in the same run; ends with BENCH {json}.',
     env: [
       env('BENCH_ASX_COPIES', '10', 'copies of the BHP sample in the synthetic file'),
       env('BENCH_PRODUCER_ROWS', '300000', 'rows of the producer-only run'),
+      env('BENCH_PERF_RECORDS', '1000000', 'records of the kafka-producer-perf-test limit'),
     ],
     infra: true,
   },
