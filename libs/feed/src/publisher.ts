@@ -1,5 +1,5 @@
 import { ErrorCode, isRetriable, stringifyLossless, toK2Error, TransientError, ValidationError, type Logger } from '@k2/core';
-import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
+import type { DeliveryCallback, DeliveryReport, OutgoingMessage } from '@k2/kafka';
 import { DEFAULT_DLQ_RAW_MAX_BYTES, deadLetterRecord, dlqTopic, type DeadLetterRecord } from '@k2/kafka';
 import { CircuitOpenError, createCircuitBreaker, DegradationLevel, retry, sleep, untilAborted, type CircuitBreaker, type DegradationController } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
@@ -11,6 +11,8 @@ import type { FeedQuote, FeedTrade } from './types';
 /** The producer surface the publisher needs; `K2Producer` satisfies it. */
 export interface FeedProducer {
   send(msg: OutgoingMessage): Promise<DeliveryReport>;
+  /** `send` with a callback instead of a promise per message (K2Producer.produce); used when present. */
+  produce?(msg: OutgoingMessage, done: DeliveryCallback): void;
   readonly inFlight: number;
 }
 
@@ -288,30 +290,45 @@ export class FeedPublisher implements TradeSink {
     });
   }
 
-  private async sendBatch(batch: readonly Outgoing[]): Promise<void> {
-    const results = await Promise.allSettled(batch.map((b) => this.o.producer.send({ topic: b.entry.topic, key: b.entry.key, value: b.entry.value })));
-    const now = process.hrtime.bigint();
-    let failure: unknown;
-    for (let i = 0; i < batch.length; i++) {
-      const b = batch[i] as Outgoing;
-      const r = results[i] as PromiseSettledResult<DeliveryReport>;
-      const kind = b.isTrade ? 'trades' : 'quotes';
-      if (r.status === 'fulfilled') {
-        b.ok = true;
-        if (b.replay) continue;
-        this.outstanding--;
-        this.latency[kind].observe(Number(now - b.started) / 1e9);
-        this.published[kind].inc();
-      } else {
-        if (isRetriable(r.reason)) failure ??= r.reason;
-        b.error = r.reason;
-        if (b.replay) continue;
-        this.outstanding--;
-        this.onSendFailed(b.entry, b.isTrade, r.reason);
+  private sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let left = batch.length;
+      let failure: unknown;
+      const settle = () => {
+        if (--left > 0) return;
+        this.updateBackpressure();
+        if (failure !== undefined) reject(failure);
+        else resolve();
+      };
+      const onReport = (b: Outgoing, err: unknown) => {
+        const kind = b.isTrade ? 'trades' : 'quotes';
+        if (err === undefined) {
+          b.ok = true;
+          if (!b.replay) {
+            this.outstanding--;
+            this.latency[kind].observe(Number(process.hrtime.bigint() - b.started) / 1e9);
+            this.published[kind].inc();
+          }
+        } else {
+          if (isRetriable(err)) failure ??= err;
+          b.error = err;
+          if (!b.replay) {
+            this.outstanding--;
+            this.onSendFailed(b.entry, b.isTrade, err);
+          }
+        }
+        settle();
+      };
+      const producer = this.o.producer;
+      for (const b of batch) {
+        const msg = { topic: b.entry.topic, key: b.entry.key, value: b.entry.value };
+        // One callback per delivery report, no promise per message (issue 20); a producer without `produce` (tests'
+        // in-memory ones) goes through `send`.
+        if (producer.produce) producer.produce(msg, (err) => onReport(b, err));
+        else producer.send(msg).then(() => onReport(b, undefined), (err: unknown) => onReport(b, err ?? new Error('send failed')));
       }
-    }
-    this.updateBackpressure();
-    if (failure !== undefined) throw failure;
+    });
   }
 
   private onSendFailed(entry: JournalEntry, isTrade: boolean, err: unknown): void {

@@ -9,7 +9,6 @@
  */
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import WebSocket from 'ws';
 import { ensureTopics } from '@k2/kafka';
 import { repoRoot } from '@k2/testing';
 
@@ -46,7 +45,7 @@ export async function producerPerfLimit(o: PerfOptions): Promise<PerfLimit> {
     '--throughput', '-1',
     '--producer-props', ...Object.entries(props).map(([k, v]) => `${k}=${v}`),
   ];
-  const out = await run(path.join(repoRoot(), 'tools/infra/kafka-cli.sh'), args);
+  const out = await run('bash', [path.join(repoRoot(), 'tools/infra/kafka-cli.sh'), ...args]);
   const m = SUMMARY.exec(out.split('\n').reverse().find((l) => SUMMARY.test(l)) ?? '');
   if (!m) throw new Error(`kafka-producer-perf-test printed no summary:\n${out.slice(-2000)}`);
   return {
@@ -59,14 +58,14 @@ export async function producerPerfLimit(o: PerfOptions): Promise<PerfLimit> {
   };
 }
 
-function run(cmd: string, args: string[]): Promise<string> {
+function run(cmd: string, args: string[], opts: { cwd?: string } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn('bash', [cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...opts });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} ${args[0]} exited ${code}:\n${out.slice(-2000)}`))));
+    child.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`${path.basename(cmd)} ${args[0]?.slice(0, 40)} exited ${code}:\n${out.slice(-2000)}`))));
   });
 }
 
@@ -78,26 +77,36 @@ export interface WsLimit {
 
 /**
  * Frames/s a bare `ws` client receives from `url` after sending `subscribe` (one 'message' event per frame, nothing
- * else done with it): what the simulator and the socket deliver, the ceiling of any streamer's receive rate.
+ * else done with it): what the simulator and the socket deliver, the ceiling of any streamer's receive rate. It runs
+ * in its own process so that its buffers do not count in the bench process's peak RSS.
  */
 export async function wsReceiveLimit(url: string, subscribe: readonly string[], seconds: number, warmupMs = 1000): Promise<WsLimit> {
-  const ws = new WebSocket(url, { skipUTF8Validation: true });
-  let frames = 0;
-  ws.on('message', () => frames++);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  for (const m of subscribe) ws.send(m);
-  await new Promise((r) => setTimeout(r, warmupMs));
-  const f0 = frames;
-  const t0 = process.hrtime.bigint();
-  await new Promise((r) => setTimeout(r, seconds * 1000));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  const n = frames - f0;
-  ws.terminate();
-  return { frames: n, seconds: secs, framesPerS: Math.round(n / secs) };
+  const out = await run(process.execPath, ['-e', WS_CLIENT, url, JSON.stringify(subscribe), String(warmupMs), String(seconds * 1000)], { cwd: repoRoot() });
+  const m = /^frames (\d+) seconds ([\d.]+)$/m.exec(out);
+  if (!m) throw new Error(`ws receive limit: no result:\n${out.slice(-2000)}`);
+  const frames = Number(m[1]);
+  const secs = Number(m[2]);
+  return { frames, seconds: secs, framesPerS: Math.round(frames / secs) };
 }
+
+const WS_CLIENT = `
+const WebSocket = require('ws');
+const [url, subscribe, warmupMs, windowMs] = process.argv.slice(1);
+const ws = new WebSocket(url, { skipUTF8Validation: true });
+let frames = 0;
+ws.on('message', () => frames++);
+ws.on('error', (e) => { console.error(e.message); process.exit(1); });
+ws.on('open', () => {
+  for (const m of JSON.parse(subscribe)) ws.send(m);
+  setTimeout(() => {
+    const f0 = frames, t0 = process.hrtime.bigint();
+    setTimeout(() => {
+      console.log('frames ' + (frames - f0) + ' seconds ' + (Number(process.hrtime.bigint() - t0) / 1e9));
+      process.exit(0);
+    }, Number(windowMs));
+  }, Number(warmupMs));
+});
+`;
 
 export interface BenchGoal {
   name: string;

@@ -97,7 +97,10 @@ interface Measured {
   acked_per_s: number;
   produce_latency_p50_le_s: string | number | undefined;
   produce_latency_p99_le_s: string | number | undefined;
+  cpu_us_per_trade: number;
   peak_rss_mb: number;
+  peak_heap_total_mb: number;
+  peak_external_mb: number;
   gaps_detected: number;
 }
 
@@ -110,7 +113,8 @@ function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
   console.log(`  received           : ${fmt(m.received_per_s)}/s (socket limit ${fmt(socket.framesPerS)}/s: ${recvVsSocket.toFixed(2)}x)`);
   console.log(`  WS -> Kafka ack    : ${fmt(m.acked_per_s)}/s (producer-perf limit ${fmt(perf.recordsPerS)}/s at ${perf.recordSize} B: ${ackVsPerf.toFixed(2)}x, goal >= 0.5x)`);
   console.log(`  produce latency    : p50 <= ${m.produce_latency_p50_le_s} s, p99 <= ${m.produce_latency_p99_le_s} s (goal p99 <= 0.25 s); producer-perf p99 ${perf.p99LatencyMs} ms`);
-  console.log(`  peak RSS           : ${m.peak_rss_mb} MB (goal <= 300 MB); gaps detected ${m.gaps_detected}`);
+  console.log(`  CPU per trade      : ${m.cpu_us_per_trade} µs (this process, all threads)`);
+  console.log(`  peak RSS           : ${m.peak_rss_mb} MB (goal <= 300 MB; V8 heap ${m.peak_heap_total_mb} MB, buffers ${m.peak_external_mb} MB); gaps detected ${m.gaps_detected}`);
   const goals = [atLeast('ack_vs_producer_perf', ackVsPerf, 0.5), atMost('peak_rss_mb', m.peak_rss_mb, 300, '≤ MB'), atMost('produce_latency_p99_ms', p99, 250, '≤ ms')];
   console.log(
     benchLine(
@@ -158,7 +162,14 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
   const streamer = streamerFor(sim, topics, journalDir, registry);
   await streamer.start();
   let peakRss = 0;
-  const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  let peakHeap = 0;
+  let peakExternal = 0;
+  const rssTimer = setInterval(() => {
+    const m = process.memoryUsage();
+    peakRss = Math.max(peakRss, m.rss);
+    peakHeap = Math.max(peakHeap, m.heapTotal);
+    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+  }, 100);
   const counter = async (name: string) => {
     const m = await registry.getSingleMetric(name)?.get();
     return (m?.values ?? []).reduce((s, v) => s + v.value, 0);
@@ -168,10 +179,12 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
     const hist = registry.getSingleMetric('k2_produce_latency_seconds') as Histogram;
     hist.reset();
     const t0 = process.hrtime.bigint();
+    const cpu0 = process.cpuUsage();
     const acked0 = await counter('k2_feed_records_published_total');
     const recv0 = await counter('k2_binance_messages_received_total');
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = process.cpuUsage(cpu0);
     const acked = (await counter('k2_feed_records_published_total')) - acked0;
     const received = (await counter('k2_binance_messages_received_total')) - recv0;
     const buckets = (await hist.get()).values.filter((v) => v.metricName === 'k2_produce_latency_seconds_bucket');
@@ -185,7 +198,12 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
       acked_per_s: Math.round(acked / secs),
       produce_latency_p50_le_s: pct(0.5),
       produce_latency_p99_le_s: pct(0.99),
+      // CPU of this process (JS thread and librdkafka's threads) per acknowledged trade: what a change to the hot path
+      // costs or saves, robust to the neighbours' load that moves every rate on this machine.
+      cpu_us_per_trade: Math.round(((cpu.user + cpu.system) / Math.max(acked, 1)) * 10) / 10,
       peak_rss_mb: Math.round(peakRss / 1048576),
+      peak_heap_total_mb: Math.round(peakHeap / 1048576),
+      peak_external_mb: Math.round(peakExternal / 1048576),
       gaps_detected: gaps,
     };
   } finally {
