@@ -39,6 +39,8 @@ export interface StreamerOptions {
   logger: Logger;
   registry: Registry;
   readiness?: Readiness;
+  /** Unacknowledged sends at which reading pauses (resumes below a quarter of it). Default 20,000; the benchmark varies it. */
+  maxInFlight?: number;
   /** Injected for the benchmark; defaults to a K2Producer on kafkaBrokers. */
   producer?: FeedProducer & { disconnect(): Promise<void> };
 }
@@ -107,6 +109,7 @@ export class Streamer {
       degradation: this.degradation,
       breakerResetMs: fc.breakerResetMs,
       ...(fc.dlqRawMaxBytes === undefined ? {} : { dlqRawMaxBytes: fc.dlqRawMaxBytes }),
+      ...(this.o.maxInFlight === undefined ? {} : { backpressureHigh: this.o.maxInFlight, backpressureLow: Math.floor(this.o.maxInFlight / 4) }),
     });
     this.sequencer = new TradeSequencer({
       sink: this.publisher,
