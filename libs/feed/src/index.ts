@@ -9,3 +9,4 @@ export * from './ws-feed';
 export * from './config';
 export * from './streamer';
 export * from './rest';
+export * from './heap';

@@ -35,7 +35,11 @@ export interface PublisherOptions {
   /** Producer in-flight counts at which quotes are shed (SOFT) and trades spill to the journal (SPILL). */
   inFlightSoft?: number;
   inFlightSpill?: number;
-  /** Unacknowledged sends at which input is throttled, and below which it reads again. Default 20,000 / 5,000. */
+  /**
+   * Unacknowledged sends at which input is throttled, and below which it reads again. Default 5,000 / 1,250: at
+   * 20,000 the queue alone made produce latency p99 1-5 s at full offer for no more throughput (bench:streamer,
+   * issue 20: p99 <= 0.25 s at 5,000 with the same acknowledged rate within the machine's noise).
+   */
   backpressureHigh?: number;
   backpressureLow?: number;
   /** µs clock for platform_sequence; injectable for tests. */
@@ -98,8 +102,8 @@ export class FeedPublisher implements TradeSink {
 
   constructor(private readonly o: PublisherOptions) {
     this.nowMicros = o.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
-    this.high = o.backpressureHigh ?? 20_000;
-    this.low = o.backpressureLow ?? 5_000;
+    this.high = o.backpressureHigh ?? 5_000;
+    this.low = o.backpressureLow ?? 1_250;
     this.breaker = createCircuitBreaker((batch: readonly Outgoing[]) => this.sendBatch(batch), {
       name: `${o.exchange}-kafka-producer`,
       // librdkafka's message.timeout.ms bounds every delivery; a second timer per message would only cost.

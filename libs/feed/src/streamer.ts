@@ -39,7 +39,7 @@ export interface StreamerOptions {
   logger: Logger;
   registry: Registry;
   readiness?: Readiness;
-  /** Unacknowledged sends at which reading pauses (resumes below a quarter of it). Default 20,000; the benchmark varies it. */
+  /** Unacknowledged sends at which reading pauses (resumes below a quarter of it). Default 5,000; the benchmark varies it. */
   maxInFlight?: number;
   /** Injected for the benchmark; defaults to a K2Producer on kafkaBrokers. */
   producer?: FeedProducer & { disconnect(): Promise<void> };

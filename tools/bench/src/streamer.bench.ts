@@ -17,10 +17,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
 import { Registry, type Histogram } from 'prom-client';
 import { binanceAdapter, BinanceTransport, decodeBinanceFrame } from '@k2/binance';
 import { createLogger } from '@k2/core';
-import { Streamer, type FeedConfig, type FeedTrade } from '@k2/feed';
+import { Streamer, tuneStreamerHeap, type FeedConfig, type FeedTrade } from '@k2/feed';
 import { topicName } from '@k2/kafka';
 import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, removeScratchTopics, scratchExchange, startSimulatorProcess, type SimulatorHandle } from '@k2/testing';
@@ -28,6 +29,7 @@ import { benchCli } from './cli';
 import { atLeast, atMost, benchLine, producerPerfLimit, wsReceiveLimit, type PerfLimit, type WsLimit } from './limits';
 
 benchCli('streamer');
+tuneStreamerHeap(); // as both apps do at start
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 100_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
@@ -112,6 +114,8 @@ interface Measured {
   peak_heap_total_mb: number;
   peak_external_mb: number;
   gaps_detected: number;
+  in_flight_at_end: number;
+  journal_entries_at_end: number;
 }
 
 function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
@@ -126,6 +130,7 @@ function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
   console.log(`  sustained          : ${fmt(m.sustained_rate)}/s offered, ${fmt(m.sustained_acked_per_s)}/s acked, p50 <= ${m.sustained_latency_p50_le_s} s, p99 <= ${m.sustained_latency_p99_le_s} s (goal p99 <= 0.25 s)`);
   console.log(`  CPU per trade      : ${m.cpu_us_per_trade} µs (this process, all threads)`);
   console.log(`  peak RSS           : ${m.peak_rss_mb} MB (goal <= 300 MB; V8 heap ${m.peak_heap_total_mb} MB, buffers ${m.peak_external_mb} MB); gaps detected ${m.gaps_detected}`);
+  console.log(`  at the end         : ${fmt(m.in_flight_at_end)} sends in flight, ${fmt(m.journal_entries_at_end)} journal entries`);
   const goals = [atLeast('ack_vs_producer_perf', ackVsPerf, 0.5), atMost('peak_rss_mb', m.peak_rss_mb, 300, '≤ MB'), atMost('sustained_latency_p99_ms', p99, 250, '≤ ms')];
   console.log(
     benchLine(
@@ -188,7 +193,7 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
     const m = process.memoryUsage();
     peakRss = Math.max(peakRss, m.rss);
     peakHeap = Math.max(peakHeap, m.heapTotal);
-    peakExternal = Math.max(peakExternal, m.external + m.arrayBuffers);
+    peakExternal = Math.max(peakExternal, m.external);
   }, 100);
   const counter = async (name: string) => {
     const m = await registry.getSingleMetric(name)?.get();
@@ -219,6 +224,12 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
     const acked = (await counter('k2_feed_records_published_total')) - acked0;
     const received = (await counter('k2_binance_messages_received_total')) - recv0;
     const full = await latency(hist);
+    const { publisher } = streamer.state;
+    const inFlightAtEnd = publisher.pending;
+    const journalAtEnd = await counter('k2_feed_journal_entries');
+    if (process.env['BENCH_HEAP_SPACES']) {
+      for (const sp of v8.getHeapSpaceStatistics()) console.log(`  heap space ${sp.space_name}: used ${Math.round(sp.space_used_size / 1048576)} MB of ${Math.round(sp.space_size / 1048576)} MB`);
+    }
     const gaps = await counter('k2_feed_gaps_detected_total');
     await sim.pause();
     return {
@@ -238,6 +249,8 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
       peak_heap_total_mb: Math.round(peakHeap / 1048576),
       peak_external_mb: Math.round(peakExternal / 1048576),
       gaps_detected: gaps,
+      in_flight_at_end: inFlightAtEnd,
+      journal_entries_at_end: journalAtEnd,
     };
   } finally {
     clearInterval(rssTimer);
