@@ -1,11 +1,9 @@
 import { librdkafkaSecurity, schemaRegistryOptions } from '@k2/kafka';
 import { binanceAdapter } from '@k2/binance';
-import { Streamer, tuneStreamerHeap } from '@k2/feed';
+import { Streamer } from '@k2/feed';
 import { runService } from '@k2/runtime';
 import { CLI } from './cli';
 import { loadBinanceStreamerConfig, SERVICE } from './config';
-
-tuneStreamerHeap();
 
 void runService({
   name: SERVICE,

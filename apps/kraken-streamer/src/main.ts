@@ -1,11 +1,9 @@
 import { librdkafkaSecurity, schemaRegistryOptions } from '@k2/kafka';
-import { Streamer, tuneStreamerHeap } from '@k2/feed';
+import { Streamer } from '@k2/feed';
 import { krakenAdapter } from '@k2/kraken';
 import { runService } from '@k2/runtime';
 import { CLI } from './cli';
 import { loadKrakenStreamerConfig, SERVICE } from './config';
-
-tuneStreamerHeap();
 
 void runService({
   name: SERVICE,

@@ -9,4 +9,3 @@ export * from './ws-feed';
 export * from './config';
 export * from './streamer';
 export * from './rest';
-export * from './heap';

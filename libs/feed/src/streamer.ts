@@ -15,6 +15,14 @@ import type { ExchangeAdapter } from './types';
 import { WebSocketFeed } from './ws-feed';
 
 /**
+ * Live trades held per symbol while a backfill runs (the sequencer's default is 50,000). Under overload the exchange
+ * drops a slow client; the catch-up after the reconnect ran for minutes at REST speed while three symbols' buffers
+ * filled to 150,000 trades, ~150 MB (bench:streamer at 100k/s offered, issue 20). Trades beyond the bound are
+ * dropped and fetched again by the gap they leave, so the bound costs REST calls, never data.
+ */
+const SEQUENCER_MAX_BUFFERED = 10_000;
+
+/**
  * The adapter's topics, or the same kinds under another exchange segment (FEED_TOPIC_EXCHANGE): tests and benchmarks
  * stream into scratch topics that no platform subscription names.
  */
@@ -117,6 +125,7 @@ export class Streamer {
       metrics: this.metrics,
       logger,
       exchange: adapter.exchange,
+      maxBuffered: SEQUENCER_MAX_BUFFERED,
       deferBackfill: () => this.degradation.shouldDeferOptionalWork(),
       onInvalidTrade: (t, reason) => this.publisher.deadLetter(this.topics.trades, stringifyLossless(t.record), new ValidationError(reason), { symbol: t.symbol, encoding: 'v2-json' }),
     });

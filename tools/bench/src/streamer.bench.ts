@@ -21,7 +21,7 @@ import * as v8 from 'node:v8';
 import { Registry, type Histogram } from 'prom-client';
 import { binanceAdapter, BinanceTransport, decodeBinanceFrame } from '@k2/binance';
 import { createLogger } from '@k2/core';
-import { Streamer, tuneStreamerHeap, type FeedConfig, type FeedTrade } from '@k2/feed';
+import { Streamer, type FeedConfig, type FeedTrade } from '@k2/feed';
 import { topicName } from '@k2/kafka';
 import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, removeScratchTopics, scratchExchange, startSimulatorProcess, type SimulatorHandle } from '@k2/testing';
@@ -29,7 +29,6 @@ import { benchCli } from './cli';
 import { atLeast, atMost, benchLine, producerPerfLimit, wsReceiveLimit, type PerfLimit, type WsLimit } from './limits';
 
 benchCli('streamer');
-tuneStreamerHeap(); // as both apps do at start
 
 const RATE = Number(process.env['BENCH_RATE'] ?? 100_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 20);
@@ -116,6 +115,8 @@ interface Measured {
   gaps_detected: number;
   in_flight_at_end: number;
   journal_entries_at_end: number;
+  reconnects: number;
+  backfilled: number;
 }
 
 function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
@@ -130,7 +131,7 @@ function report(m: Measured, socket: WsLimit, perf: PerfLimit): void {
   console.log(`  sustained          : ${fmt(m.sustained_rate)}/s offered, ${fmt(m.sustained_acked_per_s)}/s acked, p50 <= ${m.sustained_latency_p50_le_s} s, p99 <= ${m.sustained_latency_p99_le_s} s (goal p99 <= 0.25 s)`);
   console.log(`  CPU per trade      : ${m.cpu_us_per_trade} µs (this process, all threads)`);
   console.log(`  peak RSS           : ${m.peak_rss_mb} MB (goal <= 300 MB; V8 heap ${m.peak_heap_total_mb} MB, buffers ${m.peak_external_mb} MB); gaps detected ${m.gaps_detected}`);
-  console.log(`  at the end         : ${fmt(m.in_flight_at_end)} sends in flight, ${fmt(m.journal_entries_at_end)} journal entries`);
+  console.log(`  at the end         : ${fmt(m.in_flight_at_end)} sends in flight, ${fmt(m.journal_entries_at_end)} journal entries; ${m.reconnects} reconnects, ${fmt(m.backfilled)} trades backfilled`);
   const goals = [atLeast('ack_vs_producer_perf', ackVsPerf, 0.5), atMost('peak_rss_mb', m.peak_rss_mb, 300, '≤ MB'), atMost('sustained_latency_p99_ms', p99, 250, '≤ ms')];
   console.log(
     benchLine(
@@ -227,6 +228,8 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
     const { publisher } = streamer.state;
     const inFlightAtEnd = publisher.pending;
     const journalAtEnd = await counter('k2_feed_journal_entries');
+    const reconnects = await counter('k2_binance_reconnects_total');
+    const backfilled = await counter('k2_feed_trades_backfilled_total');
     if (process.env['BENCH_HEAP_SPACES']) {
       for (const sp of v8.getHeapSpaceStatistics()) console.log(`  heap space ${sp.space_name}: used ${Math.round(sp.space_used_size / 1048576)} MB of ${Math.round(sp.space_size / 1048576)} MB`);
     }
@@ -251,6 +254,8 @@ async function measure(sim: SimulatorHandle, topics: BenchTopics, journalDir: st
       gaps_detected: gaps,
       in_flight_at_end: inFlightAtEnd,
       journal_entries_at_end: journalAtEnd,
+      reconnects,
+      backfilled,
     };
   } finally {
     clearInterval(rssTimer);
