@@ -5,6 +5,7 @@ import {
   DecimalError,
   decodeDecimalBytes,
   encodeDecimalBytes,
+  encodeDecimalBytesTransient,
   isDecimal,
 } from '@k2/decimal';
 
@@ -64,6 +65,18 @@ export class DecimalLogicalType extends avro.types.LogicalType {
   }
 
   override _toValue(val: unknown): Buffer {
+    // The fast path accepts only canonical text (it implies isDecimal); avsc writes the returned bytes before the
+    // next value is converted, so a view on one scratch buffer is enough (issue 20).
+    const fast = typeof val === 'string' ? encodeDecimalBytesTransient(val) : undefined;
+    return fast ?? this.ownBytes(val);
+  }
+
+  /** Both sides need their own bytes: `_toValue` hands out views on one scratch buffer. */
+  override compare(a: unknown, b: unknown): number {
+    return this.underlyingType.compare(this.ownBytes(a), this.ownBytes(b));
+  }
+
+  private ownBytes(val: unknown): Buffer {
     if (typeof val !== 'string' || !isDecimal(val)) {
       throw new DecimalError('decimal', val, `is not a canonical Decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE}); parse it with parseDecimal first`);
     }
