@@ -55,6 +55,7 @@ export const BENCHES = {
       env('BENCH_SUSTAINED_SECONDS', '8', 'latency phase (before the full offer)'),
       env('BENCH_SUSTAINED_RATE', '10000', 'offered trades/s of the latency phase'),
       env('BENCH_MAX_IN_FLIGHT', undefined, "the streamer's maxInFlight (unset = its default)"),
+      env('BENCH_HEAP_SPACES', undefined, 'set: print V8 heap spaces at the end of the full offer'),
     ],
     infra: true,
   },
