@@ -14,13 +14,13 @@ export interface QueryApi extends ServiceProcess {
   json<T = Record<string, unknown>>(pathAndQuery: string): Promise<{ status: number; body: T; headers: Headers }>;
 }
 
-export async function startQueryApi(env: Record<string, string>): Promise<QueryApi> {
+export async function startQueryApi(env: Record<string, string>, logFile?: string): Promise<QueryApi> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'k2-spark-keys-'));
   const keysFile = path.join(dir, 'keys.json');
   const { key, entry } = mintApiKey({ name: 'spark-itest', rate_per_s: 100_000, burst: 100_000, max_concurrency: 64, max_streams: 16 });
   fs.writeFileSync(keysFile, JSON.stringify([entry]), { mode: 0o600 });
   const port = await freePort();
-  const proc = await startServiceProcess('query-api', { PORT: String(port), HOST: '127.0.0.1', QUERY_API_KEYS_FILE: keysFile, ...env });
+  const proc = await startServiceProcess('query-api', { PORT: String(port), HOST: '127.0.0.1', QUERY_API_KEYS_FILE: keysFile, ...env }, logFile ? { logFile } : {});
   await waitFor('query-api ready', async () => ((await fetch(`${proc.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);
   const url = `http://127.0.0.1:${port}`;
   const json = async <T,>(p: string) => {
