@@ -19,7 +19,7 @@ export function parseTpKey(key: string): { topic: string; partition: number } {
 
 export type OffsetMap = Map<string, number>;
 
-export function parseOffsets(summary: Snapshot['summary'] | undefined, groupId: string): OffsetMap | undefined {
+export function parseOffsets(summary: Snapshot['summary'] | Readonly<Record<string, string>> | undefined, groupId: string): OffsetMap | undefined {
   const raw = summary?.[offsetsKey(groupId)];
   if (raw === undefined) return undefined;
   const obj = parseIcebergJson<Record<string, number>>(raw);

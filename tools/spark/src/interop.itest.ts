@@ -133,13 +133,14 @@ describe('Spark on the tables K2 writes', () => {
   it('reads trades, quotes and reference data while the writer commits, and agrees with the query-api exactly', async () => {
     const t0 = Date.now();
     await produce(env, 'quotes', [...makeQuotes(env.exchange, 0, 1000, D1), ...makeQuotes(env.exchange, 1000, 1000, D1 + DAY)]);
-    // Trades arrive in bursts, so the writer commits many snapshots while Spark keeps counting.
-    const producing = produceTrades(3000, 100, 500);
+    // The table exists (first commit) before the loop; then trades arrive in bursts, so the writer commits many
+    // snapshots while Spark keeps counting.
+    await produceTrades(100);
+    await waitFor('first trades commit', async () => ((await committedRows(writer!, env.namespace, 'trades_v2')) > 0 ? true : undefined), 60_000, 200);
+    const producing = produceTrades(2900, 100, 500);
     const seen: number[] = [];
     let done = false;
     void producing.then(() => (done = true));
-    if (process.env['K2_SPARK_ITEST_DEBUG']) console.log(`${Date.now() - t0} ms: quotes produced`);
-    await waitFor('the trades table exists', async () => ((await spark.answer(`SELECT 1 FROM ${T('trades_v2')} LIMIT 1`)).ok ? true : undefined), 120_000, 500);
     while (!done || seen[seen.length - 1] !== 3000) {
       seen.push(await count(`SELECT count(*) FROM ${T('trades_v2')}`));
       if (process.env['K2_SPARK_ITEST_DEBUG']) console.log(`${Date.now() - t0} ms: ${seen.at(-1)}`);
@@ -195,8 +196,46 @@ describe('Spark on the tables K2 writes', () => {
     expect(await sparkCountsPerDay(spark, T('trades_v2'), EX, id)).toEqual(apiTradeCountsPerDay(EX, apiBars));
   });
 
+  it("finds every data file's record count, partition and column bounds in K2's manifests true to the data", async () => {
+    const metrics = (c: string) => `readable_metrics.\`${c}\`.lower_bound AS ${c}_lo, readable_metrics.\`${c}\`.upper_bound AS ${c}_hi, readable_metrics.\`${c}\`.null_value_count AS ${c}_nulls`;
+    const files = records(
+      await spark.sql(
+        `SELECT file_path, record_count, partition.timestamp_day AS p_day, partition.exchange AS p_ex, ${['price', 'quantity', 'timestamp', 'source_sequence', 'message_id', 'symbol'].map(metrics).join(', ')} FROM ${T('trades_v2')}.files`,
+      ),
+    );
+    const actual = records(
+      await spark.sql(
+        `SELECT _file AS file_path, count(*) AS record_count, count(DISTINCT to_date(timestamp)) AS days, CAST(min(to_date(timestamp)) AS STRING) AS day, min(exchange) AS ex_lo, max(exchange) AS ex_hi,
+           min(price) AS price_lo, max(price) AS price_hi, count(*) - count(price) AS price_nulls,
+           min(quantity) AS quantity_lo, max(quantity) AS quantity_hi, count(*) - count(quantity) AS quantity_nulls,
+           min(timestamp) AS timestamp_lo, max(timestamp) AS timestamp_hi, count(*) - count(timestamp) AS timestamp_nulls,
+           min(source_sequence) AS source_sequence_lo, max(source_sequence) AS source_sequence_hi, count(*) - count(source_sequence) AS source_sequence_nulls,
+           min(message_id) AS message_id_lo, max(message_id) AS message_id_hi, min(symbol) AS symbol_lo, max(symbol) AS symbol_hi
+         FROM ${T('trades_v2')} GROUP BY _file`,
+      ),
+    );
+    expect(files.length).toBeGreaterThan(1);
+    expect(new Set(files.map((f) => f['file_path']))).toEqual(new Set(actual.map((a) => a['file_path'])));
+    const byPath = new Map(actual.map((a) => [a['file_path'], a]));
+    for (const f of files) {
+      const a = byPath.get(f['file_path'])!;
+      expect({ path: f['file_path'], n: f['record_count'] }).toEqual({ path: a['file_path'], n: a['record_count'] });
+      // Identity/day partitions: one day and one exchange per file, the partition tuple's.
+      expect([a['days'], a['day'], a['ex_lo'], a['ex_hi']]).toEqual(['1', f['p_day'], f['p_ex'], f['p_ex']]);
+      // Bounds K2 writes are exact for numbers and times (the spec only requires lower ≤ min, max ≤ upper).
+      for (const c of ['price', 'quantity', 'timestamp', 'source_sequence']) {
+        expect([c, f[`${c}_lo`], f[`${c}_hi`], f[`${c}_nulls`]]).toEqual([c, a[`${c}_lo`], a[`${c}_hi`], a[`${c}_nulls`]]);
+      }
+      for (const c of ['message_id', 'symbol']) {
+        expect(String(f[`${c}_lo`]) <= String(a[`${c}_lo`]) && String(a[`${c}_hi`]) <= String(f[`${c}_hi`])).toBe(true);
+      }
+    }
+    const parts = records(await spark.sql(`SELECT sum(record_count) AS n, sum(file_count) AS f FROM ${T('trades_v2')}.partitions`))[0]!;
+    expect(parts).toEqual({ n: '3000', f: String(files.length) });
+  });
+
   it('compacts and expires trades_v2 while the writer commits: no row lost or duplicated, offsets kept, the API serves it', async () => {
-    const producing = produceTrades(2000, 100, 250);
+    const producing = produceTrades(2000, 50, 300);
     let rounds = 0;
     let finished = false;
     void producing.then(() => (finished = true));

@@ -23,8 +23,18 @@ export async function startQueryApi(env: Record<string, string>, logFile?: strin
   const proc = await startServiceProcess('query-api', { PORT: String(port), HOST: '127.0.0.1', QUERY_API_KEYS_FILE: keysFile, ...env }, logFile ? { logFile } : {});
   await waitFor('query-api ready', async () => ((await fetch(`${proc.baseUrl}/readyz`)).ok ? true : undefined), 60_000, 200);
   const url = `http://127.0.0.1:${port}`;
+  const get = async (p: string): Promise<Response> => {
+    try {
+      return await fetch(`${url}${p}`, { headers: { 'X-API-Key': key } });
+    } catch (e) {
+      // A pooled keep-alive connection the server closed on its idle timeout just as it was reused (undici's
+      // "other side closed"): a GET is safe to send again, once, on a new connection.
+      if (!/other side closed|ECONNRESET/.test(String((e as { cause?: unknown }).cause ?? e))) throw e;
+      return fetch(`${url}${p}`, { headers: { 'X-API-Key': key } });
+    }
+  };
   const json = async <T,>(p: string) => {
-    const res = await fetch(`${url}${p}`, { headers: { 'X-API-Key': key } });
+    const res = await get(p);
     return { status: res.status, body: (await res.json()) as T, headers: res.headers };
   };
   return Object.assign(proc, { url, json });
