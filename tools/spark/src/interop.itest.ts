@@ -235,7 +235,7 @@ describe('Spark on the tables K2 writes', () => {
   });
 
   it('compacts and expires trades_v2 while the writer commits: no row lost or duplicated, offsets kept, the API serves it', async () => {
-    const producing = produceTrades(2000, 50, 300);
+    const producing = produceTrades(2000, 25, 300);
     let rounds = 0;
     let finished = false;
     void producing.then(() => (finished = true));
