@@ -239,12 +239,16 @@ describe('Spark on the tables K2 writes', () => {
     let rounds = 0;
     let finished = false;
     void producing.then(() => (finished = true));
-    let ticks = 0;
+    let sparkCommits = 0;
     while (!finished || rounds === 0) {
-      await spark.sql(`CALL system.rewrite_data_files(table => '${T('trades_v2')}', options => map('rewrite-all', 'true'))`);
-      // Small metadata-only commits as well (a property change, as a user or a scheduler makes them): every Spark
-      // commit moves the catalog pointer, so the writer's compare-and-swap loses some races and must retry.
-      for (let i = 0; i < 5; i++) await spark.sql(`ALTER TABLE ${T('trades_v2')} SET TBLPROPERTIES ('k2.itest.tick' = '${++ticks}')`);
+      // Partial progress, one file per group: each round commits up to 10 replace snapshots spread over the job, as
+      // compaction of a large table does, so some land while a writer commit is in flight and the writer must retry.
+      const r = records(
+        await spark.sql(
+          `CALL system.rewrite_data_files(table => '${T('trades_v2')}', options => map('rewrite-all', 'true', 'partial-progress.enabled', 'true', 'partial-progress.max-commits', '10', 'max-file-group-size-bytes', '1'))`,
+        ),
+      )[0]!;
+      sparkCommits += Math.min(10, Number(r['rewritten_data_files_count']));
       const now = new Date(Date.now() + 1000).toISOString().replace('T', ' ').replace('Z', '');
       await spark.sql(`CALL system.expire_snapshots(table => '${T('trades_v2')}', older_than => TIMESTAMP '${now}', retain_last => 1)`);
       rounds++;
@@ -252,7 +256,7 @@ describe('Spark on the tables K2 writes', () => {
     await producing;
     await tradesCommitted(5000);
     const retries = (await writer!.registry.getSingleMetric('k2_writer_cas_retries_total')?.get())?.values.reduce((s, v) => s + v.value, 0) ?? 0;
-    console.log(`compaction rounds while writing: ${rounds}, property commits: ${ticks}; writer CAS retries: ${retries}`);
+    console.log(`compaction rounds while writing: ${rounds} (up to ${sparkCommits} replace commits); writer CAS retries: ${retries}`);
 
     expect(await count(`SELECT count(*) FROM ${T('trades_v2')}`)).toBe(5000);
     expect(await count(`SELECT count(DISTINCT message_id) FROM ${T('trades_v2')}`)).toBe(5000);
