@@ -1,5 +1,5 @@
 import type { Snapshot, TableMetadata } from '@k2/iceberg';
-import { offsetsKey, serializeOffsets, tableOffsets } from './offsets';
+import { lineageOffsets, offsetsKey, serializeOffsets, tableOffsets } from './offsets';
 
 /**
  * Issue 19: the writer's offsets also live in a table property, read when no retained ancestor carries them —
@@ -44,6 +44,11 @@ describe('tableOffsets with the offsets property', () => {
   it('prefers the newest writer summary in the lineage over the property', () => {
     const m = meta([snap(1, undefined, { [offsetsKey(g)]: serializeOffsets(new Map([[tp, 7]])) }), snap(2, 1, { operation: 'replace' })], 2, prop);
     expect(tableOffsets(m, g)).toEqual(new Map([[tp, 7]]));
+  });
+
+  it('leaves the property out of a lineage-only read (what a historical snapshot knew)', () => {
+    const m = meta([snap(9, 8, { operation: 'replace' })], 9, prop);
+    expect(lineageOffsets(m, g)).toBeUndefined();
   });
 
   it('is empty without either, and for another group', () => {

@@ -35,11 +35,19 @@ export function parseOffsets(summary: Snapshot['summary'] | Readonly<Record<stri
  * whole Kafka tail again (issue 19). Summaries stay first: after a rollback the property may be ahead of the lineage.
  */
 export function tableOffsets(meta: TableMetadata, groupId: string): OffsetMap {
+  return lineageOffsets(meta, groupId) ?? parseOffsets(meta.properties, groupId) ?? new Map();
+}
+
+/**
+ * Offsets of the newest snapshot in the current snapshot's lineage that carries them, without the property: what a
+ * historical snapshot knew (the property is the table's newest map, ahead of any older snapshot).
+ */
+export function lineageOffsets(meta: TableMetadata, groupId: string): OffsetMap | undefined {
   for (const s of ancestors(meta)) {
     const m = parseOffsets(s.summary, groupId);
     if (m) return m;
   }
-  return parseOffsets(meta.properties, groupId) ?? new Map();
+  return undefined;
 }
 
 export function mergeOffsets(parent: OffsetMap, mine: OffsetMap): OffsetMap {
