@@ -109,6 +109,7 @@ spark.driver.bindAddress=127.0.0.1
 spark.sql.shuffle.partitions=4
 spark.sql.session.timeZone=UTC
 spark.sql.datetime.java8API.enabled=true
+spark.sql.iceberg.vectorization.enabled=false
 spark.sql.warehouse.dir=${TMPDIR:-/tmp}/k2-spark-warehouse
 spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions
 spark.sql.defaultCatalog=$cat
