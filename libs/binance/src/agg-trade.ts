@@ -1,13 +1,13 @@
 import { messageId, type TradeV2, type VendorData } from '@k2/schema';
 import { bool, epochMicros, idText, optBool, positiveDecimal, type Json } from './fields';
 import { BINANCE_ASSET_CLASS, BINANCE_EXCHANGE, binanceQuoteAsset } from './symbols';
-import type { MapContext, MappedTrade } from './types';
+import type { DecodeContext, FeedTrade } from '@k2/feed';
 
 /**
  * The part of an aggregate trade shared by the stream event and the REST /api/v3/aggTrades row
  * (same letters: a, p, q, f, l, T, m, M). `vendor` holds what precedes the common fields.
  */
-export function aggTradeRecord(ev: Json, symbol: string, id: string, ctx: MapContext, vendor: VendorData, exact: () => Json): MappedTrade {
+export function aggTradeRecord(ev: Json, symbol: string, id: string, ctx: DecodeContext, vendor: VendorData, exact: () => Json): FeedTrade {
   const time = epochMicros(ev['T'], 'T (trade time)');
   const isBuyerMaker = bool(ev, 'm', 'm (is buyer maker)');
   const bestMatch = optBool(ev, 'M', 'M (best match)');
@@ -26,7 +26,7 @@ export interface BinanceTradeParts {
   kind: 'trade' | 'aggTrade';
   micros: bigint;
   isBuyerMaker: boolean;
-  ctx: MapContext;
+  ctx: DecodeContext;
   vendor: VendorData;
   /** [key in the object, field name for errors] */
   price: [string, string];
@@ -34,7 +34,7 @@ export interface BinanceTradeParts {
 }
 
 /** The TradeV2 every Binance source (@trade, @aggTrade, historicalTrades, aggTrades) maps to. */
-export function binanceTrade(ev: Json, p: BinanceTradeParts): MappedTrade {
+export function binanceTrade(ev: Json, p: BinanceTradeParts): FeedTrade {
   const record: TradeV2 = {
     message_id: p.kind === 'trade' ? messageId(BINANCE_EXCHANGE, p.symbol, p.id) : messageId(BINANCE_EXCHANGE, p.symbol, p.id, p.kind),
     trade_id: p.id,

@@ -1,8 +1,13 @@
-import { ErrorCode, isLosslessNumber, K2Error, parseLosslessJson, ValidationError, type LosslessJson } from '@k2/core';
-import { parseDecimal, type Decimal, type DecimalKind } from '@k2/decimal';
+import { ErrorCode, isLosslessNumber, parseLosslessJson, ValidationError, type LosslessJson } from '@k2/core';
+import { type Decimal, type DecimalKind } from '@k2/decimal';
+import { bookSide as feedBookSide, invalid, positiveDecimal as feedPositiveDecimal, type DecimalText } from '@k2/feed';
 import { AVRO_LONG_MAX, digitsFitLong } from '@k2/schema';
 
-/** Field readers for JSON.parse output. Every failure is a ValidationError naming the field and the value. */
+/**
+ * Binance's field readers for JSON.parse output (prices and quantities are JSON strings there); the ones every
+ * exchange shares live in @k2/feed. Every failure is a ValidationError naming the field and the value.
+ */
+export { bool, invalid, show, str, withPrefix } from '@k2/feed';
 
 export type Json = Record<string, unknown>;
 
@@ -10,19 +15,7 @@ export function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-export function show(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'object' && v !== null) {
-    const text = JSON.stringify(v);
-    return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-  }
-  return String(v);
-}
 
-export function invalid(field: string, value: unknown, reason: string): ValidationError {
-  return new ValidationError(`${field}: ${show(value)} ${reason}`, { context: { field, value: show(value) } });
-}
 
 export function parseFrame(raw: string, what: string): unknown {
   if (typeof raw !== 'string') throw new ValidationError(`${what}: frame must be text, got ${typeof raw}`);
@@ -36,17 +29,7 @@ export function parseFrame(raw: string, what: string): unknown {
   }
 }
 
-export function str(o: Json, key: string, field: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be a string');
-  return v;
-}
 
-export function bool(o: Json, key: string, field: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw invalid(field, v, v === undefined ? 'is required' : 'must be true or false');
-  return v;
-}
 
 export function optBool(o: Json, key: string, field: string): boolean | undefined {
   const v = o[key];
@@ -111,34 +94,20 @@ export function intText(o: Json, key: string, field: string): string {
   return String(v);
 }
 
+/** JSON string decimals: anything but undefined goes to parseDecimal, which refuses non-text with its own message. */
+const wireText: DecimalText = (v, field) => {
+  if (v === undefined) throw invalid(field, v, 'is required');
+  return v;
+};
+
 /** A trade price or quantity: decimal text, > 0, at most Decimal(18,8) (see @k2/decimal). */
 export function positiveDecimal(o: Json, key: string, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
-  const v = o[key];
-  if (v === undefined) throw invalid(field, v, 'is required');
-  const d = parseDecimal(field, v, kind);
-  if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
-  return d;
+  return feedPositiveDecimal(o, key, field, kind, wireText);
 }
 
 /** One side of a top of book: price > 0 with size >= 0, or the empty side 0 / 0. */
 export function bookSide(o: Json, priceKey: string, sizeKey: string, priceField: string, sizeField: string): [Decimal, Decimal] {
-  const pv = o[priceKey];
-  const sv = o[sizeKey];
-  if (pv === undefined) throw invalid(priceField, pv, 'is required');
-  if (sv === undefined) throw invalid(sizeField, sv, 'is required');
-  const price = parseDecimal(priceField, pv, 'price');
-  const size = parseDecimal(sizeField, sv, 'size');
-  if (price === ZERO && size !== ZERO) throw invalid(priceField, pv, `must be greater than zero when ${sizeField} is ${show(sv)}`);
-  return [price, size];
+  return feedBookSide(o, [priceKey, sizeKey], [priceField, sizeField], wireText);
 }
 
-const ZERO = '0.00000000';
-
-/** Adds "<what>: " before the message of a mapping error, keeping its code and the original as the cause. */
-export function withPrefix(what: string, e: unknown): never {
-  if (e instanceof K2Error) {
-    throw new ValidationError(`${what}: ${e.message}`, { code: e.code, cause: e, context: e.context });
-  }
-  throw e;
-}
 

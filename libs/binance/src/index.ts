@@ -3,3 +3,5 @@ export * from './symbols';
 export * from './mapper';
 export * from './rest-mapper';
 export * from './transport';
+export * from './backfill';
+export * from './adapter';

@@ -18,7 +18,9 @@ import {
 } from './fields';
 import { aggTradeRecord, binanceTrade } from './agg-trade';
 import { BINANCE_ASSET_CLASS, BINANCE_EXCHANGE, binanceQuoteAsset, canonicalBinanceSymbol } from './symbols';
-import type { BinanceMessage, MapContext, MappedQuote, MappedTrade } from './types';
+import type { DecodeContext, FeedEvent, FeedQuote, FeedTrade } from '@k2/feed';
+import { asDecodeError } from '@k2/feed';
+import type { BinanceMessage } from './types';
 
 /**
  * Binance spot WebSocket market streams → V2 records (binance-spot-api-docs, web-socket-streams.md).
@@ -33,7 +35,41 @@ import type { BinanceMessage, MapContext, MappedQuote, MappedTrade } from './typ
  *   the option) and is converted; vendor_data.time_unit says which one the frame carried ("ms" | "us").
  * - Prices and quantities are JSON strings, so JSON.parse loses nothing; ids are checked to be exact (see idText).
  */
-export function mapBinanceMessage(raw: string, ctx: MapContext): BinanceMessage {
+export function mapBinanceMessage(raw: string, ctx: DecodeContext): BinanceMessage {
+  return mapFrame(raw, ctx, AS_MESSAGE);
+}
+
+/** The streamer's view of the same frame: trades, quotes, or what a control message means to the connection. */
+export function decodeBinanceFrame(raw: string, ctx: DecodeContext): FeedEvent {
+  return mapFrame(raw, ctx, AS_FEED_EVENT);
+}
+
+/** What one frame becomes; each view builds its own result from the mapped parts, so nothing is translated twice. */
+interface FrameView<T> {
+  trade(trade: FeedTrade, stream: string | undefined): T;
+  quote(quote: FeedQuote, stream: string | undefined): T;
+  result(id: number | string | null, result: unknown): T;
+  error(id: number | string | null, code: number, msg: string): T;
+  serverShutdown(eventTimeMicros: bigint): T;
+}
+
+const AS_MESSAGE: FrameView<BinanceMessage> = {
+  trade: (trade, stream) => (stream === undefined ? { kind: 'trade', trade } : { kind: 'trade', trade, stream }),
+  quote: (quote, stream) => (stream === undefined ? { kind: 'quote', quote } : { kind: 'quote', quote, stream }),
+  result: (id, result) => ({ kind: 'result', id, result }),
+  error: (id, code, msg) => ({ kind: 'error', id, code, msg }),
+  serverShutdown: (eventTimeMicros) => ({ kind: 'server-shutdown', eventTimeMicros }),
+};
+
+const AS_FEED_EVENT: FrameView<FeedEvent> = {
+  trade: (trade) => ({ type: 'trades', trades: [trade] }),
+  quote: (quote) => ({ type: 'quotes', quotes: [quote] }),
+  result: (id) => ({ type: 'control', detail: `result of request ${String(id)}` }),
+  error: (id, code, msg) => ({ type: 'exchange-error', detail: `request ${String(id)}: code ${code} ${msg}` }),
+  serverShutdown: () => ({ type: 'rotate', detail: 'serverShutdown' }),
+};
+
+function mapFrame<T>(raw: string, ctx: DecodeContext, view: FrameView<T>): T {
   const msg = parseFrame(raw, 'binance');
   if (!isObject(msg)) throw new ValidationError(`binance: frame must be a JSON object, got ${show(msg)}`);
 
@@ -43,41 +79,43 @@ export function mapBinanceMessage(raw: string, ctx: MapContext): BinanceMessage 
     // Combined stream wrapper {"stream":"<name>","data":<payload>}.
     stream = str(msg, 'stream', 'stream');
     const data = msg['data'];
-    if (!isObject(data)) throw invalid('data', data, 'must be a JSON object');
+    if (!isObject(data)) return asDecodeError(streamKind(stream), invalid('data', data, 'must be a JSON object'));
     ev = data;
   }
 
   const e = ev['e'];
-  if (e === 'trade') {
-    const trade = mapTradeEvent(ev, ctx, stream, losslessEvent(raw, stream !== undefined));
-    return stream === undefined ? { kind: 'trade', trade } : { kind: 'trade', trade, stream };
-  }
-  if (e === 'aggTrade') {
-    const trade = mapAggTradeEvent(ev, ctx, stream, losslessEvent(raw, stream !== undefined));
-    return stream === undefined ? { kind: 'trade', trade } : { kind: 'trade', trade, stream };
-  }
-  if (e === 'serverShutdown') {
-    return { kind: 'server-shutdown', eventTimeMicros: epochMicros(ev['E'], 'E (event time)').micros };
-  }
+  if (e === 'trade') return view.trade(mapTradeEvent(ev, ctx, stream, losslessEvent(raw, stream !== undefined)), stream);
+  if (e === 'aggTrade') return view.trade(mapAggTradeEvent(ev, ctx, stream, losslessEvent(raw, stream !== undefined)), stream);
+  if (e === 'serverShutdown') return view.serverShutdown(epochMicros(ev['E'], 'E (event time)').micros);
   if (e === undefined) {
     if (ev['u'] !== undefined && ev['s'] !== undefined && ev['b'] !== undefined && ev['a'] !== undefined) {
-      const quote = mapBookTicker(ev, ctx, stream, losslessEvent(raw, stream !== undefined));
-      return stream === undefined ? { kind: 'quote', quote } : { kind: 'quote', quote, stream };
+      let quote: FeedQuote;
+      try {
+        quote = mapBookTicker(ev, ctx, stream, losslessEvent(raw, stream !== undefined));
+      } catch (err) {
+        return asDecodeError('quotes', err);
+      }
+      return view.quote(quote, stream);
     }
-    if (stream === undefined && 'result' in ev && 'id' in ev) {
-      return { kind: 'result', id: replyId(ev), result: ev['result'] };
-    }
+    if (stream === undefined && 'result' in ev && 'id' in ev) return view.result(replyId(ev), ev['result']);
     if (stream === undefined && ev['code'] !== undefined && ev['msg'] !== undefined) {
       const code = ev['code'];
       if (typeof code !== 'number' || !Number.isInteger(code)) throw invalid('code', code, 'must be an integer');
-      return { kind: 'error', id: 'id' in ev ? replyId(ev) : null, code, msg: str(ev, 'msg', 'msg') };
+      return view.error('id' in ev ? replyId(ev) : null, code, str(ev, 'msg', 'msg'));
     }
   }
   const keys = Object.keys(ev).slice(0, 12).join(',');
-  throw new ValidationError(
-    `binance: unknown message shape (e=${show(e)}${stream === undefined ? '' : `, stream=${JSON.stringify(stream)}`}, keys=${keys})`,
-    { context: { e: show(e), keys } },
+  return asDecodeError(
+    streamKind(stream),
+    new ValidationError(`binance: unknown message shape (e=${show(e)}${stream === undefined ? '' : `, stream=${JSON.stringify(stream)}`}, keys=${keys})`, {
+      context: { e: show(e), keys },
+    }),
   );
+}
+
+/** A combined-stream name says what the payload was meant to be (`<symbol>@bookTicker` → quotes). */
+function streamKind(stream: string | undefined): 'trades' | 'quotes' {
+  return stream !== undefined && stream.endsWith('@bookTicker') ? 'quotes' : 'trades';
 }
 
 function replyId(ev: Json): number | string | null {
@@ -86,7 +124,7 @@ function replyId(ev: Json): number | string | null {
   throw invalid('id', id, 'must be an integer, a string or null');
 }
 
-function mapTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined, exact: () => Json): MappedTrade {
+function mapTradeEvent(ev: Json, ctx: DecodeContext, stream: string | undefined, exact: () => Json): FeedTrade {
   const symbol = canonicalBinanceSymbol(str(ev, 's', 's (symbol)'));
   let id = '?';
   try {
@@ -111,7 +149,7 @@ function mapTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined, ex
   }
 }
 
-function mapAggTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined, exact: () => Json): MappedTrade {
+function mapAggTradeEvent(ev: Json, ctx: DecodeContext, stream: string | undefined, exact: () => Json): FeedTrade {
   const symbol = canonicalBinanceSymbol(str(ev, 's', 's (symbol)'));
   let id = '?';
   try {
@@ -128,7 +166,7 @@ function mapAggTradeEvent(ev: Json, ctx: MapContext, stream: string | undefined,
   }
 }
 
-function mapBookTicker(ev: Json, ctx: MapContext, stream: string | undefined, exact: () => Json): MappedQuote {
+function mapBookTicker(ev: Json, ctx: DecodeContext, stream: string | undefined, exact: () => Json): FeedQuote {
   const symbol = canonicalBinanceSymbol(str(ev, 's', 's (symbol)'));
   let u = '?';
   try {
@@ -156,6 +194,6 @@ function mapBookTicker(ev: Json, ctx: MapContext, stream: string | undefined, ex
     };
     return { symbol, record };
   } catch (e) {
-    return withPrefix(`binance bookTicker ${symbol} u=${u}`, e);
+    return withPrefix(`binance bookTicker ${symbol} u=${u}`, e, 'quotes');
   }
 }

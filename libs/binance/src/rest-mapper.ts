@@ -3,7 +3,8 @@ import type { VendorData } from '@k2/schema';
 import { bool, epochMicros, idText, invalid, isObject, optBool, parseFrame, show, str, withPrefix, type Json } from './fields';
 import { aggTradeRecord, binanceTrade } from './agg-trade';
 import { binanceQuoteAsset, canonicalBinanceSymbol } from './symbols';
-import type { BinanceTimeUnit, MapContext, MappedTrade } from './types';
+import type { DecodeContext, FeedTrade } from '@k2/feed';
+import type { BinanceTimeUnit } from './types';
 
 /**
  * Binance spot REST backfill payloads → V2 trades (binance-spot-api-docs, rest-api.md, "Market Data endpoints").
@@ -16,12 +17,12 @@ import type { BinanceTimeUnit, MapContext, MappedTrade } from './types';
  */
 
 /** GET /api/v3/historicalTrades (and /api/v3/trades): [{id, price, qty, quoteQty, time, isBuyerMaker, isBestMatch}]. */
-export function mapBinanceRestTrades(raw: string, symbol: string, ctx: MapContext, timeUnit: BinanceTimeUnit): MappedTrade[] {
+export function mapBinanceRestTrades(raw: string, symbol: string, ctx: DecodeContext, timeUnit: BinanceTimeUnit): FeedTrade[] {
   const sym = canonicalBinanceSymbol(symbol);
   binanceQuoteAsset(sym); // an unknown quote asset is refused before any row
   const rows = restRows(raw, 'historicalTrades', timeUnit);
   const exactRows = losslessRows(raw);
-  const out: MappedTrade[] = new Array(rows.length);
+  const out: FeedTrade[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     let id = '?';
@@ -45,12 +46,12 @@ export function mapBinanceRestTrades(raw: string, symbol: string, ctx: MapContex
 }
 
 /** GET /api/v3/aggTrades: [{a, p, q, f, l, T, m, M}] — the @aggTrade letters without e, E, s. */
-export function mapBinanceRestAggTrades(raw: string, symbol: string, ctx: MapContext, timeUnit: BinanceTimeUnit): MappedTrade[] {
+export function mapBinanceRestAggTrades(raw: string, symbol: string, ctx: DecodeContext, timeUnit: BinanceTimeUnit): FeedTrade[] {
   const sym = canonicalBinanceSymbol(symbol);
   binanceQuoteAsset(sym);
   const rows = restRows(raw, 'aggTrades', timeUnit);
   const exactRows = losslessRows(raw);
-  const out: MappedTrade[] = new Array(rows.length);
+  const out: FeedTrade[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i];
     let id = '?';

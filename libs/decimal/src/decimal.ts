@@ -165,6 +165,23 @@ export function encodeDecimalBytes(d: Decimal | string): Buffer {
   return unscaledToTwosComplement(unscaled);
 }
 
+/**
+ * encodeDecimalBytes for the serde hot path: the bytes are written into one module buffer and returned as a view on
+ * it, valid only until the next call (avsc copies them into its output at once). Undefined for anything but plain
+ * canonical text below 2^47 unscaled: the caller then uses encodeDecimalBytes (fresh buffer, same bytes).
+ */
+export function encodeDecimalBytesTransient(d: string): Buffer | undefined {
+  const v = smallUnscaled(d);
+  if (v === undefined) return undefined;
+  let n = 1;
+  while (n < 6 && (v >= 2 ** (8 * n - 1) || v < -(2 ** (8 * n - 1)))) n++;
+  TRANSIENT.writeIntBE(v, 0, n);
+  return TRANSIENT_VIEWS[n - 1]!;
+}
+
+const TRANSIENT = Buffer.alloc(8);
+const TRANSIENT_VIEWS = [1, 2, 3, 4, 5, 6].map((n) => TRANSIENT.subarray(0, n));
+
 export function decodeDecimalBytes(buf: Uint8Array): Decimal {
   if (buf.length > 0 && buf.length <= 6) {
     // Up to 48 bits: exact as a JS number, and much cheaper than BigInt parsing and formatting.

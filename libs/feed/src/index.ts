@@ -1,4 +1,5 @@
 export * from './types';
+export * from './fields';
 export * from './rate-limiter';
 export * from './sequencer';
 export * from './journal';

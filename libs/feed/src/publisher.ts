@@ -1,5 +1,5 @@
 import { ErrorCode, isRetriable, stringifyLossless, toK2Error, TransientError, ValidationError, type Logger } from '@k2/core';
-import type { DeliveryReport, OutgoingMessage } from '@k2/kafka';
+import type { DeliveryCallback, DeliveryReport, OutgoingMessage } from '@k2/kafka';
 import { DEFAULT_DLQ_RAW_MAX_BYTES, deadLetterRecord, dlqTopic, type DeadLetterRecord } from '@k2/kafka';
 import { CircuitOpenError, createCircuitBreaker, DegradationLevel, retry, sleep, untilAborted, type CircuitBreaker, type DegradationController } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
@@ -11,6 +11,8 @@ import type { FeedQuote, FeedTrade } from './types';
 /** The producer surface the publisher needs; `K2Producer` satisfies it. */
 export interface FeedProducer {
   send(msg: OutgoingMessage): Promise<DeliveryReport>;
+  /** `send` with a callback instead of a promise per message (K2Producer.produce); used when present. */
+  produce?(msg: OutgoingMessage, done: DeliveryCallback): void;
   readonly inFlight: number;
 }
 
@@ -33,9 +35,13 @@ export interface PublisherOptions {
   /** Producer in-flight counts at which quotes are shed (SOFT) and trades spill to the journal (SPILL). */
   inFlightSoft?: number;
   inFlightSpill?: number;
-  /** Called when the journal is full (stop reading the exchange) and when it has room again. */
-  onHalt?: () => void;
-  onResume?: () => void;
+  /**
+   * Unacknowledged sends at which input is throttled, and below which it reads again. Default 5,000 / 1,250: at
+   * 20,000 the queue alone made produce latency p99 1-5 s at full offer for no more throughput (bench:streamer,
+   * issue 20: p99 <= 0.25 s at 5,000 with the same acknowledged rate within the machine's noise).
+   */
+  backpressureHigh?: number;
+  backpressureLow?: number;
   /** µs clock for platform_sequence; injectable for tests. */
   nowMicros?: () => bigint;
   /** UTF-8 bytes of the raw text kept in a dead-letter record (FEED_DLQ_RAW_MAX_BYTES). Default 64 KiB. */
@@ -43,6 +49,12 @@ export interface PublisherOptions {
   /** `service` in dead-letter records. Default `<exchange>-streamer`. */
   service?: string;
 }
+
+/**
+ * Whether the streamer may read input: `throttled` while too many sends wait for Kafka (stop reading the socket,
+ * keep the connection), `halted` while the journal is full (close the connection; REST backfill closes the gap).
+ */
+export type InputState = 'reading' | 'throttled' | 'halted';
 
 /** Re-exported from @k2/kafka, where the dead-letter record now lives (issue 18). */
 export { boundedRaw, DEFAULT_DLQ_RAW_MAX_BYTES } from '@k2/kafka';
@@ -81,11 +93,17 @@ export class FeedPublisher implements TradeSink {
   private stopped = false;
   private readonly stopping = new AbortController();
   private outstanding = 0;
+  private input: InputState = 'reading';
+  private readonly inputListeners: Array<(state: InputState) => void> = [];
+  private readonly high: number;
+  private readonly low: number;
   /** Trades went to the journal because Kafka failed them; cleared once the journal is replayed empty. */
   private spilledOnFailure = false;
 
   constructor(private readonly o: PublisherOptions) {
     this.nowMicros = o.nowMicros ?? (() => BigInt(Date.now()) * 1000n);
+    this.high = o.backpressureHigh ?? 5_000;
+    this.low = o.backpressureLow ?? 1_250;
     this.breaker = createCircuitBreaker((batch: readonly Outgoing[]) => this.sendBatch(batch), {
       name: `${o.exchange}-kafka-producer`,
       // librdkafka's message.timeout.ms bounds every delivery; a second timer per message would only cost.
@@ -144,6 +162,29 @@ export class FeedPublisher implements TradeSink {
   /** Sends still waiting for an acknowledgement. */
   get pending(): number {
     return this.outstanding;
+  }
+
+  /** The one flow-control signal: what input may do now (see InputState). */
+  get inputState(): InputState {
+    return this.input;
+  }
+
+  /** Called on every change of `inputState`, as it happens (no polling). */
+  onInputState(listener: (state: InputState) => void): void {
+    this.inputListeners.push(listener);
+  }
+
+  private setInput(state: InputState): void {
+    if (state === this.input) return;
+    this.input = state;
+    for (const l of this.inputListeners) l(state);
+  }
+
+  /** Throttle above `high` sends in flight; read again below `low` or once trades go to the journal anyway. */
+  private updateBackpressure(): void {
+    if (this.halted) return;
+    if (this.input === 'reading' && this.outstanding > this.high) this.setInput('throttled');
+    else if (this.input === 'throttled' && (this.outstanding < this.low || this.spilling)) this.setInput('reading');
   }
 
   publishTrade(t: FeedTrade): boolean {
@@ -233,6 +274,7 @@ export class FeedPublisher implements TradeSink {
    */
   private sendDirect(entry: JournalEntry, isTrade: boolean): void {
     this.outstanding++;
+    if (this.outstanding > this.high) this.updateBackpressure();
     this.batch.push({ entry, isTrade, started: process.hrtime.bigint() });
     if (this.batch.length === 1) setImmediate(() => this.flushBatch());
   }
@@ -248,32 +290,49 @@ export class FeedPublisher implements TradeSink {
         this.outstanding--;
         this.onSendFailed(b.entry, b.isTrade, err);
       }
+      this.updateBackpressure();
     });
   }
 
-  private async sendBatch(batch: readonly Outgoing[]): Promise<void> {
-    const results = await Promise.allSettled(batch.map((b) => this.o.producer.send({ topic: b.entry.topic, key: b.entry.key, value: b.entry.value })));
-    const now = process.hrtime.bigint();
-    let failure: unknown;
-    for (let i = 0; i < batch.length; i++) {
-      const b = batch[i] as Outgoing;
-      const r = results[i] as PromiseSettledResult<DeliveryReport>;
-      const kind = b.isTrade ? 'trades' : 'quotes';
-      if (r.status === 'fulfilled') {
-        b.ok = true;
-        if (b.replay) continue;
-        this.outstanding--;
-        this.latency[kind].observe(Number(now - b.started) / 1e9);
-        this.published[kind].inc();
-      } else {
-        if (isRetriable(r.reason)) failure ??= r.reason;
-        b.error = r.reason;
-        if (b.replay) continue;
-        this.outstanding--;
-        this.onSendFailed(b.entry, b.isTrade, r.reason);
+  private sendBatch(batch: readonly Outgoing[]): Promise<void> {
+    if (batch.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      let left = batch.length;
+      let failure: unknown;
+      const settle = () => {
+        if (--left > 0) return;
+        this.updateBackpressure();
+        if (failure !== undefined) reject(failure);
+        else resolve();
+      };
+      const onReport = (b: Outgoing, err: unknown) => {
+        const kind = b.isTrade ? 'trades' : 'quotes';
+        if (err === undefined) {
+          b.ok = true;
+          if (!b.replay) {
+            this.outstanding--;
+            this.latency[kind].observe(Number(process.hrtime.bigint() - b.started) / 1e9);
+            this.published[kind].inc();
+          }
+        } else {
+          if (isRetriable(err)) failure ??= err;
+          b.error = err;
+          if (!b.replay) {
+            this.outstanding--;
+            this.onSendFailed(b.entry, b.isTrade, err);
+          }
+        }
+        settle();
+      };
+      const producer = this.o.producer;
+      for (const b of batch) {
+        const msg = { topic: b.entry.topic, key: b.entry.key, value: b.entry.value };
+        // One callback per delivery report, no promise per message (issue 20); a producer without `produce` (tests'
+        // in-memory ones) goes through `send`.
+        if (producer.produce) producer.produce(msg, (err) => onReport(b, err));
+        else producer.send(msg).then(() => onReport(b, undefined), (err: unknown) => onReport(b, err ?? new Error('send failed')));
       }
-    }
-    if (failure !== undefined) throw failure;
+    });
   }
 
   private onSendFailed(entry: JournalEntry, isTrade: boolean, err: unknown): void {
@@ -405,14 +464,15 @@ export class FeedPublisher implements TradeSink {
       exchange: this.o.exchange,
       journal_bytes: this.o.journal.bytes,
     });
-    this.o.onHalt?.();
+    this.setInput('halted');
   }
 
   private resume(): void {
     if (!this.halted) return;
     this.halted = false;
     this.o.logger.info('journal has room again: input resumed', { exchange: this.o.exchange, journal_bytes: this.o.journal.bytes });
-    this.o.onResume?.();
+    this.setInput('reading');
+    this.updateBackpressure();
   }
 
   private updateJournalGauges(): void {

@@ -1,21 +1,26 @@
 import { stringifyLossless, toK2Error, ValidationError, type Logger } from '@k2/core';
 import { dlqTopic, ensureTopics, K2Producer, parseTopic, readTopicTail, topicName, type KafkaConnection } from '@k2/kafka';
-import { DegradationController, DegradationLevel } from '@k2/resilience';
+import { DegradationController } from '@k2/resilience';
 import type { QuoteV2, TradeV2 } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import type { Readiness } from '@k2/runtime';
 import type { Registry } from 'prom-client';
 import type { FeedConfig } from './config';
+import { decodeFailureKind } from './fields';
 import { DiskJournal } from './journal';
 import { FeedMetrics } from './metrics';
-import { FeedPublisher, type FeedProducer } from './publisher';
+import { FeedPublisher, type FeedProducer, type InputState } from './publisher';
 import { TradeSequencer } from './sequencer';
 import type { ExchangeAdapter } from './types';
 import { WebSocketFeed } from './ws-feed';
 
-/** Unacknowledged sends at which the feed stops reading, and at which it reads again. */
-const BACKPRESSURE_HIGH = 20_000;
-const BACKPRESSURE_LOW = 5_000;
+/**
+ * Live trades held per symbol while a backfill runs (the sequencer's default is 50,000). Under overload the exchange
+ * drops a slow client; the catch-up after the reconnect ran for minutes at REST speed while three symbols' buffers
+ * filled to 150,000 trades, ~150 MB (bench:streamer at 100k/s offered, issue 20). Trades beyond the bound are
+ * dropped and fetched again by the gap they leave, so the bound costs REST calls, never data.
+ */
+const SEQUENCER_MAX_BUFFERED = 10_000;
 
 /**
  * The adapter's topics, or the same kinds under another exchange segment (FEED_TOPIC_EXCHANGE): tests and benchmarks
@@ -42,6 +47,8 @@ export interface StreamerOptions {
   logger: Logger;
   registry: Registry;
   readiness?: Readiness;
+  /** Unacknowledged sends at which reading pauses (resumes below a quarter of it). Default 5,000; the benchmark varies it. */
+  maxInFlight?: number;
   /** Injected for the benchmark; defaults to a K2Producer on kafkaBrokers. */
   producer?: FeedProducer & { disconnect(): Promise<void> };
 }
@@ -110,8 +117,7 @@ export class Streamer {
       degradation: this.degradation,
       breakerResetMs: fc.breakerResetMs,
       ...(fc.dlqRawMaxBytes === undefined ? {} : { dlqRawMaxBytes: fc.dlqRawMaxBytes }),
-      onHalt: () => this.feed?.pause(),
-      onResume: () => this.feed?.resume(),
+      ...(this.o.maxInFlight === undefined ? {} : { backpressureHigh: this.o.maxInFlight, backpressureLow: Math.floor(this.o.maxInFlight / 4) }),
     });
     this.sequencer = new TradeSequencer({
       sink: this.publisher,
@@ -119,7 +125,8 @@ export class Streamer {
       metrics: this.metrics,
       logger,
       exchange: adapter.exchange,
-      deferBackfill: () => this.degradation.level >= DegradationLevel.GRACEFUL && this.degradation.level < DegradationLevel.SPILL,
+      maxBuffered: SEQUENCER_MAX_BUFFERED,
+      deferBackfill: () => this.degradation.shouldDeferOptionalWork(),
       onInvalidTrade: (t, reason) => this.publisher.deadLetter(this.topics.trades, stringifyLossless(t.record), new ValidationError(reason), { symbol: t.symbol, encoding: 'v2-json' }),
     });
     if (fc.resumeFromKafka) await this.seedFromKafka(brokers, serde);
@@ -140,6 +147,9 @@ export class Streamer {
         if (info.reconnect) this.sequencer.onReconnected();
       },
     });
+    // The publisher's input state is the one flow-control path: throttled = stop reading the socket, halted =
+    // close the connection until the journal has room (the degradation controller's HALT drives the latter).
+    this.publisher.onInputState((state) => this.applyInputState(state));
     this.o.readiness?.add({ name: `${adapter.exchange}-feed`, check: () => assert(this.feed.connected, `not connected to ${adapter.exchange}`) });
     this.o.readiness?.add({ name: 'journal', check: () => assert(!this.publisher.isHalted, 'journal full, input halted') });
     this.feed.start();
@@ -154,8 +164,13 @@ export class Streamer {
     this.degradation.close();
   }
 
+  private applyInputState(state: InputState): void {
+    this.feed.throttle(state === 'throttled');
+    if (state === 'halted') this.feed.pause();
+    else this.feed.resume();
+  }
+
   private onFrame(raw: string, receivedAtMicros: bigint): void {
-    if (this.publisher.pending > BACKPRESSURE_HIGH && !this.feed.isThrottled) this.startThrottle();
     const { adapter, logger } = this.o;
     let ev;
     try {
@@ -163,8 +178,7 @@ export class Streamer {
     } catch (err) {
       this.received.invalid.inc();
       this.metrics.errors.labels('invalid_message').inc();
-      const kind = /ticker|bookTicker/i.test(raw.slice(0, 200)) ? 'quotes' : 'trades';
-      this.publisher.deadLetter(this.topics[kind], raw, err);
+      this.publisher.deadLetter(this.topics[decodeFailureKind(err)], raw, err);
       return;
     }
     switch (ev.type) {
@@ -190,16 +204,6 @@ export class Streamer {
         this.feed.rotate('server_shutdown');
         return;
     }
-  }
-
-  private startThrottle(): void {
-    this.feed.throttle(true);
-    const timer = setInterval(() => {
-      if (this.publisher.pending < BACKPRESSURE_LOW || this.publisher.spilling) {
-        clearInterval(timer);
-        this.feed.throttle(false);
-      }
-    }, 5);
   }
 
   /** The last trade id per symbol at the tail of the trades topic (what a previous run published). */

@@ -1,21 +1,14 @@
-import {
-  ErrorCode,
-  isLosslessNumber,
-  K2Error,
-  parseLosslessJson,
-  stringifyLossless,
-  ValidationError,
-  type LosslessJson,
-  type LosslessNumber,
-  type LosslessObject,
-} from '@k2/core';
-import { parseDecimal, type Decimal, type DecimalKind } from '@k2/decimal';
+import { ErrorCode, isLosslessNumber, K2Error, parseLosslessJson, ValidationError, type LosslessJson, type LosslessNumber, type LosslessObject } from '@k2/core';
+import { type Decimal, type DecimalKind } from '@k2/decimal';
+import { bookSide as feedBookSide, bool, invalid, positiveDecimal as feedPositiveDecimal, show, str, withPrefix, type DecimalText } from '@k2/feed';
 import { AVRO_LONG_MAX, digitsFitLong, microsFromIso } from '@k2/schema';
 
 /**
- * Field readers over the lossless parse tree (numbers are LosslessNumber, never JS numbers). Every failure is a
- * ValidationError naming the field and the offending value as written on the wire.
+ * Kraken's field readers over the lossless parse tree (numbers are LosslessNumber, never JS numbers); the ones every
+ * exchange shares live in @k2/feed. Every failure is a ValidationError naming the field and the offending value as
+ * written on the wire.
  */
+export { bool, invalid, show, str, withPrefix };
 
 export type Obj = LosslessObject;
 
@@ -23,17 +16,7 @@ export function isObj(v: unknown): v is Obj {
   return typeof v === 'object' && v !== null && !Array.isArray(v) && !isLosslessNumber(v);
 }
 
-export function show(v: unknown): string {
-  if (v === undefined) return 'missing';
-  if (isLosslessNumber(v)) return v.value;
-  if (typeof v === 'string') return JSON.stringify(v);
-  const text = stringifyLossless(v);
-  return text.length > 60 ? `${text.slice(0, 60)}…` : text;
-}
 
-export function invalid(field: string, value: unknown, reason: string): ValidationError {
-  return new ValidationError(`${field}: ${show(value)} ${reason}`, { context: { field, value: show(value) } });
-}
 
 export function parseMessage(raw: string, what: string): LosslessJson {
   try {
@@ -44,11 +27,6 @@ export function parseMessage(raw: string, what: string): LosslessJson {
   }
 }
 
-export function str(o: Obj, key: string, field: string): string {
-  const v = o[key];
-  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be a string');
-  return v;
-}
 
 export function optStr(o: Obj, key: string, field: string): string | undefined {
   const v = o[key];
@@ -92,11 +70,6 @@ export function optReqId(o: Obj): number | undefined {
   return n;
 }
 
-export function bool(o: Obj, key: string, field: string): boolean {
-  const v = o[key];
-  if (typeof v !== 'boolean') throw invalid(field, v, v === undefined ? 'is required' : 'must be true or false');
-  return v;
-}
 
 /** RFC 3339 text → µs since epoch, exact; sub-microsecond digits other than zeros are refused (microsFromIso). */
 export function isoMicros(o: Obj, key: string, field: string): bigint {
@@ -163,40 +136,31 @@ function daysInMonth(y: number, m: number): number {
   return m === 4 || m === 6 || m === 9 || m === 11 ? 30 : 31;
 }
 
-const ZERO = '0.00000000';
+/** Kraken writes decimals as JSON numbers; the lossless parser keeps their source text. */
+const numberText: DecimalText = (v, field) => {
+  if (!isLosslessNumber(v)) throw invalid(field, v, v === undefined ? 'is required' : 'must be a JSON number');
+  return v.value;
+};
+
+/** REST rows write them as text ("30243.40000"). */
+const restText: DecimalText = (v, field) => {
+  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be decimal text');
+  return v;
+};
 
 /** A trade price or quantity from a JSON number's source text: > 0, Decimal(18,8), never rounded. */
 export function positiveDecimal(o: Obj, key: string, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
-  const v = o[key];
-  if (!isLosslessNumber(v)) throw invalid(field, v, v === undefined ? 'is required' : 'must be a JSON number');
-  const d = parseDecimal(field, v.value, kind);
-  if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
-  return d;
+  return feedPositiveDecimal(o, key, field, kind, numberText);
 }
 
 /** A decimal given as text (REST rows: "30243.40000"). */
 export function positiveDecimalText(v: unknown, field: string, kind: Extract<DecimalKind, 'price' | 'quantity'>): Decimal {
-  if (typeof v !== 'string') throw invalid(field, v, v === undefined ? 'is required' : 'must be decimal text');
-  const d = parseDecimal(field, v, kind);
-  if (kind === 'price' && d === ZERO) throw invalid(field, v, 'must be greater than zero');
-  return d;
+  return feedPositiveDecimal({ v }, 'v', field, kind, restText);
 }
 
 /** One side of a top of book: price > 0 with size >= 0, or the empty side 0 / 0. */
 export function bookSide(o: Obj, priceKey: string, sizeKey: string): [Decimal, Decimal] {
-  const pv = num(o, priceKey, priceKey);
-  const sv = num(o, sizeKey, sizeKey);
-  const price = parseDecimal(priceKey, pv.value, 'price');
-  const size = parseDecimal(sizeKey, sv.value, 'size');
-  if (price === ZERO && size !== ZERO) throw invalid(priceKey, pv, `must be greater than zero when ${sizeKey} is ${sv.value}`);
-  return [price, size];
+  return feedBookSide(o, [priceKey, sizeKey], [priceKey, sizeKey], numberText);
 }
 
-/** Adds "<what>: " before the message of a mapping error, keeping its code and the original as the cause. */
-export function withPrefix(what: string, e: unknown): never {
-  if (e instanceof K2Error) {
-    throw new ValidationError(`${what}: ${e.message}`, { code: e.code, cause: e, context: e.context });
-  }
-  throw e;
-}
 

@@ -18,7 +18,8 @@ import {
   type Obj,
 } from './fields';
 import { KRAKEN_ASSET_CLASS, KRAKEN_EXCHANGE, krakenPair } from './symbols';
-import type { KrakenMessage, MapContext, MappedQuote, MappedTrade } from './types';
+import { asDecodeError, type DecodeContext, type FeedEvent, type FeedQuote, type FeedTrade } from '@k2/feed';
+import type { KrakenMessage } from './types';
 
 /**
  * Kraken spot WebSocket v2 (wss://ws.kraken.com/v2, docs.kraken.com/api/docs/websocket-v2/*) → V2 records.
@@ -38,7 +39,51 @@ import type { KrakenMessage, MapContext, MappedQuote, MappedTrade } from './type
  *   statistics (last, volume, vwap, low, high, change, change_pct) are kept in vendor_data as written.
  * - `heartbeat`, `status`, subscribe/unsubscribe acks and `pong` → control messages.
  */
-export function mapKrakenMessage(raw: string, ctx: MapContext): KrakenMessage {
+export function mapKrakenMessage(raw: string, ctx: DecodeContext): KrakenMessage {
+  return mapFrame(raw, ctx, AS_MESSAGE);
+}
+
+/** The streamer's view of the same frame: trades, quotes, or what a control message means to the connection. */
+export function decodeKrakenFrame(raw: string, ctx: DecodeContext): FeedEvent {
+  return mapFrame(raw, ctx, AS_FEED_EVENT);
+}
+
+type Ack = Extract<KrakenMessage, { kind: 'ack' }>;
+type Status = Extract<KrakenMessage, { kind: 'status' }>;
+
+/** What one frame becomes; each view builds its own result from the mapped parts, so nothing is translated twice. */
+interface FrameView<T> {
+  trades(trades: FeedTrade[], snapshot: boolean): T;
+  quotes(quotes: FeedQuote[]): T;
+  ack(ack: Ack): T;
+  heartbeat(): T;
+  status(status: Status): T;
+  pong(reqId: number | undefined): T;
+}
+
+const AS_MESSAGE: FrameView<KrakenMessage> = {
+  trades: (trades, snapshot) => ({ kind: 'trades', snapshot, trades }),
+  quotes: (quotes) => ({ kind: 'quotes', quotes }),
+  ack: (ack) => ack,
+  heartbeat: () => ({ kind: 'heartbeat' }),
+  status: (status) => status,
+  pong: (reqId) => (reqId === undefined ? { kind: 'pong' } : { kind: 'pong', reqId }),
+};
+
+const AS_FEED_EVENT: FrameView<FeedEvent> = {
+  trades: (trades) => ({ type: 'trades', trades }),
+  quotes: (quotes) => ({ type: 'quotes', quotes }),
+  ack: (m) =>
+    m.success
+      ? { type: 'control', detail: `${m.method} ${m.channel ?? ''} ${m.symbol ?? ''}`.trim() }
+      : { type: 'exchange-error', detail: `${m.method} ${m.channel ?? ''} ${m.symbol ?? ''}: ${m.error ?? 'failed'}` },
+  heartbeat: () => ({ type: 'control', detail: 'heartbeat' }),
+  // connection_id exceeds 2^53; the mapper keeps its exact digits as text.
+  status: (m) => ({ type: 'control', detail: `status ${m.system} connection ${m.connectionId}`, notable: true }),
+  pong: () => ({ type: 'control', detail: 'pong' }),
+};
+
+function mapFrame<T>(raw: string, ctx: DecodeContext, view: FrameView<T>): T {
   const msg = parseMessage(raw, 'kraken');
   if (!isObj(msg)) throw new ValidationError(`kraken: frame must be a JSON object, got ${show(msg)}`);
 
@@ -48,31 +93,31 @@ export function mapKrakenMessage(raw: string, ctx: MapContext): KrakenMessage {
       case 'trade': {
         const snapshot = updateType(msg) === 'snapshot';
         const data = dataArray(msg);
-        const trades: MappedTrade[] = new Array(data.length);
+        const trades: FeedTrade[] = new Array(data.length);
         for (let i = 0; i < data.length; i++) trades[i] = mapTrade(data[i], i, ctx);
-        return { kind: 'trades', snapshot, trades };
+        return view.trades(trades, snapshot);
       }
-      case 'ticker': {
-        updateType(msg);
-        const data = dataArray(msg);
-        const quotes: MappedQuote[] = new Array(data.length);
-        for (let i = 0; i < data.length; i++) quotes[i] = mapTicker(data[i], i, ctx);
-        return { kind: 'quotes', quotes };
-      }
+      case 'ticker':
+        try {
+          updateType(msg);
+          const data = dataArray(msg);
+          const quotes: FeedQuote[] = new Array(data.length);
+          for (let i = 0; i < data.length; i++) quotes[i] = mapTicker(data[i], i, ctx);
+          return view.quotes(quotes);
+        } catch (err) {
+          return asDecodeError('quotes', err);
+        }
       case 'heartbeat':
-        return { kind: 'heartbeat' };
+        return view.heartbeat();
       case 'status':
-        return mapStatus(msg);
+        return view.status(mapStatus(msg));
       default:
         break;
     }
   } else {
     const method = msg['method'];
-    if (method === 'pong') {
-      const reqId = optReqId(msg);
-      return reqId === undefined ? { kind: 'pong' } : { kind: 'pong', reqId };
-    }
-    if (typeof method === 'string' && msg['success'] !== undefined) return mapAck(msg, method);
+    if (method === 'pong') return view.pong(optReqId(msg));
+    if (typeof method === 'string' && msg['success'] !== undefined) return view.ack(mapAck(msg, method));
   }
   throw new ValidationError(
     `kraken: unknown message shape (channel=${show(channel)}, method=${show(msg['method'])}, keys=${Object.keys(msg).slice(0, 12).join(',')})`,
@@ -92,7 +137,7 @@ function dataArray(msg: Obj): unknown[] {
   return data;
 }
 
-function mapTrade(item: unknown, i: number, ctx: MapContext): MappedTrade {
+function mapTrade(item: unknown, i: number, ctx: DecodeContext): FeedTrade {
   let where = `kraken trade [${i}]`;
   try {
     if (!isObj(item)) throw invalid('data[]', item, 'must be a JSON object');
@@ -130,7 +175,7 @@ function mapTrade(item: unknown, i: number, ctx: MapContext): MappedTrade {
 
 const TICKER_STATS = ['last', 'volume', 'vwap', 'low', 'high', 'change', 'change_pct'] as const;
 
-function mapTicker(item: unknown, i: number, ctx: MapContext): MappedQuote {
+function mapTicker(item: unknown, i: number, ctx: DecodeContext): FeedQuote {
   let where = `kraken ticker [${i}]`;
   try {
     if (!isObj(item)) throw invalid('data[]', item, 'must be a JSON object');
@@ -164,11 +209,11 @@ function mapTicker(item: unknown, i: number, ctx: MapContext): MappedQuote {
     };
     return { symbol, record };
   } catch (e) {
-    return withPrefix(where, e);
+    return withPrefix(where, e, 'quotes');
   }
 }
 
-function mapStatus(msg: Obj): KrakenMessage {
+function mapStatus(msg: Obj): Status {
   try {
     const data = dataArray(msg);
     const s = data[0];
@@ -189,7 +234,7 @@ function mapStatus(msg: Obj): KrakenMessage {
   }
 }
 
-function mapAck(msg: Obj, method: string): KrakenMessage {
+function mapAck(msg: Obj, method: string): Ack {
   try {
     const out: { kind: 'ack'; method: string; success: boolean; reqId?: number; channel?: string; symbol?: string; error?: string } = {
       kind: 'ack',

@@ -2,7 +2,7 @@ import { isLosslessNumber, ValidationError, type LosslessJson } from '@k2/core';
 import { AVRO_LONG_MAX, digitsFitLong, messageId, type TradeV2, type VendorData } from '@k2/schema';
 import { invalid, isObj, parseMessage, positiveDecimalText, show, withPrefix } from './fields';
 import { KRAKEN_ASSET_CLASS, KRAKEN_EXCHANGE, krakenPair } from './symbols';
-import type { MapContext, MappedTrade } from './types';
+import type { DecodeContext, FeedTrade } from '@k2/feed';
 
 /**
  * Kraken REST GET /0/public/Trades (docs.kraken.com, "Get Recent Trades") → V2 trades, for gap backfill.
@@ -17,7 +17,7 @@ import type { MapContext, MappedTrade } from './types';
  * a trade_id (responses before Kraken added it) are rejected: they cannot be placed in the sequence.
  * Returns `last` (the `since` cursor for the next page) as exact text.
  */
-export function mapKrakenRestTrades(raw: string, wsSymbol: string, ctx: MapContext): { trades: MappedTrade[]; last: string } {
+export function mapKrakenRestTrades(raw: string, wsSymbol: string, ctx: DecodeContext): { trades: FeedTrade[]; last: string } {
   const { symbol, quote } = krakenPair(wsSymbol);
   const body = parseMessage(raw, 'kraken Trades');
   if (!isObj(body)) throw new ValidationError(`kraken Trades: response must be a JSON object, got ${show(body)}`);
@@ -44,7 +44,7 @@ export function mapKrakenRestTrades(raw: string, wsSymbol: string, ctx: MapConte
   const rows = result[restPair];
   if (!Array.isArray(rows)) throw invalid(`result.${restPair}`, rows, 'must be an array of trades');
 
-  const trades: MappedTrade[] = new Array(rows.length);
+  const trades: FeedTrade[] = new Array(rows.length);
   for (let i = 0; i < rows.length; i++) {
     trades[i] = mapRow(rows[i], i, { symbol, quote, wsSymbol, restPair }, ctx);
   }
@@ -58,7 +58,7 @@ interface PairInfo {
   restPair: string;
 }
 
-function mapRow(row: LosslessJson | undefined, i: number, p: PairInfo, ctx: MapContext): MappedTrade {
+function mapRow(row: LosslessJson | undefined, i: number, p: PairInfo, ctx: DecodeContext): FeedTrade {
   let where = `kraken Trades ${p.restPair} [${i}]`;
   try {
     if (!Array.isArray(row)) throw invalid('row', row, 'must be an array');

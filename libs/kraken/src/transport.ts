@@ -1,19 +1,5 @@
-import { topicName } from '@k2/kafka';
-import { RestClient, type BackfillSource, type ExchangeAdapter, type FeedEvent, type FeedTransport } from '@k2/feed';
-import { mapKrakenMessage } from './mapper';
-import { mapKrakenRestTrades } from './rest-mapper';
-import { canonicalKrakenSymbol, krakenRestPair } from './symbols';
-
-export interface KrakenAdapterOptions {
-  /** WebSocket v2 symbols, e.g. BTC/USD. */
-  symbols: readonly string[];
-  /** Subscribe to `ticker` with event_trigger bbo as well. */
-  quotes: boolean;
-  /** REST base for backfill, e.g. https://api.kraken.com. */
-  restUrl: string;
-  /** Spacing of backfill requests; Kraken's public endpoints allow about one per second. Default 1000 ms. */
-  restMinIntervalMs?: number;
-}
+import type { FeedTransport } from '@k2/feed';
+import type { KrakenAdapterOptions } from './adapter';
 
 /**
  * Kraken WebSocket v2 (https://docs.kraken.com/api/docs/websocket-v2/trade). Kraken sends a heartbeat every
@@ -41,68 +27,4 @@ export class KrakenTransport implements FeedTransport {
     }
     return out;
   }
-}
-
-/**
- * Missing trades from REST `/0/public/Trades`, which pages by time (`since`), not by id: ask from just before the
- * last known trade's time and let the sequencer drop what it already has by trade_id.
- */
-export class KrakenBackfill implements BackfillSource {
-  private readonly rest: RestClient;
-  private readonly wsSymbols = new Map<string, string>();
-
-  constructor(private readonly o: KrakenAdapterOptions) {
-    this.rest = new RestClient({ exchange: 'kraken', minIntervalMs: o.restMinIntervalMs ?? 1000 });
-    for (const s of o.symbols) this.wsSymbols.set(canonicalKrakenSymbol(s), s);
-  }
-
-  async fetchAfter(symbol: string, after: { tradeId: bigint; timestampMicros: bigint }, ctx: { receivedAtMicros: bigint }) {
-    const ws = this.wsSymbols.get(symbol) ?? symbol;
-    const since = after.timestampMicros > 0n ? secondsText(after.timestampMicros - 1n) : '0';
-    const base = this.o.restUrl.replace(/\/+$/, '');
-    const body = await this.rest.get(`${base}/0/public/Trades?pair=${encodeURIComponent(krakenRestPair(ws))}&since=${since}&count=1000`);
-    return mapKrakenRestTrades(body, ws, ctx).trades;
-  }
-}
-
-/** µs since the epoch as decimal seconds, exactly (no float). */
-function secondsText(us: bigint): string {
-  const s = us / 1_000_000n;
-  const frac = (us % 1_000_000n).toString().padStart(6, '0');
-  return `${s}.${frac}`;
-}
-
-export function decodeKrakenFrame(raw: string, ctx: { receivedAtMicros: bigint }): FeedEvent {
-  const m = mapKrakenMessage(raw, ctx);
-  switch (m.kind) {
-    case 'trades':
-      return { type: 'trades', trades: m.trades };
-    case 'quotes':
-      return { type: 'quotes', quotes: m.quotes };
-    case 'ack':
-      return m.success
-        ? { type: 'control', detail: `${m.method} ${m.channel ?? ''} ${m.symbol ?? ''}`.trim() }
-        : { type: 'exchange-error', detail: `${m.method} ${m.channel ?? ''} ${m.symbol ?? ''}: ${m.error ?? 'failed'}` };
-    case 'heartbeat':
-      return { type: 'control', detail: 'heartbeat' };
-    case 'pong':
-      return { type: 'control', detail: 'pong' };
-    case 'status':
-      // connection_id exceeds 2^53; the mapper keeps its exact digits as text.
-      return { type: 'control', detail: `status ${m.system} connection ${m.connectionId}`, notable: true };
-  }
-}
-
-export function krakenAdapter(o: KrakenAdapterOptions): ExchangeAdapter {
-  return {
-    exchange: 'kraken',
-    transport: new KrakenTransport(o),
-    decode: decodeKrakenFrame,
-    backfill: new KrakenBackfill(o),
-    topics: {
-      trades: topicName({ assetClass: 'crypto', dataType: 'trades', exchange: 'kraken' }),
-      quotes: topicName({ assetClass: 'crypto', dataType: 'quotes', exchange: 'kraken' }),
-    },
-    symbols: o.symbols.map(canonicalKrakenSymbol),
-  };
 }

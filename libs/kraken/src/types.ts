@@ -1,23 +1,12 @@
-import type { QuoteV2, TradeV2 } from '@k2/schema';
+import type { DecodeContext, FeedQuote, FeedTrade } from '@k2/feed';
 
-/** What the caller knows about a frame that the frame does not say. */
-export interface MapContext {
-  /** When the frame was received (µs since epoch); also the records' ingestion_timestamp. */
-  readonly receivedAtMicros: bigint;
-}
-
-export interface MappedTrade {
-  /** Canonical symbol without the slash, legacy names resolved: BTCUSD for "BTC/USD" and "XBT/USD". */
-  readonly symbol: string;
-  /** Kraken's trade_id: a sequence number per book, for gap tracking. */
-  readonly tradeId: bigint;
-  readonly record: TradeV2;
-}
-
-export interface MappedQuote {
-  readonly symbol: string;
-  readonly record: QuoteV2;
-}
+/**
+ * The mappers return the feed's own types (one definition, in @k2/feed); these names stay as aliases for the
+ * exchange-side callers and tests that use them.
+ */
+export type MapContext = DecodeContext;
+export type MappedTrade = FeedTrade;
+export type MappedQuote = FeedQuote;
 
 export type KrakenMessage =
   | { kind: 'trades'; snapshot: boolean; trades: MappedTrade[] }

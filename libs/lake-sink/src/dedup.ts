@@ -96,8 +96,9 @@ export class DedupIndex {
           found = true;
           break;
         }
-        if (s.summary.operation === 'append') fresh.add(s['snapshot-id']);
-        else rewritten = true;
+        // A rewrite (compaction) moves ids to new files; any other operation may add rows with new ids.
+        if (s.summary.operation !== 'replace') fresh.add(s['snapshot-id']);
+        if (s.summary.operation !== 'append') rewritten = true;
       }
       if (!found) this.clear();
       else if (this.parts.size > 0) {

@@ -215,6 +215,8 @@ export class TableSink {
           operation: 'append',
           added: files,
           schemaUpdates: evolved.updates,
+          // The same map as a table property too: it survives snapshots without it being expired (tableOffsets).
+          properties: { [offsetsKey(this.deps.groupId)]: serializeOffsets(offsets) },
           summary: {
             [offsetsKey(this.deps.groupId)]: serializeOffsets(offsets),
             'k2.writer-id': this.deps.writerId,

@@ -5,6 +5,7 @@ import {
   DecimalError,
   decodeDecimalBytes,
   encodeDecimalBytes,
+  encodeDecimalBytesTransient,
   isDecimal,
 } from '@k2/decimal';
 
@@ -28,6 +29,9 @@ export function digitsFitLong(digits: string): boolean {
   return digits.length < 19 || BigInt(digits) <= AVRO_LONG_MAX;
 }
 
+const LONG_MIN = -(2n ** 63n);
+const LONG_LIMIT = 2n ** 63n;
+
 export const BigIntLongType = avro.types.LongType.__with({
   fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
   // avsc packs these 8 bytes into its own buffer at once, so one scratch buffer serves every write.
@@ -37,7 +41,8 @@ export const BigIntLongType = avro.types.LongType.__with({
   },
   fromJSON: (v: unknown) => BigInt(v as string | number),
   toJSON: (n: bigint) => n.toString(),
-  isValid: (n: unknown) => typeof n === 'bigint' && n >= -(2n ** 63n) && n < 2n ** 63n,
+  // Bounds are constants: avsc calls this for every long it writes (issue 20: 2n ** 63n per call showed in profiles).
+  isValid: (n: unknown) => typeof n === 'bigint' && n >= LONG_MIN && n < LONG_LIMIT,
   compare: (a: bigint, b: bigint) => (a < b ? -1 : a > b ? 1 : 0),
 });
 
@@ -60,6 +65,18 @@ export class DecimalLogicalType extends avro.types.LogicalType {
   }
 
   override _toValue(val: unknown): Buffer {
+    // The fast path accepts only canonical text (it implies isDecimal); avsc writes the returned bytes before the
+    // next value is converted, so a view on one scratch buffer is enough (issue 20).
+    const fast = typeof val === 'string' ? encodeDecimalBytesTransient(val) : undefined;
+    return fast ?? this.ownBytes(val);
+  }
+
+  /** Both sides need their own bytes: `_toValue` hands out views on one scratch buffer. */
+  override compare(a: unknown, b: unknown): number {
+    return this.underlyingType.compare(this.ownBytes(a), this.ownBytes(b));
+  }
+
+  private ownBytes(val: unknown): Buffer {
     if (typeof val !== 'string' || !isDecimal(val)) {
       throw new DecimalError('decimal', val, `is not a canonical Decimal(${DECIMAL_PRECISION},${DECIMAL_SCALE}); parse it with parseDecimal first`);
     }

@@ -7,8 +7,10 @@
  * (market.equities.trades.k2benchasx<id>, which no platform subscription names; deleted at the end, also when the
  * bench fails). Also times a dry run of the big file (everything but Kafka) and the producer alone on pre-encoded
  * rows, to tell our CPU cost from the Kafka side. Prints rows/s and the peak RSS.
- * Env: BENCH_ASX_COPIES (copies of the BHP sample in the big file, default 10), BENCH_PRODUCER_ROWS (default 300,000).
- * Goal (issue 4): >= 150k rows/s end to end.
+ * In the same run, the limit (issue 20): Kafka's own kafka-producer-perf-test at the loader's average record size
+ * (acks=all, idempotent, zstd). Goal: the big file end to end >= 0.7x of it. Ends with one `BENCH {json}` line.
+ * Env: BENCH_ASX_COPIES (copies of the BHP sample in the big file, default 10), BENCH_PRODUCER_ROWS (default 300,000),
+ * BENCH_PERF_RECORDS (producer-perf records, default 1,000,000).
  */
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +22,7 @@ import { nowMicros } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import { infraEndpoints, infraUp, removeScratchTopics, repoRoot, scratchExchange } from '@k2/testing';
 import { benchCli } from './cli';
+import { atLeast, benchLine, producerPerfLimit } from './limits';
 
 benchCli('asx');
 
@@ -27,6 +30,7 @@ const ROOT = repoRoot();
 const SAMPLE = path.join(ROOT, 'data/asx-sample');
 const COPIES = Number(process.env['BENCH_ASX_COPIES'] ?? 10);
 const PRODUCER_ROWS = Number(process.env['BENCH_PRODUCER_ROWS'] ?? 300_000);
+const PERF_RECORDS = Number(process.env['BENCH_PERF_RECORDS'] ?? 1_000_000);
 /** Every topic this run may create (the loader's trades/quotes/reference, the producer-only topic); see cleanUp. */
 const scratchTopics: string[] = [];
 const scratchDirs: string[] = [];
@@ -101,7 +105,7 @@ async function load(name: string, input: string, dryRun: boolean): Promise<{ nam
  * The producer alone: the first PRODUCER_ROWS rows of the big file mapped and encoded beforehand (not timed), then
  * only produce + acknowledgements timed, through the loader's BatchProducer. The ceiling the Kafka side sets here.
  */
-async function producerOnly(input: string): Promise<{ rows: number; ms: number }> {
+async function producerOnly(input: string): Promise<{ rows: number; ms: number; avgBytes: number }> {
   const ep = infraEndpoints();
   const clock = new ExchangeClock();
   const { companies } = parseCompanyInfo(readFileSync(path.join(SAMPLE, 'reference-data/company_info.csv'), 'utf8'), clock);
@@ -132,7 +136,7 @@ async function producerOnly(input: string): Promise<{ rows: number; ms: number }
   const ms = Date.now() - t0;
   await producer.disconnect();
   if (batches.some((b) => b.failed > 0)) throw new Error('producer-only run had failed deliveries');
-  return { rows: values.length, ms };
+  return { rows: values.length, ms, avgBytes: values.reduce((n, v) => n + v.length, 0) / values.length };
 }
 
 async function main(): Promise<void> {
@@ -152,19 +156,43 @@ async function run(): Promise<void> {
     await load(`${COPIES}x synthetic, dry run`, path.join(big, 'trades'), true),
   ];
   const kafkaOnly = await producerOnly(big);
+  const perfTopic = topicName({ assetClass: 'equities', dataType: 'trades', exchange: benchExchange() });
+  const perf = await producerPerfLimit({ brokers: infraEndpoints().kafkaBrokers, topic: perfTopic, records: PERF_RECORDS, recordSize: Math.round(kafkaOnly.avgBytes) });
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+  const rate = (rows: number, ms: number) => (rows * 1000) / ms;
   console.log(`asx bench: node ${process.version}, end to end = read + parse + map + encode + produce + every ack (acks=all, idempotent)`);
   for (const { name, s, rssMb, bytes } of runs) {
     const rows = s.dryRun ? s.rowsRead : s.rowsProduced;
     console.log(
-      `  ${name.padEnd(26)} ${fmt(rows).padStart(9)} rows in ${(s.elapsedMs / 1000).toFixed(2).padStart(6)} s = ${fmt((rows * 1000) / s.elapsedMs).padStart(8)} rows/s, ` +
+      `  ${name.padEnd(26)} ${fmt(rows).padStart(9)} rows in ${(s.elapsedMs / 1000).toFixed(2).padStart(6)} s = ${fmt(rate(rows, s.elapsedMs)).padStart(8)} rows/s, ` +
         `${((bytes / 1e6) / (s.elapsedMs / 1000)).toFixed(1)} MB/s, peak RSS so far ${fmt(rssMb)} MB`,
     );
   }
   console.log(
-    `  ${'producer only (encoded)'.padEnd(26)} ${fmt(kafkaOnly.rows).padStart(9)} rows in ${(kafkaOnly.ms / 1000).toFixed(2).padStart(6)} s = ${fmt((kafkaOnly.rows * 1000) / kafkaOnly.ms).padStart(8)} rows/s (produce + acks only)`,
+    `  ${'producer only (encoded)'.padEnd(26)} ${fmt(kafkaOnly.rows).padStart(9)} rows in ${(kafkaOnly.ms / 1000).toFixed(2).padStart(6)} s = ${fmt(rate(kafkaOnly.rows, kafkaOnly.ms)).padStart(8)} rows/s (produce + acks only)`,
   );
-  console.log('  goal: >= 150,000 rows/s end to end');
+  const [sample, bigRun, dry] = runs as [(typeof runs)[0], (typeof runs)[0], (typeof runs)[0]];
+  const e2e = rate(bigRun.s.rowsProduced, bigRun.s.elapsedMs);
+  const ratio = e2e / perf.recordsPerS;
+  console.log(`  ${'kafka-producer-perf-test'.padEnd(26)} ${fmt(perf.records).padStart(9)} records of ${perf.recordSize} B = ${fmt(perf.recordsPerS).padStart(8)} records/s (the limit)`);
+  console.log(`  ratio: ${COPIES}x synthetic end to end ${ratio.toFixed(2)}x of the producer-perf limit (goal >= 0.7x)`);
+  const figures = Object.fromEntries(
+    runs.map(({ name, s, rssMb }) => [name, { rows: s.dryRun ? s.rowsRead : s.rowsProduced, seconds: s.elapsedMs / 1000, rows_per_s: Math.round(rate(s.dryRun ? s.rowsRead : s.rowsProduced, s.elapsedMs)), peak_rss_mb: Math.round(rssMb) }]),
+  );
+  console.log(
+    benchLine(
+      'asx',
+      { ...figures, producer_only: { rows: kafkaOnly.rows, rows_per_s: Math.round(rate(kafkaOnly.rows, kafkaOnly.ms)), avg_record_bytes: Math.round(kafkaOnly.avgBytes) } },
+      { producer_perf: perf },
+      {
+        end_to_end_vs_producer_perf: ratio,
+        sample_vs_producer_perf: rate(sample.s.rowsProduced, sample.s.elapsedMs) / perf.recordsPerS,
+        dry_run_vs_producer_perf: rate(dry.s.rowsRead, dry.s.elapsedMs) / perf.recordsPerS,
+        producer_only_vs_producer_perf: rate(kafkaOnly.rows, kafkaOnly.ms) / perf.recordsPerS,
+      },
+      [atLeast('end_to_end_vs_producer_perf', ratio, 0.7)],
+    ),
+  );
 }
 
 main().catch((err) => {

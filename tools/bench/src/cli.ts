@@ -32,7 +32,9 @@ export const BENCHES = {
   serde: {
     file: 'serde.bench.ts',
     npm: 'bench:serde',
-    measures: 'V2 trade Avro encode/decode records/s with Confluent framing, through a schema id of the real local registry.',
+    measures:
+      'V2 trade Avro encode/decode records/s with Confluent framing, through a schema id of the real local registry, ' +
+      'next to plain avsc toBuffer/fromBuffer of the same record in the same rounds; prints the ratios, ends with BENCH {json}.',
     env: [env('BENCH_RECORDS', '1000000', 'records per round'), ROUNDS],
     infra: true,
   },
@@ -41,12 +43,19 @@ export const BENCHES = {
     npm: 'bench:streamer',
     measures:
       'One binance streamer fed by the exchange simulator at full rate: trades/s from WebSocket receipt to Kafka ' +
-      'acknowledgement, produce latency p50/p99 and peak RSS (scratch topics, deleted at the end).',
+      'acknowledgement, produce latency p50/p99 and peak RSS (scratch topics, deleted at the end), next to its limits ' +
+      'in the same run (kafka-producer-perf-test at the same record size, bare ws receive rate); ends with BENCH {json}.',
     env: [
       env('BENCH_RATE', '100000', 'simulator trades/s'),
       env('BENCH_SECONDS', '20', 'measured window in seconds'),
       env('BENCH_WARMUP_MS', '5000', 'unmeasured warm-up'),
       env('BENCH_SYMBOLS', 'BTCUSDT,ETHUSDT,BNBUSDT', 'symbols streamed'),
+      env('BENCH_LIMIT_SECONDS', '5', 'window of the socket limit (bare ws client)'),
+      env('BENCH_PERF_RECORDS', '1000000', 'records of the kafka-producer-perf-test limit'),
+      env('BENCH_SUSTAINED_SECONDS', '8', 'latency phase (before the full offer)'),
+      env('BENCH_SUSTAINED_RATE', '10000', 'offered trades/s of the latency phase'),
+      env('BENCH_MAX_IN_FLIGHT', undefined, "the streamer's maxInFlight (unset = its default)"),
+      env('BENCH_HEAP_SPACES', undefined, 'set: print V8 heap spaces at the end of the full offer'),
     ],
     infra: true,
   },
@@ -55,10 +64,12 @@ export const BENCHES = {
     npm: 'bench:asx',
     measures:
       'ASX batch load end to end into Kafka (read, parse, map, encode, produce, every message acknowledged) on the ' +
-      'bundled sample and a synthetic big file; also a dry run and the producer alone. Prints rows/s and peak RSS.',
+      'bundled sample and a synthetic big file; also a dry run and the producer alone. Prints rows/s and peak RSS, and ' +
+      'the ratio to kafka-producer-perf-test at the same record size in the same run; ends with BENCH {json}.',
     env: [
       env('BENCH_ASX_COPIES', '10', 'copies of the BHP sample in the synthetic file'),
       env('BENCH_PRODUCER_ROWS', '300000', 'rows of the producer-only run'),
+      env('BENCH_PERF_RECORDS', '1000000', 'records of the kafka-producer-perf-test limit'),
     ],
     infra: true,
   },
