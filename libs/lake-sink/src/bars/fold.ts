@@ -34,7 +34,7 @@ export function planFold(trades: TableMetadata, folded: string | undefined): Fol
     const op = s.summary.operation;
     if (op === 'append') appends.push(s);
     else if (op === 'replace') skipped++;
-    else return { kind: 'rebuild', target, reason: `trades snapshot ${s['snapshot-id']} is an ${op}` };
+    else return { kind: 'rebuild', target, reason: `trades snapshot ${s['snapshot-id']} may have removed rows (operation ${op})` };
   }
   return { kind: 'rebuild', target, reason: `folded trades snapshot ${folded} is no longer in the table's history` };
 }
