@@ -4,7 +4,7 @@ import { BARS_TABLE, TABLE_BY_KIND } from '@k2/lake';
 import { BarsMaintainer, compactTable } from '@k2/lake-sink';
 import { committedRows, infraS3, makeTrades, produce, pySqlCatalog, sinkTestEnv, startSink, waitUntil, type SinkTestEnv } from '@k2/lake-testing';
 import type { TradeV2 } from '@k2/schema';
-import { runPython, uniqueSuffix } from '@k2/testing';
+import { runPython, startServiceProcess, uniqueSuffix, type ServiceProcess } from '@k2/testing';
 import { Registry } from 'prom-client';
 
 /**
@@ -168,4 +168,72 @@ describe('minute bars at commit (real Kafka, registry, SQLite catalog, S3 wareho
     expect(last.bar_rows).toBe(Object.keys(last.bars).length);
     expect(last.bars).toEqual(last.expected);
   });
+});
+
+describe('minute bars with the writer process SIGKILLed (real process, Kafka, registry, SQLite catalog, PyIceberg)', () => {
+  let env: SinkTestEnv;
+  let parquet: ParquetWriter | undefined;
+  beforeAll(async () => {
+    env = await sinkTestEnv();
+  });
+  afterAll(async () => {
+    await parquet?.close();
+    await env?.close();
+  });
+
+  const writerEnv = (): Record<string, string> => ({
+    KAFKA_BROKERS: env.brokers,
+    SCHEMA_REGISTRY_URL: env.registryUrl,
+    ICEBERG_CATALOG: 'sql',
+    ICEBERG_CATALOG_URI: env.catalogUri,
+    ICEBERG_WAREHOUSE: env.warehouse,
+    ICEBERG_NAMESPACE: env.namespace.join('.'),
+    WRITER_GROUP_ID: `bars-kill-${env.suffix}`,
+    WRITER_ID: `bars-kill-${env.suffix}`,
+    WRITER_TOPICS: env.topicList,
+    WRITER_COMMIT_INTERVAL_MS: '700',
+    WRITER_DUCKDB_THREADS: '1',
+    LOG_LEVEL: 'warn',
+  });
+
+  it('bars equal PyIceberg\'s per-minute aggregates after kills between trades and bars commits', async () => {
+    let produced = 0;
+    let producing = true;
+    const loader = (async () => {
+      while (producing) {
+        // Each round also replays the previous round's first 100 trades (duplicates in Kafka).
+        await produce(env, 'trades', [...(produced ? trades(env, produced - 300, 100) : []), ...trades(env, produced, 300)]);
+        produced += 300;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    let writer: ServiceProcess | undefined;
+    try {
+      for (let kill = 0; kill < 6; kill++) {
+        writer = await startServiceProcess('iceberg-writer', writerEnv());
+        await new Promise((r) => setTimeout(r, 1500 + Math.random() * 3000));
+        await writer.kill('SIGKILL');
+      }
+    } finally {
+      producing = false;
+      await loader;
+    }
+    writer = await startServiceProcess('iceberg-writer', writerEnv());
+    const io = createFileIO(infraS3(), { cacheDir: path.join(env.dir, 'cache') });
+    const catalog = createCatalog({ type: 'sql', uri: env.catalogUri, warehouse: env.warehouse }, io, { logger: env.logger });
+    parquet = await ParquetWriter.create({ threads: 1, tmpDir: path.join(env.dir, 'probe') });
+    // Read-only here: lag() only compares the two tables' snapshots.
+    const probe = new BarsMaintainer({ catalog, io, parquet, namespace: env.namespace, writerId: 'probe', logger: env.logger, registry: new Registry() });
+    try {
+      await waitUntil(`${produced} trades committed`, async () => ((await committedRows({ catalog, io }, env.namespace, TABLE_BY_KIND.trades)) === produced ? true : undefined), 180_000, 1000);
+      await waitUntil('bars caught up', async () => ((await probe.lag()) === 0 ? true : undefined), 120_000, 500);
+    } finally {
+      await writer.kill('SIGTERM');
+      await catalog.close();
+    }
+    const py = runPython<PyBars>(PY_BARS, { ...pySqlCatalog(env.catalogUri, env.warehouse), ns: env.namespace.join('.') }, 300_000);
+    expect(py.trades).toBe(produced);
+    expect(py.bar_rows).toBe(Object.keys(py.bars).length);
+    expect(py.bars).toEqual(py.expected);
+  }, 600_000);
 });

@@ -1,4 +1,4 @@
-import { ErrorCode, K2Error, toK2Error, type Logger } from '@k2/core';
+import { ErrorCode, FatalError, K2Error, toK2Error, type Logger } from '@k2/core';
 import {
   applyTransform,
   commitSnapshot,
@@ -243,7 +243,8 @@ export class BarsMaintainer {
     const rec: Record<string, unknown> = { bucket_start: BigInt(p.hour) * HOUR_US, exchange: p.exchange };
     const partition: DataFile['partition'] = {};
     const segments = spec.fields.map((pf, i) => {
-      const src = schema.fields.find((f) => f.id === pf['source-id'])!;
+      const src = schema.fields.find((f) => f.id === pf['source-id']);
+      if (!src) throw new FatalError(ErrorCode.ICEBERG_INVALID, `${BARS_TABLE}: partition field ${pf.name} has no source column`);
       const v = applyTransform(pf.transform, src.type, rec[src.name]);
       partition[pf.name] = v;
       return partitionPathSegment(pf, pt[i].type, v);
