@@ -1,4 +1,4 @@
-import type { CreateTableRequest, Schema } from '@k2/iceberg';
+import { ancestors, type CreateTableRequest, type Schema, type TableMetadata } from '@k2/iceberg';
 
 /**
  * `bars_1m_v2`: one row per (exchange, symbol, UTC minute) of trades_v2, maintained by the iceberg-writer at commit
@@ -18,6 +18,18 @@ export const BARS_TABLE = 'bars_1m_v2';
 export const BARS_FOLDED_KEY = 'k2.bars.trades-snapshot-id';
 
 export const BAR_MINUTE_US = 60_000_000n;
+
+/**
+ * The trades snapshot id bars_1m_v2 has folded up to: the newest ancestor recording one (a compaction's `replace`
+ * may not). The bars are complete for a reader of trades_v2 at snapshot S exactly when this is S.
+ */
+export function foldedUpTo(bars: TableMetadata): string | undefined {
+  for (const s of ancestors(bars)) {
+    const v = s.summary[BARS_FOLDED_KEY];
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
 
 const PRICE = 'decimal(18,8)';
 

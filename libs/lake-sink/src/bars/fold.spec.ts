@@ -1,6 +1,6 @@
 import type { Snapshot, SnapshotOperation, TableMetadata } from '@k2/iceberg';
-import { BARS_FOLDED_KEY } from '@k2/lake';
-import { foldedUpTo, planFold } from './fold';
+import { BARS_FOLDED_KEY, foldedUpTo } from '@k2/lake';
+import { planFold } from './fold';
 
 /** Table metadata with a linear history of the given operations (ids 1, 2, …), optionally expired below `from`. */
 function history(ops: Array<SnapshotOperation | [SnapshotOperation, Record<string, string>]>, from = 1): TableMetadata {

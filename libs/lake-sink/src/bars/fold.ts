@@ -1,5 +1,4 @@
 import { ancestors, currentSnapshot, readManifest, readManifestList, type DataFile, type FileIO, type Snapshot, type TableMetadata } from '@k2/iceberg';
-import { BARS_FOLDED_KEY } from '@k2/lake';
 
 /**
  * bars_1m_v2 is a fold over trades_v2's `append` snapshots (ADR 0021). Each bars snapshot records the trades
@@ -12,15 +11,6 @@ export type FoldPlan =
   | { kind: 'up-to-date' }
   | { kind: 'fold'; target: Snapshot; appends: Snapshot[]; skipped: number }
   | { kind: 'rebuild'; target: Snapshot; reason: string };
-
-/** The trades snapshot id bars_1m_v2 has folded up to (the newest ancestor recording one; compaction may not). */
-export function foldedUpTo(bars: TableMetadata): string | undefined {
-  for (const s of ancestors(bars)) {
-    const v = s.summary[BARS_FOLDED_KEY];
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
 
 export function planFold(trades: TableMetadata, folded: string | undefined): FoldPlan {
   const target = currentSnapshot(trades);

@@ -18,11 +18,11 @@ import {
   type SnapshotChanges,
   type TableIdent,
 } from '@k2/iceberg';
-import { BARS_FOLDED_KEY, BARS_SCHEMA, BARS_SORT, BARS_TABLE, barsTableLayout, MARKET_NAMESPACE, TABLE_BY_KIND, TABLE_PROPERTIES } from '@k2/lake';
+import { BARS_FOLDED_KEY, BARS_SCHEMA, foldedUpTo, BARS_SORT, BARS_TABLE, barsTableLayout, MARKET_NAMESPACE, TABLE_BY_KIND, TABLE_PROPERTIES } from '@k2/lake';
 import { Backoff, sleep } from '@k2/resilience';
 import type { Registry } from 'prom-client';
 import { BarPartials, HOUR_US, type BarsPartition } from './aggregate';
-import { filesAddedBy, foldedUpTo, planFold, type FoldPlan } from './fold';
+import { filesAddedBy, planFold, type FoldPlan } from './fold';
 import { BarsMetrics } from './metrics';
 
 export interface BarsMaintainerOptions {
