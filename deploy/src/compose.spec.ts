@@ -47,12 +47,13 @@ interface Service {
   pid?: string;
   ipc?: string;
   user?: string;
+  secrets?: Array<string | { source: string; target?: string }>;
 }
 interface ComposeFile {
   services: Record<string, Service>;
   volumes?: Record<string, unknown>;
   configs?: Record<string, { file?: string }>;
-  secrets?: Record<string, { file?: string }>;
+  secrets?: Record<string, { file?: string; environment?: string }>;
 }
 
 /**
@@ -101,6 +102,10 @@ function mounts(service: Service): Array<{ type: 'bind' | 'volume'; source: stri
     const [source = '', target = ''] = v.split(':');
     return { type: /^[./~]/.test(source) ? 'bind' : 'volume', source, target };
   });
+}
+
+function secretsOf(service: Service): string[] {
+  return (service.secrets ?? []).map((x) => (typeof x === 'string' ? x : x.source));
 }
 
 function hostPort(url: string): string {
@@ -216,8 +221,9 @@ describe('docker-compose.yml', () => {
   it('sets on each K2 service only environment variables that the app reads', () => {
     for (const app of K2_APPS) {
       const read = envNamesReadBy(app);
-      // NODE_OPTIONS is Node's own (query-api's V8 heap limit, which goes with its memory budget).
-      const unknown = Object.keys(env(services[app] ?? {})).filter((k) => !read.has(k) && k !== 'NODE_OPTIONS');
+      // NODE_OPTIONS is Node's own (query-api's V8 heap limit, which goes with its memory budget); PGUSER and
+      // PGPASSWORD are node-postgres's (the catalog role, as in the Kubernetes manifests).
+      const unknown = Object.keys(env(services[app] ?? {})).filter((k) => !read.has(k) && !['NODE_OPTIONS', 'PGUSER', 'PGPASSWORD'].includes(k));
       expect({ app, unknown }).toEqual({ app, unknown: [] });
     }
   });
@@ -257,7 +263,7 @@ describe('docker-compose.yml', () => {
       (JSON.parse(readRepoFile(`deploy/minio/${policies.get(user) ?? 'none'}.json`)) as { Statement: Array<{ Action: string[] }> }).Statement.flatMap((st) => st.Action);
     const initArgs = argv(services['postgres-init']?.command);
     const role = (v: string) => initArgs.find((a) => a.startsWith(`${v}=`))?.slice(v.length + 1);
-    const catalogUser = (app: string) => new URL((env(services[app] ?? {})['ICEBERG_CATALOG_URI'] ?? 'x:').replace(/^jdbc:/, '')).searchParams.get('user');
+    const catalogUser = (app: string) => env(services[app] ?? {})['PGUSER'];
     const s3User = (app: string) => env(services[app] ?? {})['S3_ACCESS_KEY'];
     const admins = [env(services['minio'] ?? {})['MINIO_ROOT_USER'], env(services['postgres'] ?? {})['POSTGRES_USER']];
     expect({ writer: catalogUser('iceberg-writer'), query: catalogUser('query-api') }).toEqual({ writer: role('writer_role'), query: role('query_role') });
@@ -272,6 +278,121 @@ describe('docker-compose.yml', () => {
       // The streamers have no lake; the loader reads a local sample here (ASX_INPUT), so it needs no S3 user either.
       expect({ app, lake: Object.keys(e).filter((k) => /^(S3_|ICEBERG_CATALOG_URI$)/.test(k)) }).toEqual({ app, lake: [] });
     }
+  });
+
+  it('names no user or password in a catalog URI: the role comes from PGUSER and PGPASSWORD (a URI is logged at start)', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const [k, v] of Object.entries(env(s))) {
+        if (!/^jdbc:|^postgres(ql)?:/.test(v)) continue;
+        const u = new URL(v.replace(/^jdbc:/, ''));
+        expect({ name, k, user: u.username || u.searchParams.get('user'), password: u.password || u.searchParams.get('password') }).toEqual({ name, k, user: null, password: null });
+      }
+    }
+    for (const app of ['iceberg-writer', 'query-api']) {
+      expect({ app, pgUser: env(services[app] ?? {})['PGUSER'], pgPassword: Boolean(env(services[app] ?? {})['PGPASSWORD']) }).toEqual({ app, pgUser: expect.any(String), pgPassword: true });
+    }
+  });
+
+  it('runs Kafka with SASL_SSL on every listener that another container or the host can reach, ACLs enforced', () => {
+    const e = env(services['kafka'] ?? {});
+    const protocols = new Map((e['KAFKA_LISTENER_SECURITY_PROTOCOL_MAP'] ?? '').split(',').map((kv) => kv.split(':') as [string, string]));
+    const listeners = (e['KAFKA_LISTENERS'] ?? '').split(',').map((l) => {
+      const m = /^(\w+):\/\/([^:]*):(\d+)$/.exec(l);
+      return { name: m?.[1] ?? l, host: m?.[2] ?? '', port: m?.[3] ?? '' };
+    });
+    expect(listeners.length).toBeGreaterThan(0);
+    for (const l of listeners) {
+      const protocol = protocols.get(l.name);
+      // Loopback-only listeners (controller, inter-broker, health check) may stay PLAINTEXT: only the broker's own
+      // container reaches them.
+      expect({ listener: l.name, protocol: l.host === '127.0.0.1' ? 'loopback' : protocol }).toEqual({ listener: l.name, protocol: l.host === '127.0.0.1' ? 'loopback' : 'SASL_SSL' });
+    }
+    const published = (services['kafka']?.ports ?? []).map((p) => String(p).split(':').at(-1));
+    expect(published.map((p) => listeners.find((l) => l.port === p && l.host !== '127.0.0.1')?.name).map((n) => protocols.get(n ?? ''))).toEqual(published.map(() => 'SASL_SSL'));
+    expect({ authorizer: e['KAFKA_AUTHORIZER_CLASS_NAME'], noAclMeansDeny: e['KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND'], mechanisms: e['KAFKA_SASL_ENABLED_MECHANISMS'] }).toEqual({
+      authorizer: 'org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+      noAclMeansDeny: 'false',
+      mechanisms: 'SCRAM-SHA-512',
+    });
+    // The registry's Kafka store is a client like the others.
+    const registry = env(services['schema-registry'] ?? {});
+    expect({ store: registry['SCHEMA_REGISTRY_KAFKASTORE_SECURITY_PROTOCOL'], bootstrap: registry['SCHEMA_REGISTRY_KAFKASTORE_BOOTSTRAP_SERVERS'] }).toEqual({ store: 'SASL_SSL', bootstrap: 'SASL_SSL://kafka:19092' });
+  });
+
+  it('connects every K2 service to Kafka over SASL_SSL as its own SCRAM user, the password from its own secret, the CA from kafka-ca', () => {
+    // The users kafka-init creates (`for user in …` in deploy/kafka/compose-init.sh).
+    const created = (/^for user in ([^;]+);/m.exec(readRepoFile('deploy/kafka/compose-init.sh'))?.[1] ?? '').trim().split(/\s+/);
+    const declared = compose.secrets ?? {};
+    for (const app of K2_APPS) {
+      const s = services[app] ?? {};
+      const e = env(s);
+      const user = e['KAFKA_SASL_USERNAME'] ?? '';
+      const secret = `k2-kafka-${user}`;
+      const caMount = mounts(s).find((m) => m.type === 'volume' && m.source === 'kafka-ca');
+      expect({
+        app,
+        protocol: e['KAFKA_SECURITY_PROTOCOL'],
+        mechanism: e['KAFKA_SASL_MECHANISM'],
+        userCreated: created.includes(user),
+        passwordFile: e['KAFKA_SASL_PASSWORD_FILE'],
+        inlinePassword: 'KAFKA_SASL_PASSWORD' in e,
+        secretGranted: secretsOf(s).includes(secret),
+        secretFromEnvironment: declared[secret]?.environment,
+        ca: caMount !== undefined && e['KAFKA_SSL_CA_LOCATION']?.startsWith(`${caMount.target}/`),
+        caReadOnly: (s.volumes ?? []).some((v) => typeof v === 'string' && v.startsWith('kafka-ca:') && v.endsWith(':ro')),
+      }).toEqual({
+        app,
+        protocol: 'SASL_SSL',
+        mechanism: 'SCRAM-SHA-512',
+        userCreated: true,
+        passwordFile: `/run/secrets/${secret}`,
+        inlinePassword: false,
+        secretGranted: true,
+        secretFromEnvironment: expect.stringMatching(/^K2_KAFKA_\w+_PASSWORD$/),
+        ca: true,
+        caReadOnly: true,
+      });
+    }
+    // kafka-init sets a password for every user from that user's secret, so each must be declared.
+    for (const user of [...created, 'admin']) expect({ user, declared: `k2-kafka-${user}` in declared }).toEqual({ user, declared: true });
+  });
+
+  it("gives no service another's secret: each Kafka password only to its user's services, the keystore only to the broker", () => {
+    const registryUser = /username=\\"(\w+)\\"/.exec(readRepoFile('deploy/kafka/compose-registry.sh'))?.[1];
+    /** Who may hold each secret: the services that log in as its user, plus the jobs that create the users. */
+    const owner = (name: string, s: Service): string | undefined => {
+      if (name === 'kafka-init') return '*';
+      if (name === 'kafka') return 'admin';
+      if (name === 'schema-registry') return registryUser;
+      return env(s)['KAFKA_SASL_USERNAME'];
+    };
+    const leaks: string[] = [];
+    for (const [name, s] of Object.entries(services)) {
+      for (const secret of secretsOf(s)) {
+        if (secret === 'k2-api-keys') {
+          if (name !== 'query-api') leaks.push(`${name}: ${secret}`);
+          continue;
+        }
+        const user = /^k2-kafka-(.+)$/.exec(secret)?.[1];
+        const o = owner(name, s);
+        if (user === undefined || (o !== '*' && o !== user)) leaks.push(`${name}: ${secret}`);
+      }
+      // The broker's private key and keystore password.
+      if (mounts(s).some((m) => m.type === 'volume' && m.source === 'kafka-tls') && !['kafka', 'kafka-tls-init'].includes(name)) leaks.push(`${name}: volume kafka-tls`);
+      // No secret inline: passwords of Kafka users only through files.
+      for (const [k, v] of Object.entries(env(s))) if (/^KAFKA_.*PASSWORD$|SASL_JAAS_CONFIG$/.test(k) && v !== '') leaks.push(`${name}: ${k} inline`);
+    }
+    expect(leaks).toEqual([]);
+    expect(registryUser).toBe('registry');
+  });
+
+  it('has the one-shot TLS job make the certificate the clients check: the name kafka, localhost and 127.0.0.1', () => {
+    const tls = readRepoFile('deploy/kafka/compose-tls.sh');
+    const san = /-ext SAN=(\S+)/.exec(tls)?.[1]?.split(',') ?? [];
+    const bootstrapHosts = new Set(K2_APPS.flatMap((app) => (env(services[app] ?? {})['KAFKA_BROKERS'] ?? '').split(',').map((b) => b.split(':')[0])));
+    for (const host of [...bootstrapHosts, '127.0.0.1']) expect({ host, named: san.includes(/^\d/.test(host ?? '') ? `ip:${host}` : `dns:${host}`) }).toEqual({ host, named: true });
+    // The services never turn hostname verification off.
+    for (const app of K2_APPS) expect({ app, verify: env(services[app] ?? {})['KAFKA_SSL_VERIFY_HOSTNAME'] }).toEqual({ app, verify: undefined });
   });
 
   it('gives Kafka a well-formed KRaft cluster id (16 bytes, URL-safe base64 without padding)', () => {

@@ -16,10 +16,13 @@
 #   reset   [c...]  down + delete component data (download cache and venv kept)
 #   logs    <c>     print the path of, and tail, a component's log
 #   kafka-cli <Tool> [args...]  run a Kafka CLI tool (see tools/infra/kafka-cli.sh)
+#   kafka-security  re-apply the SCRAM users and ACLs (deploy/kafka/acls.sh) to the running secure broker
+#   kafka-dlq-acl add|remove TOPIC...  let the writer user produce to TOPIC.dlq (or no longer)
 # Components: kafka registry iceberg-rest s3 postgres pyiceberg (default: all)
 # `up --secure` (or K2_KAFKA_SECURE=1; sticky until K2_KAFKA_SECURE=0) adds a SASL_SSL listener (SCRAM-SHA-512,
 # TLS with a local CA) on 127.0.0.1:9094 next to PLAINTEXT 9092, the
-# StandardAuthorizer, SCRAM users admin/streamer/writer/query and their ACLs;
+# StandardAuthorizer, SCRAM users admin/streamer/writer/query and their ACLs
+# (deploy/kafka/acls.sh);
 # certificates and passwords under $K2_DATA_DIR/infra/conf/kafka-tls.
 # See docs/infra.md for details.
 set -euo pipefail
@@ -614,15 +617,29 @@ kafka_tool() { # <class> [args...]: a Kafka CLI class against the PLAINTEXT list
 
 kafka_acl() { kafka_tool org.apache.kafka.tools.AclCommand --add --force "$@" >/dev/null; }
 
+# The ACLs of every K2 role, shared with docker-compose.yml and prod (k2_kafka_acls, k2_writer_dlq_acls).
+# shellcheck source=../../deploy/kafka/acls.sh
+. "$REPO_ROOT/deploy/kafka/acls.sh"
+
 # SCRAM credentials with Kafka's own ConfigCommand (stored in the KRaft metadata
-# log, so they survive restarts) and least-privilege ACLs with AclCommand:
-# streamer produces to market.*; writer consumes market.* (and writes their
-# .dlq topics, which share the prefix); query only consumes. Idempotent.
+# log, so they survive restarts) and least-privilege ACLs with AclCommand
+# (deploy/kafka/acls.sh): streamer produces to market.*; writer consumes
+# market.* and produces only to the .dlq topics of the platform's data topics;
+# query only consumes. Idempotent. Re-applied when acls.sh changes (its
+# checksum is in the marker), so an older, wider grant is withdrawn too.
 ensure_kafka_security() {
   [ "$KAFKA_SECURE" = 1 ] || return 0
-  local done_marker="$RUN_DIR/kafka-security.done"
-  [ -f "$done_marker" ] && [ "$done_marker" -nt "$(pid_file kafka)" ] && return 0
+  local done_marker="$RUN_DIR/kafka-security.done" want
+  want="$(cksum <"$REPO_ROOT/deploy/kafka/acls.sh")"
+  [ -f "$done_marker" ] && [ "$done_marker" -nt "$(pid_file kafka)" ] && [ "$(cat "$done_marker")" = "$want" ] && return 0
   tcp_open "$KAFKA_SECURE_PORT" || return 1
+  apply_kafka_security || return 1
+  mkdir -p "$RUN_DIR"
+  printf '%s\n' "$want" >"$done_marker"
+  log "kafka SASL_SSL listener $HOST:$KAFKA_SECURE_PORT ready: CA $KAFKA_TLS_DIR/ca.pem, users ${KAFKA_SCRAM_USERS[*]} (passwords in $KAFKA_TLS_DIR/<user>.password)"
+}
+
+apply_kafka_security() {
   local u out
   for u in "${KAFKA_SCRAM_USERS[@]}"; do
     out="$(kafka_tool kafka.admin.ConfigCommand --alter --entity-type users --entity-name "$u" \
@@ -631,17 +648,36 @@ ensure_kafka_security() {
       return 1
     }
   done
-  local market=(--resource-pattern-type prefixed --topic market.)
-  kafka_acl --allow-principal User:streamer --operation Write --operation Create --operation Describe --operation Read "${market[@]}" || return 1
-  kafka_acl --allow-principal User:streamer --operation IdempotentWrite --cluster || return 1
-  kafka_acl --allow-principal User:streamer --operation Read --resource-pattern-type prefixed --group k2- || return 1
-  kafka_acl --allow-principal User:writer --operation Read --operation Describe --operation Write --operation Create "${market[@]}" || return 1
-  kafka_acl --allow-principal User:writer --operation IdempotentWrite --cluster || return 1
-  kafka_acl --allow-principal User:writer --operation Read --resource-pattern-type prefixed --group k2-iceberg-writer || return 1
-  kafka_acl --allow-principal User:query --operation Read --operation Describe "${market[@]}" || return 1
-  kafka_acl --allow-principal User:query --operation Read --resource-pattern-type prefixed --group query-api || return 1
-  touch "$done_marker"
-  log "kafka SASL_SSL listener $HOST:$KAFKA_SECURE_PORT ready: CA $KAFKA_TLS_DIR/ca.pem, users ${KAFKA_SCRAM_USERS[*]} (passwords in $KAFKA_TLS_DIR/<user>.password)"
+  # Until issue 18's narrowing the writer could write and create every market.* topic (for its dead letters, whose
+  # names no prefix separates from the data topics'); withdraw that grant where an older infra.sh made it.
+  kafka_tool org.apache.kafka.tools.AclCommand --remove --force --allow-principal User:writer --operation Write \
+    --operation Create --resource-pattern-type prefixed --topic market. >/dev/null || return 1
+  k2_kafka_acls
+}
+
+# `infra.sh kafka-dlq-acl add|remove TOPIC...`: the writer user may (no longer)
+# produce to TOPIC.dlq: for a data topic added to WRITER_TOPICS beyond the
+# platform's, and for integration tests with their own topics.
+cmd_kafka_dlq_acl() {
+  local action="${1:-}"
+  [ "$#" -ge 2 ] && { [ "$action" = add ] || [ "$action" = remove ]; } || die "usage: infra.sh kafka-dlq-acl add|remove TOPIC..."
+  shift
+  require_java
+  install_kafka
+  tcp_open "$KAFKA_PORT" || die "kafka is not running on $HOST:$KAFKA_PORT"
+  kafka_acl() { kafka_tool org.apache.kafka.tools.AclCommand "--$action" --force "$@" >/dev/null; }
+  k2_writer_dlq_acls "$@" || die "kafka-dlq-acl $action $* failed"
+}
+
+# `infra.sh kafka-security`: (re)apply the SCRAM users and ACLs to the running
+# broker without restarting it (after deploy/kafka/acls.sh changed).
+cmd_kafka_security() {
+  KAFKA_SECURE=1
+  require_java
+  install_kafka
+  tcp_open "$KAFKA_SECURE_PORT" || die "kafka has no SASL_SSL listener on $HOST:$KAFKA_SECURE_PORT (infra.sh down kafka && infra.sh up --secure kafka)"
+  rm -f "$RUN_DIR/kafka-security.done"
+  ensure_kafka_security || die "kafka SCRAM users/ACLs could not be set up"
 }
 
 start_kafka() {
@@ -1257,6 +1293,8 @@ main() {
     reset) cmd_reset "$@" ;;
     logs) cmd_logs "$@" ;;
     kafka-cli) cmd_kafka_cli "$@" ;;
+    kafka-security) cmd_kafka_security ;;
+    kafka-dlq-acl) cmd_kafka_dlq_acl "$@" ;;
     -h | --help | help | "") usage ;;
     *)
       usage >&2

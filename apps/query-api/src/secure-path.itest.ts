@@ -80,6 +80,9 @@ describe('streamer → broker → writer → API over SASL_SSL (issue 18)', () =
       expect(data.every((t) => t.symbol === SYMBOL && t.exchange === 'BINANCE')).toBe(true);
       // Every service ran with its own SCRAM user; none fell back or stopped.
       for (const p of [streamer!, writer!, api!]) expect(p.output.join('\n')).not.toMatch(/authorization failed|authentication failed/i);
+      // No log line of any of them holds a SCRAM password (issue 18: no password in any log line of any service).
+      const passwords = (['streamer', 'writer', 'query'] as const).map((u) => fs.readFileSync(secure.passwordFile(u), 'utf8').trim());
+      for (const p of [streamer!, writer!, api!]) expect(passwords.filter((pw) => p.output.join('\n').includes(pw))).toEqual([]);
       expect(await streamer!.metric('k2_binance_connection_status')).toBeGreaterThanOrEqual(1);
     } finally {
       await catalog.close();

@@ -86,7 +86,15 @@ function mapType(field: string, t: unknown): Mapped {
   return { type: primitive(field, t), required: true, source: { kind: 'plain' } };
 }
 
-export function avroToIcebergSchema(avroFields: readonly AvroField[], base?: Schema, baseLastColumnId?: number): MappedSchema {
+export interface SchemaMappingOptions {
+  /**
+   * Avro string fields that become Iceberg `uuid` (16 bytes in Parquet) when they are new columns, e.g. a new
+   * table's message_id (ADR 0022). Existing columns always keep their type: string → uuid is no legal promotion.
+   */
+  uuidColumns?: readonly string[];
+}
+
+export function avroToIcebergSchema(avroFields: readonly AvroField[], base?: Schema, baseLastColumnId?: number, opts: SchemaMappingOptions = {}): MappedSchema {
   let last = baseLastColumnId ?? (base ? maxFieldId(base.fields) : 0);
   const nextId = () => ++last;
   const byName = new Map((base?.fields ?? []).map((f) => [f.name, f]));
@@ -96,6 +104,7 @@ export function avroToIcebergSchema(avroFields: readonly AvroField[], base?: Sch
   let changed = false;
   for (const af of avroFields) {
     const m = mapType(af.name, af.type);
+    if (m.type === 'string' && m.source.kind === 'plain' && opts.uuidColumns?.includes(af.name)) m.type = 'uuid';
     const existing = byName.get(af.name);
     if (existing) {
       sources.set(existing.id, m.source);

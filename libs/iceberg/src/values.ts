@@ -81,6 +81,8 @@ export function serializeValue(t: PrimitiveType, v: BoundValue): Buffer {
     }
     case 'string':
       return Buffer.from(String(v), 'utf8');
+    case 'uuid':
+      return uuidBytes(String(v));
     default:
       throw new FatalError(ErrorCode.ICEBERG_INVALID, `no bound serialization for ${t}`);
   }
@@ -105,9 +107,29 @@ export function deserializeValue(t: PrimitiveType, b: Buffer): BoundValue {
       return b.readDoubleLE(0);
     case 'string':
       return b.toString('utf8');
+    case 'uuid':
+      return uuidText(b);
     default:
       return b;
   }
+}
+
+const UUID_TEXT = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+/** Canonical UUID text → the 16 big-endian bytes Iceberg stores (spec, Appendix D: uuid). */
+export function uuidBytes(text: string): Buffer {
+  if (!UUID_TEXT.test(text)) throw new FatalError(ErrorCode.ICEBERG_INVALID, `"${text}" is not a UUID in 8-4-4-4-12 hex form`);
+  return Buffer.from(text.replace(/-/g, ''), 'hex');
+}
+
+/**
+ * 16 bytes → canonical lowercase UUID text. Lowercase hex keeps the byte order (0-9 sort before a-f), so bounds
+ * and sort order compare the same as text or as bytes.
+ */
+export function uuidText(b: Buffer): string {
+  if (b.length !== 16) throw new FatalError(ErrorCode.ICEBERG_INVALID, `a UUID has 16 bytes, got ${b.length}`);
+  const h = b.toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 /** Iceberg orders strings by unsigned UTF-8 bytes, which is what Buffer.compare does. */

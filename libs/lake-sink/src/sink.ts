@@ -351,7 +351,15 @@ export class IcebergSink {
         this.consumer!.reassign(this.positions());
         throw err;
       }
-      await this.deadLetter(m, err);
+      try {
+        await this.deadLetter(m, err);
+      } catch (dlqError) {
+        // The dead-letter topic refused it (no ACL for it, issue 18's narrowed writer user; or the broker past the
+        // delivery timeout): skipping it now would lose the record, so it is read again until its dead letter lands.
+        st.next = m.offset;
+        this.consumer?.reassign(this.positions());
+        throw dlqError;
+      }
       st.table.note(key, m.offset + 1, st);
       return;
     }

@@ -119,3 +119,12 @@ export function secureKafkaEndpoint(env: NodeJS.ProcessEnv = process.env): Secur
     }),
   };
 }
+
+/**
+ * Lets the secure listener's `writer` user produce to the dead-letter topic of each data topic (`add`), or no longer
+ * (`remove`), with the same ACL infra.sh gives the platform's topics (deploy/kafka/acls.sh, `k2_writer_dlq_acls`):
+ * tests with their own topics grant them and withdraw them when done.
+ */
+export function writerDlqAcl(action: 'add' | 'remove', topics: readonly string[]): void {
+  execFileSync('bash', [infraScript(), 'kafka-dlq-acl', action, ...topics], { stdio: ['ignore', 'inherit', 'inherit'] });
+}

@@ -66,13 +66,17 @@ export const BENCHES = {
     file: 'writer.bench.ts',
     npm: 'bench:writer',
     measures:
-      'The Iceberg writer on a pre-filled topic: trades/s to a committed snapshot, bytes/trade, commit p50/p99, peak ' +
-      'RSS; then freshness p50/p99 (commit time minus oldest event) under a steady live load.',
+      'The Iceberg writer (its own child process) on a pre-filled topic: trades/s to a committed snapshot, bytes/trade, ' +
+      'commit p50/p99, the writer process\'s peak RSS and per-column bytes; DuckDB alone (the limit) and PyIceberg + ' +
+      'PyArrow (a peer) writing the same rows, as ratios; the file layout of the ASX sample; then freshness p50/p99 ' +
+      '(commit time minus oldest event) under a steady live load with the 10 s and a 2 s interval; ends with BENCH {json}.',
     env: [
       env('BENCH_TRADES', '2000000', 'trades pre-filled for the throughput run'),
       env('BENCH_LIVE_RATE', '20000', 'trades/s of the live load'),
-      env('BENCH_LIVE_SECONDS', '60', 'duration of the live load'),
-      env('BENCH_COMMIT_INTERVAL_MS', '10000', 'writer commit interval of both runs'),
+      env('BENCH_LIVE_SECONDS', '60', 'duration of each live load; 0 skips the freshness runs'),
+      env('BENCH_COMMIT_INTERVAL_MS', '10000', 'writer commit interval of the throughput and first freshness run'),
+      env('BENCH_FAST_INTERVAL_MS', '2000', 'commit interval of the second freshness run'),
+      env('BENCH_PEERS', '1', '0 skips the DuckDB-alone and PyIceberg runs'),
     ],
     infra: true,
   },
