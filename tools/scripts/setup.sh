@@ -18,8 +18,10 @@ Installs, then verifies, everything K2 needs on this machine:
          npm dependencies (npm ci when package-lock.json or the Node version changed since the last setup)
          the local infrastructure's downloads (tools/infra/infra.sh install: Kafka, Apicurio, Iceberg REST,
            s3proxy from Maven Central, the PyIceberg venv from PyPI)
-  test   (what `npm test` and .ci/run need) all of the above, plus Debian's chromium (live-page browser tests)
-           and the deploy validators (deploy/tools/install.sh: kustomize, Kubernetes and Compose schemas, promtool)
+  test   (what `npm test` and .ci/run need) all of the above, plus Debian's chromium (live-page browser tests),
+           the deploy validators (deploy/tools/install.sh: kustomize, Kubernetes and Compose schemas, promtool)
+           and Apache Spark with Iceberg's runtime from Maven Central (tools/spark/spark.sh install, into the
+           infra download cache; `npm run spark` installs it on first use otherwise)
 Then verifies: node-rdkafka loads and its features include zstd (rebuilds it once when not), better-sqlite3 and
 DuckDB load, java/mvn/python3 run.
 
@@ -204,7 +206,10 @@ main() {
   verify_native
   verify_tools
   bash tools/infra/infra.sh install >/dev/null
-  if [[ $PROFILE == test ]]; then bash deploy/tools/install.sh >/dev/null; fi
+  if [[ $PROFILE == test ]]; then
+    bash deploy/tools/install.sh >/dev/null
+    bash tools/spark/spark.sh install
+  fi
   say "ready ($PROFILE): node $(node --version), librdkafka $RDKAFKA_VERSION (zstd), duckdb $DUCKDB_VERSION, java $JAVA_MAJOR, $(python3 --version) — $(($(date +%s) - started)) s"
 }
 

@@ -23,6 +23,11 @@ export interface SnapshotChanges {
   summary?: Record<string, string>;
   /** Schema changes to commit atomically with the snapshot (add-schema / set-current-schema). */
   schemaUpdates?: TableUpdate[];
+  /**
+   * Table properties set in the same commit (a `set-properties` update). Unlike the summary they outlive the
+   * snapshot: other engines' snapshots and snapshot expiry keep a table's properties.
+   */
+  properties?: Record<string, string>;
 }
 
 export interface CommitOptions {
@@ -213,6 +218,7 @@ async function buildSnapshot(
   }
   const updates: TableUpdate[] = [
     ...(changes.schemaUpdates ?? []),
+    ...(changes.properties && Object.keys(changes.properties).length ? [{ action: 'set-properties' as const, updates: changes.properties }] : []),
     { action: 'add-snapshot', snapshot },
     { action: 'set-snapshot-ref', 'ref-name': MAIN_BRANCH, type: 'branch', 'snapshot-id': snapshotId },
   ];

@@ -209,6 +209,8 @@ export class TableSink {
           operation: 'append',
           added: written.files,
           schemaUpdates: updates,
+          // The same map as a table property too: it survives snapshots without it being expired (tableOffsets).
+          properties: { [offsetsKey(this.deps.groupId)]: serializeOffsets(offsets) },
           summary: {
             [offsetsKey(this.deps.groupId)]: serializeOffsets(offsets),
             'k2.writer-id': this.deps.writerId,

@@ -13,7 +13,7 @@ import {
   type ScanPlan,
   type Snapshot,
 } from '@k2/iceberg';
-import { TABLE_BY_KIND, tableOffsets, type TableKind } from '@k2/lake';
+import { lineageOffsets, TABLE_BY_KIND, tableOffsets, type TableKind } from '@k2/lake';
 import type { Offsets } from './tail-store';
 
 /** What one request reads from the table: a fixed snapshot and the Kafka offsets it holds. */
@@ -133,7 +133,7 @@ export class TableView {
     const table = this.current.table;
     if (!table) throw new Error('TableView.at: no table loaded');
     const lineage = { ...table.metadata, refs: {}, 'current-snapshot-id': snapshot['snapshot-id'] };
-    return { table, snapshotId: snapshot['snapshot-id'], offsets: tableOffsets(lineage, this.o.writerGroupId), refreshedAtMs: this.current.refreshedAtMs, historical: true };
+    return { table, snapshotId: snapshot['snapshot-id'], offsets: lineageOffsets(lineage, this.o.writerGroupId) ?? new Map(), refreshedAtMs: this.current.refreshedAtMs, historical: true };
   }
 
   /** A table with no snapshot at the requested time (before its first commit): an empty answer. */
