@@ -8,7 +8,7 @@ import { runPython, startServiceProcess, uniqueSuffix, type ServiceProcess } fro
 import { Registry } from 'prom-client';
 
 /**
- * Issue 17 item 4 (ADR 0023): bars_1m_v2 maintained at commit equals, for every minute, the OHLCV / Σ price×quantity
+ * Issue 17 item 4 (ADR 0024): bars_1m_v2 maintained at commit equals, for every minute, the OHLCV / Σ price×quantity
  * / count PyIceberg computes from trades_v2 — across several commits, symbols, minutes and two days, with replayed
  * duplicates, a stretch where the bars step did not run at all (a writer without it, then trades compaction in
  * between), a bars step that fails once, and two maintainers racing for the same commit.

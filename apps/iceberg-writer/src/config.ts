@@ -45,7 +45,7 @@ export interface IcebergWriterConfig extends RuntimeConfig, KafkaClientSettings 
    * test's, is never read). Default: the platform's topics (PLATFORM_DATA_TOPICS).
    */
   readonly topics: readonly string[];
-  /** Maintain bars_1m_v2 (minute bars of trades_v2) after every trades commit (ADR 0023). */
+  /** Maintain bars_1m_v2 (minute bars of trades_v2) after every trades commit (ADR 0024). */
   readonly bars: boolean;
 }
 

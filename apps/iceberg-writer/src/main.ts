@@ -67,7 +67,7 @@ void runService({
   },
 });
 
-/** The minute-bar step (ADR 0023): its own DuckDB, so it never waits on or delays the trades commits. */
+/** The minute-bar step (ADR 0024): its own DuckDB, so it never waits on or delays the trades commits. */
 async function startBars(ctx: ServiceContext<IcebergWriterConfig>, catalog: Catalog, io: FileIO): Promise<BarsMaintainer> {
   const { config, logger, registry, onShutdown } = ctx;
   // A directory of its own: ParquetWriter.close() removes its directory.

@@ -2,7 +2,7 @@ import { ancestors, type CreateTableRequest, type Schema, type TableMetadata } f
 
 /**
  * `bars_1m_v2`: one row per (exchange, symbol, UTC minute) of trades_v2, maintained by the iceberg-writer at commit
- * (ADR 0023). Prices are the trades' Decimal(18,8); the sums are exact:
+ * (ADR 0024). Prices are the trades' Decimal(18,8); the sums are exact:
  * - volume = Σ quantity: quantity < 10^10 and Decimal(38,8) leaves 30 integer digits, so overflowing it takes more
  *   than 10^20 trades in one minute.
  * - vwap_numerator = Σ price × quantity: an exact product of two scale-8 decimals has scale 16, and Iceberg caps

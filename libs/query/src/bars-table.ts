@@ -19,7 +19,7 @@ export interface BarsState {
 }
 
 /**
- * bars_1m_v2 (issue 17, ADR 0023) as a source of 1-minute partials: used for a request only when the bars were
+ * bars_1m_v2 (issue 17, ADR 0024) as a source of 1-minute partials: used for a request only when the bars were
  * folded up to exactly the trades snapshot the request reads, so both sources hold the same trades and give the
  * same answer; otherwise (bars lagging, table missing, time travel) the request scans trades as before.
  */

@@ -284,7 +284,7 @@ export class QueryService {
   private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, b: Bucketing, at?: AsOfRead): Promise<{ partials: BarPartial[]; prov: Provenance }> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
     const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs, at);
-    // bars_1m_v2 answers whole-minute requests when it holds exactly this trades snapshot (issue 17, ADR 0023).
+    // bars_1m_v2 answers whole-minute requests when it holds exactly this trades snapshot (issue 17, ADR 0024).
     const barsState = at || !wholeMinutes(b, req.startUs, req.endUs) ? undefined : this.o.bars?.coveringFor(state.snapshotId);
     let partials: BarPartial[] = [];
     let tail = tailRows;

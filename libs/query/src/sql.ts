@@ -112,7 +112,7 @@ export const SQL = Object.freeze({
     ORDER BY 1`,
 
   /**
-   * Issue 17: the 1-minute partials of one symbol from bars_1m_v2 (ADR 0023), in SQL.bars' columns, so they regroup
+   * Issue 17: the 1-minute partials of one symbol from bars_1m_v2 (ADR 0024), in SQL.bars' columns, so they regroup
    * and merge exactly as the partials computed from trades do (open/close: the stored first/last trade).
    */
   barsTable: `

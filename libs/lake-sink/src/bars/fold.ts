@@ -1,7 +1,7 @@
 import { ancestors, currentSnapshot, readManifest, readManifestList, type DataFile, type FileIO, type Snapshot, type TableMetadata } from '@k2/iceberg';
 
 /**
- * bars_1m_v2 is a fold over trades_v2's `append` snapshots (ADR 0023). Each bars snapshot records the trades
+ * bars_1m_v2 is a fold over trades_v2's `append` snapshots (ADR 0024). Each bars snapshot records the trades
  * snapshot it has folded up to; the next fold takes the files added by the appends after it. `replace` snapshots
  * (compaction) only rewrite rows already counted and are skipped; anything that removes trades (`overwrite`,
  * `delete`), or a recorded snapshot that is no longer in the trades history (expired, or none recorded yet), makes

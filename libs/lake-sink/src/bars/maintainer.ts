@@ -53,7 +53,7 @@ export interface BarsCommit {
 }
 
 /**
- * Keeps `bars_1m_v2` equal to the minute aggregates of `trades_v2` (ADR 0023): after every trades commit (notify)
+ * Keeps `bars_1m_v2` equal to the minute aggregates of `trades_v2` (ADR 0024): after every trades commit (notify)
  * and at start it folds the trades snapshots not yet in the bars, merging the new partial bars into the bar files
  * of the partitions they touch (one overwrite snapshot: old files deleted, merged files added). Exactly once by
  * construction: the bars snapshot records the trades snapshot it has folded up to, and a lost race recomputes on

@@ -1,7 +1,7 @@
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { registryCounter, registryGauge, registryHistogram } from '@k2/runtime';
 
-/** Minute-bar maintenance metrics (ADR 0023); a failing or lagging bars step never holds up the trades commits. */
+/** Minute-bar maintenance metrics (ADR 0024); a failing or lagging bars step never holds up the trades commits. */
 export class BarsMetrics {
   readonly commits: Counter<'mode'>;
   readonly commitDuration: Histogram;
