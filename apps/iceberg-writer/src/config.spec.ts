@@ -29,6 +29,7 @@ describe('iceberg-writer config', () => {
       duckdbThreads: 2,
       duckdbMemoryLimit: '1GB',
       topics: PLATFORM_DATA_TOPICS,
+      bars: true,
     });
   });
 

@@ -3,3 +3,4 @@ export * from './metrics';
 export * from './table-sink';
 export * from './sink';
 export * from './maintenance';
+export * from './bars';

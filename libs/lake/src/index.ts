@@ -1,3 +1,4 @@
 export * from './tables';
 export * from './offsets';
 export * from './rows';
+export * from './bars';
