@@ -29,6 +29,7 @@ describe('iceberg-writer config', () => {
       duckdbThreads: 2,
       duckdbMemoryLimit: '192MiB',
       topics: PLATFORM_DATA_TOPICS,
+      bars: true,
     });
   });
 

@@ -48,6 +48,8 @@ export interface IcebergWriterConfig extends RuntimeConfig, KafkaClientSettings 
    * test's, is never read). Default: the platform's topics (PLATFORM_DATA_TOPICS).
    */
   readonly topics: readonly string[];
+  /** Maintain bars_1m_v2 (minute bars of trades_v2) after every trades commit (ADR 0024). */
+  readonly bars: boolean;
 }
 
 export const spec = {
@@ -74,6 +76,7 @@ export const spec = {
   tmpDir: optional(cfg.string({ env: 'WRITER_TMP_DIR', pattern: /^\/\S*$/, doc: 'Absolute directory for Parquet files before upload; unset = the OS temp dir' })),
   duckdbThreads: cfg.int({ env: 'WRITER_DUCKDB_THREADS', default: 2, min: 1, doc: 'DuckDB threads of the Parquet writer' }),
   topics: cfg.list({ env: 'WRITER_TOPICS', default: PLATFORM_DATA_TOPICS, doc: 'Topics consumed, by name (no pattern); default the platform V2 topics' }),
+  bars: cfg.bool({ env: 'WRITER_BARS', default: true, doc: 'Maintain the bars_1m_v2 minute-bar table after every trades commit' }),
   duckdbMemoryLimit: optional(
     cfg.string({ env: 'WRITER_DUCKDB_MEMORY_LIMIT', pattern: /^\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB)$/, doc: 'DuckDB memory limit; unset = a quarter of WRITER_MEMORY_BUDGET' }),
   ),
@@ -124,6 +127,7 @@ export function loadIcebergWriterConfig(env: NodeJS.ProcessEnv = process.env, cw
     duckdbThreads: c.duckdbThreads,
     duckdbMemoryLimit: formatMiB(memory.duckdb),
     topics: c.topics,
+    bars: c.bars,
   });
 }
 

@@ -1,11 +1,14 @@
 import v8 from 'node:v8';
+import os from 'node:os';
+import path from 'node:path';
 import { AvroSerde } from '@k2/serde';
-import { createCatalog, createFileIO, ParquetWriter } from '@k2/iceberg';
+import { createCatalog, createFileIO, ParquetWriter, type Catalog, type FileIO } from '@k2/iceberg';
 import { K2Producer, kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
-import { IcebergSink, runMaintenance } from '@k2/lake-sink';
-import { runService } from '@k2/runtime';
+import { BarsMaintainer, IcebergSink, runMaintenance } from '@k2/lake-sink';
+import { TABLE_BY_KIND } from '@k2/lake';
+import { runService, type ServiceContext } from '@k2/runtime';
 import { writerCli, writerCommand } from './cli';
-import { loadIcebergWriterConfig, SERVICE } from './config';
+import { loadIcebergWriterConfig, SERVICE, type IcebergWriterConfig } from './config';
 
 // `iceberg-writer maintain` runs table maintenance once and exits (the Kubernetes CronJob entry point).
 const { command, rest } = writerCommand(process.argv.slice(2));
@@ -39,6 +42,7 @@ void runService({
     const dlqProducer = await K2Producer.connect({ brokers, clientId: `${SERVICE}-dlq`, logger });
     onShutdown('dlq-producer', () => dlqProducer.disconnect());
     const serde = new AvroSerde(schemaRegistryOptions(config));
+    const bars = config.bars ? await startBars(ctx, catalog, io) : undefined;
     const sink = new IcebergSink({
       brokers,
       groupId: config.groupId,
@@ -57,6 +61,9 @@ void runService({
       maxFutureUs: BigInt(config.maxFutureMs) * 1000n,
       memory: config.memory,
       topics: config.topics,
+      onCommit: (table) => {
+        if (table === TABLE_BY_KIND.trades) bars?.notify();
+      },
       consumerExtra: {
         'session.timeout.ms': config.sessionTimeoutMs,
         ...(config.staticMemberId ? { 'group.instance.id': config.staticMemberId } : {}),
@@ -68,6 +75,19 @@ void runService({
     logger.info('iceberg writer consuming', { group: config.groupId, topics: config.topics, catalog: config.catalog.type, warehouse: config.catalog.warehouse, commit: config.commit });
   },
 });
+
+/** The minute-bar step (ADR 0024): its own DuckDB, so it never waits on or delays the trades commits. */
+async function startBars(ctx: ServiceContext<IcebergWriterConfig>, catalog: Catalog, io: FileIO): Promise<BarsMaintainer> {
+  const { config, logger, registry, onShutdown } = ctx;
+  // A directory of its own: ParquetWriter.close() removes its directory.
+  const tmpDir = path.join(config.tmpDir ?? os.tmpdir(), `k2-bars-${process.pid}`);
+  const parquet = await ParquetWriter.create({ tmpDir, threads: 1, memoryLimit: '256MB' });
+  onShutdown('bars-duckdb', () => parquet.close());
+  const bars = new BarsMaintainer({ catalog, io, parquet, namespace: [...config.namespace], writerId: config.writerId, logger, registry });
+  onShutdown('bars', () => bars.stop());
+  bars.start();
+  return bars;
+}
 
 function assert(ok: boolean, reason: string): void {
   if (!ok) throw new Error(reason);

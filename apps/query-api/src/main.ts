@@ -23,6 +23,7 @@ import {
   type ReplayServiceOptions,
   StreamHub,
   TableView,
+  BarsTable,
   TailStore,
   type TailKind,
 } from '@k2/query';
@@ -73,8 +74,11 @@ void runService({
       });
     const views = { trades: view('trades'), quotes: view('quotes') };
 
+    // Issue 17: whole-minute bars from the writer's bars_1m_v2 when it holds exactly the trades snapshot read.
+    const barsTable = new BarsTable({ catalog, io, namespace: config.namespace, engine, logger });
     let tail: KafkaTail | undefined;
     const service = new QueryService({
+      bars: barsTable,
       views,
       tail: config.tailEnabled ? { store, isHealthy: () => tail?.isHealthy ?? false } : undefined,
       engine,
@@ -123,6 +127,7 @@ void runService({
           logger.warn('table view refresh failed; answering from the last known snapshot', { table: kind, error: e instanceof Error ? e.message : String(e) });
         }
       }
+      await barsTable.refresh().catch((e: unknown) => logger.warn('bars_1m_v2 refresh failed; bars are computed from trades', { error: e instanceof Error ? e.message : String(e) }));
       observeMemory();
     };
     await refreshAll(10_000);

@@ -170,6 +170,8 @@ export function truncateUpper(s: string, n = STRING_BOUND_LENGTH): string | unde
 export const MICROS_PER_DAY = 86_400_000_000n;
 
 /** Days since 1970-01-01 of a µs timestamp (floor, so pre-epoch instants land on the right day). */
+const MICROS_PER_HOUR = 3_600_000_000n;
+
 export function dayOfMicros(us: bigint): number {
   const d = us / MICROS_PER_DAY;
   return Number(us < 0n && d * MICROS_PER_DAY !== us ? d - 1n : d);
@@ -187,6 +189,12 @@ export function applyTransform(transform: Transform, sourceType: IcebergType, v:
     case 'day':
       if (sourceType === 'date') return Number(v);
       return dayOfMicros(BigInt(v as bigint));
+    case 'hour': {
+      // Spec "Partition Transforms": hours since 1970-01-01 00:00 UTC (floor, as day).
+      const us = BigInt(v as bigint);
+      const h = us / MICROS_PER_HOUR;
+      return Number(us < 0n && h * MICROS_PER_HOUR !== us ? h - 1n : h);
+    }
     case 'void':
       return null;
     default:

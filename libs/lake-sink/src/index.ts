@@ -9,3 +9,4 @@ export * from './record-checks';
 export * from './batch';
 export * from './budget';
 export * from './intake';
+export * from './bars';

@@ -4,7 +4,7 @@ import type { AvroField } from '@k2/iceberg';
 /**
  * Avro binary (Avro 1.11 spec, "Binary Encoding") straight to the CSV line CsvLineEncoder would build from the
  * decoded record, without the record: no object, no bigint, no decimal string allocated per field beyond the text
- * itself. Measured on one trade (ADR 0024): 4.4 µs against 4.9 µs for avsc decode + CsvLineEncoder, isolated; the
+ * itself. Measured on one trade (ADR 0025): 4.4 µs against 4.9 µs for avsc decode + CsvLineEncoder, isolated; the
  * larger gain is the garbage not made (no decoded object per record for the GC to trace).
  *
  * Compiled per writer schema from its fields. Types it does not know (nested records, fixed, unions other than

@@ -41,3 +41,4 @@ export * from './replay/session';
 export * from './replay/service';
 export * from './replay/metrics';
 export * from './replay/table-pages';
+export * from './bars-table';

@@ -18,6 +18,7 @@ export class QueryMetrics {
   readonly storageFailures: Counter<'code'>;
   readonly sseClients: Gauge;
   readonly memory: Gauge<'part' | 'measure'>;
+  readonly barsSource: Counter<'source'>;
   private lastEvicted = { committed: 0, memory: 0 };
 
   constructor(registry: Registry) {
@@ -34,6 +35,7 @@ export class QueryMetrics {
     this.storageFailures = registryCounter(registry, 'k2_query_storage_failures_total', 'Failed reads of catalog, object store or Parquet files, by error code', ['code']);
     this.sseClients = registryGauge(registry, 'k2_query_stream_clients', 'Open server-sent-event streams', []);
     this.memory = registryGauge(registry, 'k2_query_memory_bytes', 'QUERY_MEMORY_BUDGET by part (duckdb|tail|hot|bars|sse|file_cache): measure=limit or used (estimated); hot_pending_loads counts slices waiting to load', ['part', 'measure']);
+    this.barsSource = registryCounter(registry, 'k2_query_bars_source_total', 'Bar and summary requests by where their table part came from (bars_table = bars_1m_v2, trades = scanning trades_v2)', ['source']);
   }
 
   setKafkaHealthy(ok: boolean): void {

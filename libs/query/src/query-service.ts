@@ -4,6 +4,7 @@ import { Admission, type AdmissionOptions, type CostClass } from './admission';
 import { barJson, mergeBars, partialFromRow, rebucket, type BarPartial } from './bars';
 import { barsBody, boundedParams, bucketOf, planBars, planSummary, wholeMinutes, type Bucketing } from './bucketing';
 import { MinuteBarCache } from './minute-bars';
+import type { BarsTable } from './bars-table';
 import { classifyCost, DEFAULT_COST_LIMITS, estimateRows, type CostLimits } from './cost';
 import type { QueryEngine } from './engine';
 import type { QueryMetrics } from './metrics';
@@ -56,6 +57,8 @@ export interface QueryServiceOptions {
   hot?: HotTier;
   /** Bytes the 1-minute bar cache may hold (its share of QUERY_MEMORY_BUDGET). Default 256 MB. */
   minuteBarBytes?: number;
+  /** bars_1m_v2 (issue 17): whole-minute bars from the writer's minute table when it covers the trades snapshot. */
+  bars?: BarsTable;
 }
 
 export interface Planned {
@@ -281,6 +284,8 @@ export class QueryService {
   private async aggregate(req: { symbol: string; exchange: string | undefined; startUs: bigint; endUs: bigint }, b: Bucketing, at?: AsOfRead): Promise<{ partials: BarPartial[]; prov: Provenance }> {
     const deadlineAt = Date.now() + this.o.deadlineMs;
     const { state, tailRows, prov } = this.capture('trades', { symbols: [req.symbol], exchange: req.exchange, assetClass: undefined }, req.startUs, req.endUs, at);
+    // bars_1m_v2 answers whole-minute requests when it holds exactly this trades snapshot (issue 17, ADR 0024).
+    const barsState = at || !wholeMinutes(b, req.startUs, req.endUs) ? undefined : this.o.bars?.coveringFor(state.snapshotId);
     let partials: BarPartial[] = [];
     let tail = tailRows;
     try {
@@ -288,15 +293,22 @@ export class QueryService {
         const planned = await this.plan(state, 'trades', predicates(req));
         if (planned.files.length === 0) return { partials: [] as BarPartial[], present: new Set<string>() };
         const minutesFit = wholeMinutes(b, req.startUs, req.endUs);
+        const barFiles = barsState && this.o.bars ? await this.o.bars.plan(barsState, req) : undefined;
         // Minute partials cover a whole file: cached files cost nothing, the others are scanned whole, once.
         const uncached = planned.files.filter((f) => !this.minuteBars.has(f.file['file-path'], req.symbol) && !this.minuteBars.hasWindow(f.file['file-path'], req.symbol, b, req.startUs, req.endUs));
-        const rows = minutesFit ? uncached.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
+        const scanned = barFiles ?? (minutesFit ? uncached : undefined);
+        const rows = scanned ? scanned.reduce((n, f) => n + f.file['record-count'], 0) : estimateRows(planned.files, planned.schema, req.startUs, req.endUs);
         const cls = classifyCost('aggregate', rows, { ...req, parameter: 'date' in req ? 'date' : 'start' }, this.costs);
         return this.withSlot(cls, signal, async () => {
-          const files = await this.localFiles(planned.files, signal);
+          // From bars_1m_v2 the trades files are only needed to find replayed tail records.
+          const files = barFiles && tailRows.length === 0 ? [] : await this.localFiles(planned.files, signal);
           const base = { files, symbol: req.symbol, start: req.startUs, end: req.endUs };
           let partials: BarPartial[];
-          if (minutesFit) {
+          this.o.metrics.barsSource.inc({ source: barFiles ? 'bars_table' : 'trades' });
+          if (barFiles && this.o.bars) {
+            const minutes = await this.o.bars.minutes(await this.localFiles(barFiles, signal), req, signal);
+            partials = rebucket(minutes, bucketOf(b), req.startUs, req.endUs);
+          } else if (minutesFit) {
             const minutes: BarPartial[] = [];
             for (let i = 0; i < files.length; i++) minutes.push(...(await this.minuteBars.partials(planned.files[i].file['file-path'], files[i], req.symbol, b, req.startUs, req.endUs, signal)));
             partials = rebucket(minutes, bucketOf(b), req.startUs, req.endUs);

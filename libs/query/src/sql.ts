@@ -111,6 +111,22 @@ export const SQL = Object.freeze({
     GROUP BY 1
     ORDER BY 1`,
 
+  /**
+   * Issue 17: the 1-minute partials of one symbol from bars_1m_v2 (ADR 0024), in SQL.bars' columns, so they regroup
+   * and merge exactly as the partials computed from trades do (open/close: the stored first/last trade).
+   */
+  barsTable: `
+    SELECT epoch_us(bucket_start) AS bucket,
+           CAST(open AS VARCHAR) AS open, epoch_us(first_trade_time) AS open_ts, first_message_id AS open_id,
+           CAST(close AS VARCHAR) AS close, epoch_us(last_trade_time) AS close_ts, last_message_id AS close_id,
+           CAST(high AS VARCHAR) AS high, CAST(low AS VARCHAR) AS low,
+           CAST(volume AS VARCHAR) AS volume, CAST(vwap_numerator AS VARCHAR) AS notional, trade_count AS trades
+    FROM read_parquet($files)
+    WHERE symbol = $symbol
+      AND ($exchange IS NULL OR exchange = $exchange)
+      AND bucket_start >= $start AND bucket_start < $end
+    ORDER BY 1`,
+
   /** Which of the tail's message ids are already in the table (the hybrid merge's dedup for aggregates). */
   presentIds: `
     SELECT message_id

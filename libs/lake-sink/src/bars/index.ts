@@ -1,0 +1,4 @@
+export * from './aggregate';
+export * from './fold';
+export * from './metrics';
+export * from './maintainer';
