@@ -3,6 +3,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
 import { parseAllDocuments } from 'yaml';
+import { DEFAULT_MEMORY_BUDGET, parseBytes, splitMemoryBudget } from '@k2/lake-sink';
 import { defaultPort, envNamesReadBy, K2_APPS, publicPort, readRepoFile, repoPath } from './repo';
 
 /**
@@ -510,6 +511,28 @@ describe(`deploy/k8s (kustomize ${KUSTOMIZE_VERSION}; Kubernetes ${K8S_VERSIONS.
           if (cacheCap !== undefined && (cacheLimit === undefined || quantity(cacheCap) >= quantity(cacheLimit))) {
             problems.push(`${where}: QUERY_CACHE_MAX_BYTES=${cacheCap} must stay below the cache volume's sizeLimit (${cacheLimit ?? 'none'})`);
           }
+        }
+      }
+      expect(problems).toEqual([]);
+    });
+
+    test('writer image: WRITER_MEMORY_BUDGET splits by the writer\'s own rule, fits the memory limit, and caps the V8 heap inside it', () => {
+      // A budget the writer rejects (issue 17: an explicit DuckDB limit above its share, a removed variable) stops
+      // the pod at start; the V8 heap unbounded grows past the container (ADR 0025).
+      const problems: string[] = [];
+      for (const w of workloadsOf(objectsOf(name))) {
+        for (const c of w.template.spec.containers.filter((x) => /\/iceberg-writer[:@]/.test(x.image ?? ''))) {
+          const where = `${id(w.object)} container ${c.name}`;
+          if (envOf(c, 'WRITER_DEDUP_MAX_IDS') !== undefined) problems.push(`${where}: WRITER_DEDUP_MAX_IDS is no longer supported`);
+          const total = parseBytes(envOf(c, 'WRITER_MEMORY_BUDGET') ?? '') ?? DEFAULT_MEMORY_BUDGET;
+          const duckText = envOf(c, 'WRITER_DUCKDB_MEMORY_LIMIT');
+          const split = splitMemoryBudget(total, duckText === undefined ? {} : { duckdb: parseBytes(duckText.replace(/\s+/g, '')) });
+          if (typeof split === 'string') problems.push(`${where}: ${split}`);
+          const lim = quantity(c.resources?.limits?.['memory']);
+          if (!(total < lim)) problems.push(`${where}: WRITER_MEMORY_BUDGET ${total} B must stay below the ${c.resources?.limits?.['memory']} limit`);
+          const heap = /--max-old-space-size=(\d+)/.exec(envOf(c, 'NODE_OPTIONS') ?? '');
+          if (!heap) problems.push(`${where}: NODE_OPTIONS must cap the V8 heap (--max-old-space-size) inside the budget`);
+          else if (Number(heap[1]) * 2 ** 20 > total) problems.push(`${where}: V8 heap ${heap[1]} MiB above WRITER_MEMORY_BUDGET`);
         }
       }
       expect(problems).toEqual([]);

@@ -14,7 +14,8 @@
  *    the writer through Kafka like the bench data).
  * 4. Freshness: a steady live load (BENCH_LIVE_RATE trades/s, default 20,000, for BENCH_LIVE_SECONDS, default 60)
  *    with event time = produce time, once with the default 10 s commit interval and once with 2 s
- *    (BENCH_FAST_INTERVAL_MS). Per commit: commit time − oldest event in it; p50/p99 of that. A freshness goal only
+ *    (BENCH_FAST_INTERVAL_MS). The writer runs with the V8 heap cap deployments give it (576 MiB; BENCH_WRITER_HEAP_MIB).
+ *    Per commit: commit time − oldest event in it; p50/p99 of that. A freshness goal only
  *    counts as met when the offered rate reached 95% of BENCH_LIVE_RATE.
  * Goals (issue 17): ≥ 100,000 trades/s with writer peak RSS ≤ 600 MB; ≤ 22 B/trade; freshness p99 ≤ 10 s (10 s
  * interval) and ≤ 3 s (2 s interval). The last line is `BENCH {json}` with every figure, its goal and met/not met.

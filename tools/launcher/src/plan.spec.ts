@@ -11,6 +11,9 @@ describe('launchPlan', () => {
     expect(plan.stages[0]!.map((s) => s.ready)).toEqual([9401, 9402, 9403, 9404, 9405].map((port) => ({ kind: 'http', port })));
     expect(plan.stages[0]![4]!.args).toEqual(['--enable-source-maps', '--max-old-space-size=461', 'dist/apps/query-api/main.js']);
     expect(plan.stages[0]![0]!.args).toEqual(['--enable-source-maps', 'dist/apps/binance-streamer/main.js']);
+    // The writer's heap inside its default memory budget (ADR 0025); a budget or NODE_OPTIONS of the user's own wins.
+    expect(plan.stages[0]![3]!.args).toEqual(['--enable-source-maps', '--max-old-space-size=576', 'dist/apps/iceberg-writer/main.js']);
+    expect(launchPlan({ WRITER_MEMORY_BUDGET: '2GiB' }, root).stages[0]![3]!.args).toEqual(['--enable-source-maps', 'dist/apps/iceberg-writer/main.js']);
     expect(plan.stages[0]!.every((s) => Object.keys(s.env ?? {}).length === 0)).toBe(true);
     expect(plan.logDir).toBe(path.join(root, '.data', 'logs'));
     // query-api is ready on its ops port; PORT moves only its public API.

@@ -47,7 +47,7 @@ export function launchPlan(env: NodeJS.ProcessEnv, root: string, now = Date.now(
   const services: ChildSpec[] = SERVICES.map((name) => ({
     name,
     command: process.execPath,
-    args: ['--enable-source-maps', ...(name === 'query-api' ? queryApiHeapArgs(env) : []), `dist/apps/${name}/main.js`],
+    args: ['--enable-source-maps', ...heapArgs(name, env), `dist/apps/${name}/main.js`],
     env: { ...state.shared, ...(state.perService[name] ?? {}), ...(name.endsWith('-streamer') ? sim : {}) },
     ready: { kind: 'http', port: name === 'query-api' ? apiOpsPort : METRICS_PORTS[name] },
     // ASX_STAY_ALIVE=false: the loader loads its input and exits 0.
@@ -69,6 +69,24 @@ export function queryApiHeapArgs(env: NodeJS.ProcessEnv): string[] {
 }
 
 const DEFAULT_QUERY_HEAP_MIB = 461;
+
+/**
+ * iceberg-writer's V8 heap limit for its default WRITER_MEMORY_BUDGET (768 MiB minus DuckDB's quarter → 576 MiB,
+ * ADR 0025): without it V8 sizes the heap from the machine and the writer's garbage took RSS to 1.6 GB in
+ * bench:writer. As for query-api, a user who sets the budget or NODE_OPTIONS chooses the limit too.
+ */
+export function writerHeapArgs(env: NodeJS.ProcessEnv): string[] {
+  if (env['WRITER_MEMORY_BUDGET'] || /max-old-space-size/.test(env['NODE_OPTIONS'] ?? '')) return [];
+  return [`--max-old-space-size=${DEFAULT_WRITER_HEAP_MIB}`];
+}
+
+const DEFAULT_WRITER_HEAP_MIB = 576;
+
+function heapArgs(name: string, env: NodeJS.ProcessEnv): string[] {
+  if (name === 'query-api') return queryApiHeapArgs(env);
+  if (name === 'iceberg-writer') return writerHeapArgs(env);
+  return [];
+}
 
 function simulatorSpec(env: NodeJS.ProcessEnv, now: number): ChildSpec {
   const firstId = String(now * 1000);

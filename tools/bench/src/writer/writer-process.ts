@@ -33,7 +33,9 @@ export async function startWriterProcess(env: SinkTestEnv, commit: SinkProcessCo
     },
     commit,
   };
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', path.join(root, 'tools/bench/src/writer/sink-process.ts')], {
+  // The V8 heap cap the deployments give the writer for its default budget (launcher, k8s, compose: ADR 0025).
+  const heapArgs = [`--max-old-space-size=${process.env['BENCH_WRITER_HEAP_MIB'] ?? '576'}`];
+  const child: ChildProcess = spawn(process.execPath, [...heapArgs, '--import', 'tsx', path.join(root, 'tools/bench/src/writer/sink-process.ts')], {
     cwd: root,
     env: { ...process.env, TSX_TSCONFIG_PATH: path.join(root, 'tsconfig.base.json'), K2_BENCH_SINK_CONFIG: JSON.stringify(cfg) },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
