@@ -4,7 +4,7 @@ import path from 'node:path';
 import { AvroSerde } from '@k2/serde';
 import { createCatalog, createFileIO, ParquetWriter, type Catalog, type FileIO } from '@k2/iceberg';
 import { K2Producer, kafkaConnection, schemaRegistryOptions } from '@k2/kafka';
-import { BarsMaintainer, IcebergSink, runMaintenance } from '@k2/lake-sink';
+import { BarsMaintainer, formatMiB, IcebergSink, runMaintenance } from '@k2/lake-sink';
 import { TABLE_BY_KIND } from '@k2/lake';
 import { runService, type ServiceContext } from '@k2/runtime';
 import { writerCli, writerCommand } from './cli';
@@ -22,7 +22,10 @@ void runService({
     const io = createFileIO(config.s3);
     const catalog = createCatalog(config.catalog, io, { name: config.catalogName, logger });
     onShutdown('catalog', () => catalog.close());
-    const parquet = await ParquetWriter.create({ tmpDir: config.tmpDir, threads: config.duckdbThreads, memoryLimit: config.duckdbMemoryLimit });
+    // The minute-bar step's DuckDB takes a quarter of the budget's DuckDB share, so both stay inside WRITER_MEMORY_BUDGET.
+    const barsDuckdb = config.bars && command !== 'maintain' ? Math.floor(config.memory.duckdb / 4) : 0;
+    const duckdbLimit = barsDuckdb ? formatMiB(config.memory.duckdb - barsDuckdb) : config.duckdbMemoryLimit;
+    const parquet = await ParquetWriter.create({ tmpDir: config.tmpDir, threads: config.duckdbThreads, memoryLimit: duckdbLimit });
     onShutdown('duckdb', () => parquet.close());
     if (command === 'maintain') {
       const report = await runMaintenance({ catalog, io, parquet, namespace: [...config.namespace], warehouse: config.catalog.warehouse, logger, registry });
@@ -42,7 +45,7 @@ void runService({
     const dlqProducer = await K2Producer.connect({ brokers, clientId: `${SERVICE}-dlq`, logger });
     onShutdown('dlq-producer', () => dlqProducer.disconnect());
     const serde = new AvroSerde(schemaRegistryOptions(config));
-    const bars = config.bars ? await startBars(ctx, catalog, io) : undefined;
+    const bars = config.bars ? await startBars(ctx, catalog, io, formatMiB(barsDuckdb)) : undefined;
     const sink = new IcebergSink({
       brokers,
       groupId: config.groupId,
@@ -77,11 +80,11 @@ void runService({
 });
 
 /** The minute-bar step (ADR 0024): its own DuckDB, so it never waits on or delays the trades commits. */
-async function startBars(ctx: ServiceContext<IcebergWriterConfig>, catalog: Catalog, io: FileIO): Promise<BarsMaintainer> {
+async function startBars(ctx: ServiceContext<IcebergWriterConfig>, catalog: Catalog, io: FileIO, memoryLimit: string): Promise<BarsMaintainer> {
   const { config, logger, registry, onShutdown } = ctx;
   // A directory of its own: ParquetWriter.close() removes its directory.
   const tmpDir = path.join(config.tmpDir ?? os.tmpdir(), `k2-bars-${process.pid}`);
-  const parquet = await ParquetWriter.create({ tmpDir, threads: 1, memoryLimit: '256MB' });
+  const parquet = await ParquetWriter.create({ tmpDir, threads: 1, memoryLimit });
   onShutdown('bars-duckdb', () => parquet.close());
   const bars = new BarsMaintainer({ catalog, io, parquet, namespace: [...config.namespace], writerId: config.writerId, logger, registry });
   onShutdown('bars', () => bars.stop());
