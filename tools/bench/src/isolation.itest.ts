@@ -80,7 +80,8 @@ describe('benchmarks stay out of the platform', () => {
     }
     // The Kafka benches announce their topics; the serde and query benches create none.
     const byBench = Object.fromEntries(runs.map((r) => [r.name, r.topics]));
-    expect(byBench['writer']).toHaveLength(4); // two runs, trades + quotes each
+    // Four runs (throughput, the ASX sample's file layout, freshness at the 10 s and the 2 s interval), trades + quotes each.
+    expect(byBench['writer']).toHaveLength(8);
     expect(byBench['streamer']).toHaveLength(2);
     expect(byBench['asx']!.length).toBeGreaterThanOrEqual(10); // three loads × 3 kinds + the producer-only topic
     expect(byBench['serde']).toEqual([]);
