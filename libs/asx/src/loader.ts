@@ -1,20 +1,19 @@
 import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { Registry } from 'prom-client';
-import { ErrorCode, toK2Error, ValidationError, type K2Error, type Logger } from '@k2/core';
-import { deadLetterRecord, dlqTopic, ensureTopics, topicName, type KafkaBrokers } from '@k2/kafka';
-import { messageId, nowMicros, v2Type, type RecordKind } from '@k2/schema';
+import { toK2Error, type K2Error, type Logger } from '@k2/core';
+import { dlqTopic, ensureTopics, topicName, type KafkaBrokers } from '@k2/kafka';
+import type { RecordKind } from '@k2/schema';
 import { AvroSerde } from '@k2/serde';
 import type { S3Config } from '@k2/storage';
 import { CheckpointStore, type FileCheckpoint, type FileCounts } from './checkpoint';
-import { AsxInputError, AsxRowError, type RejectReason } from './errors';
-import { readLines } from './lines';
-import { ASX_EXCHANGE, createMapper, DEFAULT_CURRENCY, parseCompanyInfo, recordKindOf, type CompanyInfo, type RowMapper } from './mappers';
+import { AsxInputError, type RejectReason } from './errors';
+import { FileLoad, type FileLoadResult, type FileLoadRun, type KafkaTarget, type RunTotals } from './file-load';
+import { DEFAULT_CURRENCY, parseCompanyInfo, recordKindOf, type CompanyInfo } from './mappers';
 import { AsxMetrics } from './metrics';
-import { AckBatch, BatchProducer } from './producer';
+import { BatchProducer } from './producer';
 import { ProgressReporter } from './progress';
-import { RejectFile, type RejectRecord } from './rejects';
-import { scanFrom, type ScanStart } from './scan';
+import { RejectFile } from './rejects';
 import { companyInfoSource, findCompanyInfo, fingerprint, readText, resolveSources, type AsxInputSpec, type AsxSource } from './sources';
 import { ExchangeClock } from './time';
 
@@ -97,19 +96,6 @@ export interface LoadSummary {
 /** Exit codes of a load: 0 only when every good row was acknowledged by Kafka. */
 export const EXIT_CODES: Record<LoadStatus, number> = { completed: 0, failed: 1, interrupted: 1, max_errors_exceeded: 2 };
 
-const DEFAULT_MAX_IN_FLIGHT = 100_000;
-
-interface PendingBatch {
-  batch: AckBatch;
-  line: number;
-  offset: number;
-  rejectBytes: number;
-  counts: FileCounts;
-  /** Data rows in the batch per symbol (reference files); trades/quotes use the file symbol. */
-  rows: number;
-  bySymbol: Map<string, number> | undefined;
-}
-
 /**
  * Loads ASX trades, quotes and reference data into the V2 topics. One file at a time, streamed line by line,
  * produced in batches with delivery reports; per-file checkpoints advance only over acknowledged batches. Bad rows
@@ -129,22 +115,12 @@ export class AsxLoader {
   private serde: AvroSerde | undefined;
   private readonly schemaIds = new Map<RecordKind, number>();
   private rejects: RejectFile | undefined;
-  private stopReason: LoadStatus | undefined;
   private ran = false;
   private readonly keys = new Map<string, Buffer>();
-  // Run totals (this run only).
-  private storedBytes = 0;
   private totalBytes = 0;
   private currentFile: string | undefined;
-  private readonly t = {
-    read: 0,
-    produced: 0,
-    rejected: 0,
-    already: 0,
-    noRecord: 0,
-    byReason: {} as Partial<Record<RejectReason, number>>,
-    perSymbol: {} as Record<string, Partial<Record<RecordKind, KindCounts>>>,
-  };
+  /** Run totals (this run only), shared with each FileLoad. */
+  private readonly t: RunTotals = { read: 0, produced: 0, rejected: 0, already: 0, noRecord: 0, byReason: {}, perSymbol: {}, stopReason: undefined, storedBytes: 0 };
   private lastMetrics = { read: 0, bytes: 0 };
 
   constructor(private readonly o: AsxLoadOptions) {
@@ -216,8 +192,8 @@ export class AsxLoader {
           this.metrics?.files.labels({ status: 'skipped' }).inc();
           continue;
         }
-        if (this.o.signal?.aborted) this.stopReason ??= 'interrupted';
-        if (this.stopReason) break;
+        if (this.o.signal?.aborted) this.t.stopReason ??= 'interrupted';
+        if (this.t.stopReason) break;
         const summary = await this.loadFile(p.source, p.fingerprint, p.checkpoint, companies);
         files.push({ ...summary, symbol });
         this.metrics?.files.labels({ status: summary.outcome === 'loaded' ? 'loaded' : summary.outcome === 'failed' ? 'failed' : 'partial' }).inc();
@@ -236,7 +212,7 @@ export class AsxLoader {
       unlock?.();
       this.updateMetrics();
     }
-    const status: LoadStatus = error ? 'failed' : (this.stopReason ?? 'completed');
+    const status: LoadStatus = error ? 'failed' : (this.t.stopReason ?? 'completed');
     const elapsedMs = Date.now() - started;
     const summary: LoadSummary = {
       status,
@@ -256,7 +232,7 @@ export class AsxLoader {
       topics: this.topics,
       ...(error ? { error: error.toJSON() } : {}),
     };
-    this.metrics?.progress.set(this.totalBytes > 0 ? Math.min(1, this.storedBytes / this.totalBytes) : 1);
+    this.metrics?.progress.set(this.totalBytes > 0 ? Math.min(1, this.t.storedBytes / this.totalBytes) : 1);
     this.metrics?.rowsPerSecond.set(summary.rowsPerSecond);
     return summary;
   }
@@ -341,7 +317,7 @@ export class AsxLoader {
         },
       },
       () => ({
-        storedBytes: this.storedBytes,
+        storedBytes: this.t.storedBytes,
         totalBytes: this.totalBytes,
         rowsRead: this.t.read,
         rowsProduced: this.t.produced,
@@ -353,8 +329,8 @@ export class AsxLoader {
 
   private updateMetrics(): void {
     if (!this.metrics) return;
-    this.metrics.bytesRead.inc(this.storedBytes - this.lastMetrics.bytes);
-    this.lastMetrics.bytes = this.storedBytes;
+    this.metrics.bytesRead.inc(this.t.storedBytes - this.lastMetrics.bytes);
+    this.lastMetrics.bytes = this.t.storedBytes;
     this.metrics.inFlight.set(this.producer?.inFlight ?? 0);
   }
 
@@ -367,289 +343,39 @@ export class AsxLoader {
     return k;
   }
 
-  private async loadFile(
-    source: AsxSource,
-    fp: string,
-    resumeFrom: FileCheckpoint | undefined,
-    companies: Map<string, CompanyInfo>,
-  ): Promise<Omit<FileSummary, 'symbol'> & { error?: K2Error }> {
-    const kind = recordKindOf(source.kind);
-    const topic = this.topics[kind];
-    const dlq = dlqTopic(topic);
-    const dry = !!this.o.dryRun;
-    const mapper = createMapper(source.kind, {
-      identity: source.identity,
-      currency: this.currency,
-      clock: this.clock,
-      company: source.companyId ? companies.get(source.companyId) : undefined,
-      companies,
-    }) as unknown as RowMapper<Record<string, unknown>>;
-    const log = this.log.child({ file: source.location, identity: source.identity, topic });
-    this.currentFile = source.identity;
-    const rejects = this.rejects;
-    if (!rejects) throw new Error('the reject file is not open');
-    // Where good rows go: Kafka, or in a dry run only a local encode that proves they would fit the schema.
-    const kafka = dry ? undefined : this.kafkaFor(kind);
-    const localType = v2Type(kind);
-
-    // Checkpoint state; `cp` is what is on disk (or would be, in a dry run).
-    let cp: FileCheckpoint;
-    const skipIds = new Set<string>();
-    if (resumeFrom) {
-      cp = resumeFrom;
-      if (kafka) await this.collectAlreadySent(kafka.serde, cp, topic, dlq, skipIds, log);
-      log.info('resuming file', { afterLine: cp.line, offset: cp.offset, alreadyInKafkaAfterCheckpoint: skipIds.size });
-    } else {
-      const scan: Record<string, Record<string, number>> = {};
-      if (kafka) {
-        for (const t of [topic, dlq]) {
-          const marks = await kafka.producer.highWatermarks(t);
-          scan[t] = Object.fromEntries(marks.map((m, p) => [String(p), m]));
-        }
-      }
-      cp = {
-        version: 1,
-        identity: source.identity,
-        location: source.location,
-        fingerprint: fp,
-        topic,
-        dlqTopic: dlq,
-        line: 0,
-        offset: 0,
-        done: false,
-        scanFrom: scan,
-        rejectFile: this.rejectPath,
-        rejectBytes: rejects.flush(),
-        counts: { read: 0, produced: 0, rejected: 0, alreadyInKafka: 0 },
-        updatedAt: '',
-      };
-      // Written before the first message goes out, so a kill at any later instant leaves a scan start behind.
-      if (!dry) this.checkpoints.save(cp);
-    }
-    cp.location = source.location;
-    const resumedFromLine = cp.line;
-    const counts: FileCounts = { ...cp.counts };
-    const maxInFlight = this.o.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
-    const cpInterval = this.o.checkpointIntervalMs ?? 1000;
-    let lastSave = Date.now();
-    let acked = cp.counts.produced;
-    let readReported = 0;
-    let line = cp.line;
-    let offset = cp.offset;
-    let batch = new AckBatch();
-    let rows = 0;
-    let bySymbol: Map<string, number> | undefined = kind === 'reference' ? new Map() : undefined;
-    const pending: PendingBatch[] = [];
-    let failure: K2Error | undefined;
-    const fileSymbol = mapper.symbol;
-    const fileKey = fileSymbol ? this.key(fileSymbol) : undefined;
-    const symbolCounts = (sym: string): KindCounts => {
-      const s = (this.t.perSymbol[sym] ??= {});
-      return (s[kind] ??= { read: 0, produced: 0, rejected: 0 });
-    };
-
-    const seal = () => {
-      // An empty batch still moves the checkpoint when lines were read (all rejected, or already in Kafka).
-      if (batch.sent === 0 && line === (pending.at(-1)?.line ?? cp.line)) return;
-      batch.seal();
-      pending.push({ batch, line, offset, rejectBytes: rejects.flush(), counts: { ...counts }, rows, bySymbol });
-      batch = new AckBatch();
-      rows = 0;
-      bySymbol = kind === 'reference' ? new Map() : undefined;
-    };
-
-    const commitSettled = (force: boolean) => {
-      for (let p = pending[0]; p?.batch.settled; p = pending[0]) {
-        pending.shift();
-        if (p.batch.error) {
-          failure ??= p.batch.error;
-          // Nothing after a failed batch may be checkpointed: the rows it lost would be skipped on resume.
-          pending.length = 0;
-          break;
-        }
-        for (const [t, parts] of p.batch.offsets) {
-          const m = (cp.scanFrom[t] ??= {});
-          parts.forEach((off, part) => {
-            if (off !== undefined && off + 1 > (m[String(part)] ?? 0)) m[String(part)] = off + 1;
-          });
-        }
-        acked += p.rows;
-        cp.line = p.line;
-        cp.offset = p.offset;
-        cp.rejectFile = this.rejectPath;
-        cp.rejectBytes = p.rejectBytes;
-        cp.counts = { ...p.counts, produced: acked };
-        this.t.produced += p.rows;
-        if (fileSymbol) {
-          symbolCounts(fileSymbol).produced += p.rows;
-          if (p.rows) this.metrics?.rowsProduced.labels({ kind, symbol: fileSymbol }).inc(p.rows);
-        } else if (p.bySymbol) {
-          for (const [sym, n] of p.bySymbol) {
-            symbolCounts(sym).produced += n;
-            this.metrics?.rowsProduced.labels({ kind, symbol: sym }).inc(n);
-          }
-        }
-      }
-      if (!dry && !failure && (force || Date.now() - lastSave >= cpInterval)) {
-        this.checkpoints.save(cp);
-        lastSave = Date.now();
-      }
-    };
-
-    const reject = (text: string, lineNo: number, err: ValidationError) => {
-      const reason: RejectReason = err instanceof AsxRowError ? err.reason : err.code === ErrorCode.SERDE_FAILED ? 'ENCODE_FAILED' : 'BAD_FIELD';
-      const field = err instanceof AsxRowError ? (err.field ?? null) : null;
-      const sourceId = `${source.companyId ?? ''}:${source.identity}:${lineNo}`;
-      const rec: RejectRecord = {
-        ...deadLetterRecord({ error: err, raw: text, reason, service: 'asx-batch-loader', exchange: ASX_EXCHANGE }),
-        ...(reason === 'LINE_TOO_LONG' ? { raw_truncated: 'true' as const } : {}),
-        message_id: messageId(ASX_EXCHANGE, fileSymbol ?? '', sourceId, 'reject'),
-        source: 'asx-batch-loader',
-        exchange: ASX_EXCHANGE,
-        kind,
-        symbol: fileSymbol,
-        company_id: source.companyId,
-        topic,
-        file: source.location,
-        source_identity: source.identity,
-        line: lineNo,
-        raw: text,
-        reason,
-        error_code: err.code,
-        field,
-        message: err.message,
-        rejected_at: new Date().toISOString(),
-      };
-      rejects.append(rec);
-      counts.rejected++;
-      this.t.rejected++;
-      this.t.byReason[reason] = (this.t.byReason[reason] ?? 0) + 1;
-      symbolCounts(fileSymbol ?? '(reference)').rejected++;
-      this.metrics?.rowsRejected.labels({ kind, reason }).inc();
-      if (kafka) {
-        if (skipIds.has(rec.message_id)) {
-          counts.alreadyInKafka++;
-          this.t.already++;
-        } else {
-          kafka.producer.send(dlq, this.key(fileSymbol ?? source.companyId ?? source.identity), Buffer.from(JSON.stringify(rec), 'utf8'), batch);
-          this.metrics?.dlq.labels({ topic: dlq, code: reason }).inc();
-        }
-      }
-      if (this.o.maxErrors !== undefined && this.t.rejected > this.o.maxErrors) this.stopReason ??= 'max_errors_exceeded';
-    };
-
-    const onLine = (text: string, lineNo: number, endOffset: number, overlong: boolean): boolean => {
-      if (this.stopReason || failure) return false;
-      counts.read++;
-      this.t.read++;
-      if (text.length === 0 && !overlong) {
-        this.t.noRecord++;
-      } else {
-        try {
-          if (overlong) throw new AsxRowError('LINE_TOO_LONG', undefined, `line is longer than ${text.length} bytes`);
-          const rec = mapper.map(text, lineNo);
-          if (rec === null) {
-            this.t.noRecord++;
-          } else if (skipIds.size > 0 && skipIds.has(mapper.idOf(rec))) {
-            counts.alreadyInKafka++;
-            this.t.already++;
-          } else if (!kafka) {
-            localType.toBuffer(rec);
-          } else {
-            const value = kafka.serde.encode(kafka.schemaId, rec);
-            const sym = fileSymbol ?? mapper.keyOf(rec);
-            kafka.producer.send(topic, fileKey ?? this.key(sym), value, batch);
-            rows++;
-            if (bySymbol) bySymbol.set(sym, (bySymbol.get(sym) ?? 0) + 1);
-          }
-        } catch (err) {
-          if (!(err instanceof ValidationError)) throw err;
-          reject(text, lineNo, err);
-        }
-      }
-      line = lineNo;
-      offset = endOffset;
-      return !this.stopReason;
-    };
-
-    mapper.ingestionTimestamp = nowMicros();
-    if (!source.gzip) this.storedBytes += cp.offset;
-    const stream = source.open(cp.offset, (n) => (this.storedBytes += n));
-    const readCountBefore = this.t.read;
-    try {
-      await readLines(stream, onLine, {
-        firstLine: cp.line + 1,
-        startOffset: cp.offset,
-        afterChunk: async () => {
-          mapper.ingestionTimestamp = nowMicros();
-          if (this.o.signal?.aborted) this.stopReason ??= 'interrupted';
-          seal();
-          commitSettled(false);
-          this.metrics?.rowsRead.labels({ kind }).inc(counts.read - readReported);
-          readReported = counts.read;
-          if (kafka && kafka.producer.inFlight > maxInFlight) await kafka.producer.waitInFlightAtMost(maxInFlight / 2);
-          if (kafka?.producer.fatalError) failure ??= kafka.producer.fatalError;
-        },
-      });
-    } catch (err) {
-      failure ??= toK2Error(err);
-      log.error('reading the file failed', { error: failure.toJSON() });
-    }
-    seal();
-    for (const p of [...pending]) await p.batch.whenSettled();
-    commitSettled(true);
-    this.metrics?.rowsRead.labels({ kind }).inc(counts.read - readReported);
-    // Reference files list several companies; their reads and rejects are summed under one pseudo symbol.
-    symbolCounts(fileSymbol ?? '(reference)').read += this.t.read - readCountBefore;
-    const complete = !failure && !this.stopReason;
-    if (complete && !dry) {
-      cp.done = true;
-      this.checkpoints.save(cp);
-    }
-    if (failure) log.error('file load failed', { error: failure.toJSON(), checkpointLine: cp.line });
-    else log.info(complete ? 'file loaded' : 'file load stopped', { ...cp.counts, ...(dry ? counts : {}), resumedFromLine, lastLine: cp.line, reason: this.stopReason });
-    return {
-      identity: source.identity,
-      location: source.location,
-      kind: source.kind,
-      outcome: failure ? 'failed' : complete ? 'loaded' : 'partial',
-      resumedFromLine,
-      counts: dry ? counts : cp.counts,
-      ...(failure ? { error: failure } : {}),
-    };
-  }
-
-  /** Message ids a killed run sent after the checkpoint: rows to count as produced but not send again. */
-  private kafkaFor(kind: RecordKind): { producer: BatchProducer; serde: AvroSerde; schemaId: number } {
+  private kafkaFor(kind: RecordKind): KafkaTarget {
     const schemaId = this.schemaIds.get(kind);
     if (!this.producer || !this.serde || schemaId === undefined) throw new Error(`not connected for ${kind}`);
     return { producer: this.producer, serde: this.serde, schemaId };
   }
 
-  private async collectAlreadySent(serde: AvroSerde, cp: FileCheckpoint, topic: string, dlq: string, into: Set<string>, log: Logger): Promise<void> {
-    const starts: ScanStart[] = [];
-    for (const [t, parts] of Object.entries(cp.scanFrom)) {
-      if (t !== topic && t !== dlq) continue;
-      for (const [p, offset] of Object.entries(parts)) starts.push({ topic: t, partition: Number(p), offset });
-    }
-    const values: Buffer[] = [];
-    const dlqValues: Buffer[] = [];
-    const n = await scanFrom(this.o.brokers, starts, (t, v) => {
-      if (v) (t === dlq ? dlqValues : values).push(v);
-    });
-    for (const v of values) {
-      const rec = await serde.decode<{ message_id?: string }>(v);
-      if (rec.message_id) into.add(rec.message_id);
-    }
-    for (const v of dlqValues) {
-      try {
-        const rec = JSON.parse(v.toString('utf8')) as { message_id?: string };
-        if (rec.message_id) into.add(rec.message_id);
-      } catch {
-        // Not one of ours (another producer's DLQ format); it cannot collide with our ids.
-      }
-    }
-    log.info('resume scan done', { messagesScanned: n, idsFound: into.size });
+  /** One file through FileLoad, with what it shares with this run. */
+  private loadFile(source: AsxSource, fp: string, resumeFrom: FileCheckpoint | undefined, companies: Map<string, CompanyInfo>): Promise<FileLoadResult> {
+    this.currentFile = source.identity;
+    const rejects = this.rejects;
+    if (!rejects) throw new Error('the reject file is not open');
+    const o = this.o;
+    const run: FileLoadRun = {
+      log: this.log,
+      metrics: this.metrics,
+      checkpoints: this.checkpoints,
+      rejects,
+      rejectPath: this.rejectPath,
+      totals: this.t,
+      clock: this.clock,
+      currency: this.currency,
+      topics: this.topics,
+      brokers: o.brokers,
+      dryRun: !!o.dryRun,
+      maxErrors: o.maxErrors,
+      maxInFlight: o.maxInFlight,
+      checkpointIntervalMs: o.checkpointIntervalMs,
+      signal: o.signal,
+      companies,
+      kafka: (kind) => this.kafkaFor(kind),
+      key: (symbol) => this.key(symbol),
+    };
+    return new FileLoad(run, source, fp, resumeFrom).load();
   }
 }
 
