@@ -88,6 +88,7 @@ export const BENCHES = {
       env('BENCH_COMMIT_INTERVAL_MS', '10000', 'writer commit interval of the throughput and first freshness run'),
       env('BENCH_FAST_INTERVAL_MS', '2000', 'commit interval of the second freshness run'),
       env('BENCH_PEERS', '1', '0 skips the DuckDB-alone and PyIceberg runs'),
+      env('BENCH_WRITER_HEAP_MIB', '576', "the writer process's V8 heap cap (--max-old-space-size), as the deployments set it"),
     ],
     infra: true,
   },
