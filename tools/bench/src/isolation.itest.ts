@@ -82,7 +82,7 @@ describe('benchmarks stay out of the platform', () => {
     const byBench = Object.fromEntries(runs.map((r) => [r.name, r.topics]));
     // Four runs (throughput, the ASX sample's file layout, freshness at the 10 s and the 2 s interval), trades + quotes each.
     expect(byBench['writer']).toHaveLength(8);
-    expect(byBench['streamer']).toHaveLength(2);
+    expect(byBench['streamer']).toHaveLength(3); // trades + quotes, and the kafka-producer-perf-test limit's topic
     expect(byBench['asx']!.length).toBeGreaterThanOrEqual(10); // three loads × 3 kinds + the producer-only topic
     expect(byBench['serde']).toEqual([]);
     expect(byBench['query']).toEqual([]);
