@@ -146,3 +146,12 @@ export function benchHelp(name: BenchName): CliHelp {
 export function benchCli(name: BenchName, argv: readonly string[] = process.argv.slice(2), io?: CliIo): number | undefined {
   return handleCli(`${name}.bench`, argv, { help: () => benchHelp(name), io });
 }
+
+/** A numeric BENCH_* setting: `dflt` when unset or empty, `_` separators allowed, anything else negative or not a number fails. */
+export function envNumber(name: string, dflt: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return dflt;
+  const n = Number(raw.replace(/_/g, ''));
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
+  return n;
+}

@@ -42,17 +42,9 @@ import { partitionFiles, runDuckdbPeer, type PeerQuery } from './query/duckdb-pe
 import { measureExport, type ExportResult } from './query/export-load';
 import { measureReplay, REPLAY_GOAL_EVENTS_PER_SECOND, type ReplayMeasurement } from './query/replay';
 import { fileURLToPath } from 'node:url';
-import { benchCli } from './cli';
+import { benchCli, envNumber } from './cli';
 
 benchCli('query');
-
-function envNumber(name: string, dflt: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return n;
-}
 
 const SYMBOLS = envNumber('BENCH_SYMBOLS', 20);
 const DAYS = envNumber('BENCH_DAYS', 30);

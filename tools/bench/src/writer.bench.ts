@@ -27,21 +27,13 @@ import { createCatalog, createFileIO, currentSchema } from '@k2/iceberg';
 import { nowMicros, type TradeV2 } from '@k2/schema';
 import { infraUp, repoRoot } from '@k2/testing';
 import { infraS3, makeTrades, produce, sinkTestEnv, type SinkTestEnv } from '@k2/lake-testing';
-import { benchCli } from './cli';
+import { benchCli, envNumber } from './cli';
 import { rssOf } from './query/api-process';
 import { asxSampleTrades, layoutOf, parquetFiles, printLayout, type Layout } from './writer/layout';
 import { duckdbAlone, pyicebergAppend, type PeerResult } from './writer/peers';
 import { startWriterProcess, type WriterProcess } from './writer/writer-process';
 
 benchCli('writer');
-
-function envNumber(name: string, dflt: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return dflt;
-  const n = Number(raw.replace(/_/g, ''));
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}=${raw} is not a non-negative number`);
-  return n;
-}
 
 const TRADES = envNumber('BENCH_TRADES', 2_000_000);
 const LIVE_RATE = envNumber('BENCH_LIVE_RATE', 20_000);
